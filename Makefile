@@ -1,0 +1,30 @@
+# The two Quick-start commands (`make demo`, `make test`) set up .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?= -n 2
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/diffsal info
+	$(PY) scripts/sample_video.py runs/sample/sample.mp4
+	$(VENV)/bin/diffsal probe runs/sample/sample.mp4
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) benchmarks/io_bench.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

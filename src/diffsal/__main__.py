@@ -1,0 +1,3 @@
+from diffsal.cli import main
+
+raise SystemExit(main())

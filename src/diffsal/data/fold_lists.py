@@ -1,0 +1,106 @@
+"""The STAViS fold lists: which videos of a database are in the train/test part of a split.
+
+Files are ``fold_lists/<DB>_list_{train,test}_{1,2,3}_fps.txt`` (DIEM has a single split:
+``DIEM_list_{train,test}_fps.txt``), one ``name n_frames fps`` line per video. Published lists
+have blank lines, missing final newlines, and videos listed twice; each file is parsed on its own
+and duplicates within a file are dropped and reported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from diffsal.errors import InputError
+
+AV_DATABASES = ("AVAD", "Coutrot_db1", "Coutrot_db2", "DIEM", "ETMD_av", "SumMe")
+SINGLE_SPLIT_DATABASES = ("DIEM",)
+SPLITS = (1, 2, 3)
+
+Part = Literal["train", "test"]
+
+
+@dataclass(frozen=True)
+class FoldEntry:
+    video: str
+    num_frames: int
+    fps: float
+
+
+@dataclass
+class FoldList:
+    """The videos of one fold-list file, in file order, each once."""
+
+    path: Path
+    entries: list[FoldEntry]
+    duplicates: list[str] = field(default_factory=list)  # names listed more than once (kept once)
+
+    @property
+    def videos(self) -> list[str]:
+        return [entry.video for entry in self.entries]
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self):
+        return iter(self.entries)
+
+
+def fold_list_path(root: str | Path, database: str, part: Part, split: int = 1) -> Path:
+    """Path of the fold list of `database` for `part` ("train"/"test") of `split` (1, 2 or 3)."""
+    if part not in ("train", "test"):
+        raise InputError(f"fold-list part must be 'train' or 'test', got {part!r}")
+    folder = Path(root) / "fold_lists"
+    if database in SINGLE_SPLIT_DATABASES:
+        return folder / f"{database}_list_{part}_fps.txt"
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    return folder / f"{database}_list_{part}_{split}_fps.txt"
+
+
+def read_fold_list(path: str | Path) -> FoldList:
+    """Parse one fold-list file.
+
+    Raises:
+        InputError: missing file, or a line that is not ``name n_frames fps`` with n_frames >= 1
+            and fps > 0 (the message names file and line).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as error:
+        raise InputError(f"{path}: fold list not found") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read fold list ({error})") from error
+    entries: list[FoldEntry] = []
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        entry = _parse_line(fields, f"{path}:{line_number}")
+        if entry.video in seen:
+            duplicates.append(entry.video)
+            continue
+        seen.add(entry.video)
+        entries.append(entry)
+    return FoldList(path, entries, duplicates)
+
+
+def _parse_line(fields: list[str], where: str) -> FoldEntry:
+    if len(fields) != 3:
+        raise InputError(f"{where}: expected 'name n_frames fps', got {' '.join(fields)!r}")
+    name, frames_text, fps_text = fields
+    try:
+        num_frames = int(frames_text)
+        fps = float(fps_text)
+    except ValueError as error:
+        raise InputError(f"{where}: n_frames must be an integer and fps a number, got {frames_text!r} {fps_text!r}") from error
+    if num_frames < 1:
+        raise InputError(f"{where}: n_frames must be >= 1, got {num_frames}")
+    if not math.isfinite(fps) or fps <= 0:
+        raise InputError(f"{where}: fps must be positive, got {fps_text}")
+    return FoldEntry(name, num_frames, fps)

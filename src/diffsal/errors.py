@@ -1,0 +1,21 @@
+"""Exception families. The CLI prints any of these as one line and exits with `exit_code`."""
+
+
+class DiffSalError(Exception):
+    """Base class of every error that diffsal reports to the user as one line."""
+
+    exit_code = 1
+
+
+class InputError(DiffSalError):
+    """The user gave something unusable (a path, a value, a file)."""
+
+    exit_code = 2
+
+
+class MediaError(InputError):
+    """A video or audio file that cannot be opened or decoded as asked."""
+
+
+class ConfigError(InputError):
+    """A configuration value is missing or wrong; the message names the key."""
