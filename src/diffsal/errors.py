@@ -19,3 +19,7 @@ class MediaError(InputError):
 
 class ConfigError(InputError):
     """A configuration value is missing or wrong; the message names the key."""
+
+
+class DatasetError(InputError):
+    """A dataset on disk is incomplete or malformed; the message names the file."""

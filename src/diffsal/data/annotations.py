@@ -1,0 +1,65 @@
+"""Reading and writing ground-truth maps: continuous saliency maps and binary fixation maps.
+
+STAViS: ``maps/eyeMap_%05d.jpg`` (8-bit continuous map) and ``fixMap_%05d.mat`` (MAT variable
+``eyeMap``, non-zero at fixated pixels). DHF1K: ``maps/%04d.png`` and ``fixation/%04d.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+from PIL import Image, UnidentifiedImageError
+
+from diffsal.errors import DatasetError
+
+FIXATION_MAT_VARIABLE = "eyeMap"
+
+
+def read_saliency_map(path: str | Path) -> np.ndarray:
+    """An 8-bit grey (or RGB, averaged) image as float32 `(H, W)` in [0, 1]."""
+    path = Path(path)
+    try:
+        with Image.open(path) as image:
+            image.load()
+            grey = np.asarray(image.convert("L"), dtype=np.float32)
+    except FileNotFoundError as error:
+        raise DatasetError(f"{path}: saliency map missing") from error
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        raise DatasetError(f"{path}: corrupt or unreadable image ({error})") from error
+    return grey / 255.0
+
+
+def read_fixation_map(path: str | Path) -> np.ndarray:
+    """A binary fixation map as bool `(H, W)`, from a STAViS ``.mat`` or a DHF1K-style image."""
+    path = Path(path)
+    if path.suffix.lower() != ".mat":
+        return read_saliency_map(path) > 0
+    try:
+        contents = scipy.io.loadmat(path)
+    except FileNotFoundError as error:
+        raise DatasetError(f"{path}: fixation map missing") from error
+    except (ValueError, TypeError, OSError, NotImplementedError) as error:
+        raise DatasetError(f"{path}: corrupt or unreadable MAT file ({error})") from error
+    if FIXATION_MAT_VARIABLE not in contents:
+        names = sorted(key for key in contents if not key.startswith("__"))
+        raise DatasetError(f"{path}: no MAT variable {FIXATION_MAT_VARIABLE!r} (found {names})")
+    fixations = np.asarray(contents[FIXATION_MAT_VARIABLE])
+    if fixations.ndim != 2:
+        raise DatasetError(f"{path}: {FIXATION_MAT_VARIABLE!r} must be 2-D, got shape {fixations.shape}")
+    return fixations != 0
+
+
+def write_fixation_mat(path: str | Path, fixations: np.ndarray) -> None:
+    """Write a binary `(H, W)` map as a STAViS ``fixMap`` MAT file (variable ``eyeMap``, uint8)."""
+    scipy.io.savemat(path, {FIXATION_MAT_VARIABLE: np.asarray(fixations != 0, dtype=np.uint8)}, do_compression=True)
+
+
+def write_saliency_map(path: str | Path, saliency: np.ndarray) -> None:
+    """Write a `(H, W)` map in [0, 1] (or uint8) as an 8-bit grey image; the suffix picks the format."""
+    saliency = np.asarray(saliency)
+    if saliency.dtype != np.uint8:
+        saliency = np.clip(np.round(saliency * 255.0), 0, 255).astype(np.uint8)
+    options = {"quality": 95} if Path(path).suffix.lower() in (".jpg", ".jpeg") else {}
+    Image.fromarray(saliency).save(path, **options)
