@@ -1,0 +1,89 @@
+"""Test media written directly with PyAV (independently of diffsal.io.writer)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from diffsal.io.test_pattern import pattern_frame
+
+VIDEO_CODECS = {"mp4": "libx264", "mkv": "libx264", "mov": "libx264", "avi": "mpeg4", "webm": "libvpx-vp9"}
+# PCM in AVI: lossy codecs there (mp3) carry an encoder delay that AVI cannot signal.
+AUDIO_CODECS = {"mp4": "aac", "mkv": "aac", "mov": "aac", "avi": "pcm_s16le", "webm": "libopus"}
+
+
+def make_video(
+    path: Path,
+    num_frames: int = 30,
+    fps: int = 25,
+    size: tuple[int, int] = (160, 96),
+    audio: np.ndarray | None = None,
+    audio_rate_hz: int = 44_100,
+    frame_times_ms: list[int] | None = None,
+) -> Path:
+    """Write pattern frames (frame k encodes k) and optional audio `(channels, samples)`.
+
+    `frame_times_ms` gives explicit presentation times (variable frame rate, mkv/mp4 only).
+    """
+    extension = path.suffix.lstrip(".")
+    width, height = size
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream(VIDEO_CODECS[extension], rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        if extension == "webm":
+            video.options = {"deadline": "realtime", "cpu-used": "8"}
+        if frame_times_ms is not None:
+            video.codec_context.time_base = Fraction(1, 1000)
+        audio_stream = None
+        if audio is not None:
+            layout = "mono" if audio.shape[0] == 1 else "stereo"
+            if extension == "webm" and audio_rate_hz != 48_000:
+                raise ValueError("Opus in WebM needs 48 kHz audio")
+            audio_stream = container.add_stream(AUDIO_CODECS[extension], rate=audio_rate_hz, layout=layout)
+        for index in range(num_frames):
+            frame = av.VideoFrame.from_ndarray(pattern_frame(index, width, height), format="rgb24")
+            if frame_times_ms is not None:
+                frame.pts, frame.time_base = frame_times_ms[index], Fraction(1, 1000)
+            else:
+                frame.pts, frame.time_base = index, Fraction(1, fps)
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if audio_stream is not None:
+            _encode_audio(container, audio_stream, audio)
+    return path
+
+
+def _encode_audio(container, stream, audio: np.ndarray) -> None:
+    rate = stream.codec_context.sample_rate
+    layout = "mono" if audio.shape[0] == 1 else "stereo"
+    chunk = 960 if stream.codec_context.name == "libopus" else 1024
+    sample_format = "s16" if stream.codec_context.name == "pcm_s16le" else "fltp"
+    for start in range(0, audio.shape[1], chunk):
+        piece = np.ascontiguousarray(audio[:, start : start + chunk], dtype=np.float32)
+        if piece.shape[1] < chunk and stream.codec_context.name == "libopus":
+            piece = np.pad(piece, ((0, 0), (0, chunk - piece.shape[1])))
+        if sample_format == "s16":  # packed: (1, samples * channels), interleaved
+            piece = (np.clip(piece, -1, 1) * 32767).astype(np.int16).T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(piece, format=sample_format, layout=layout)
+        frame.sample_rate, frame.pts, frame.time_base = rate, start, Fraction(1, rate)
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+
+
+def click_track(duration_s: float, rate_hz: int, click_s: float, channels: int = 2) -> np.ndarray:
+    """Quiet noise with one sharp click at `click_s`, float32 `(channels, samples)`."""
+    rng = np.random.default_rng(0)
+    samples = (0.001 * rng.standard_normal((channels, int(duration_s * rate_hz)))).astype(np.float32)
+    samples[:, int(round(click_s * rate_hz))] = 0.9
+    return samples
+
+
+def frame_matches(decoded: np.ndarray, index: int, width: int, height: int, tolerance: float = 12.0) -> bool:
+    """Decoded frame is the pattern of `index` within codec tolerance (mean absolute error)."""
+    expected = pattern_frame(index, width, height).astype(np.float32)
+    return float(np.abs(decoded.astype(np.float32) - expected).mean()) < tolerance

@@ -1,0 +1,98 @@
+import av
+import numpy as np
+import pytest
+
+from diffsal.errors import MediaError
+from diffsal.io import MODEL_SAMPLE_RATE_HZ, AudioTrack, read_audio
+from media import click_track, make_video
+
+
+def _click_time_s(track: AudioTrack, center_s: float, window_s: float = 0.3) -> float:
+    window = track.window(center_s, window_s)[0]
+    return center_s - window_s / 2 + int(np.argmax(np.abs(window))) / track.sample_rate_hz
+
+
+@pytest.mark.parametrize(
+    "extension, rate_hz, channels",
+    [("mp4", 44_100, 2), ("mkv", 48_000, 1), ("avi", 44_100, 2), ("mov", 22_050, 1), ("webm", 48_000, 2)],
+)
+def test_click_is_found_within_one_millisecond_whatever_the_source_rate(tmp_path, extension, rate_hz, channels):
+    click_s = 1.2345
+    path = make_video(tmp_path / f"click.{extension}", num_frames=75, fps=25,
+                      audio=click_track(3.0, rate_hz, click_s, channels), audio_rate_hz=rate_hz)
+    track = read_audio(path)
+    assert track.sample_rate_hz == MODEL_SAMPLE_RATE_HZ
+    assert track.num_channels == 1 and track.samples.dtype == np.float32
+    assert track.has_audio
+    assert abs(_click_time_s(track, click_s) - click_s) < 0.001
+
+
+def test_window_is_centred_and_sized_in_seconds():
+    rate = 16_000
+    samples = np.arange(rate * 2, dtype=np.float32)[None] / rate  # value = time in seconds
+    track = AudioTrack(samples, rate)
+    window = track.window(1.0, 0.5)
+    assert window.shape == (1, 8000)
+    assert window[0, 0] == pytest.approx(0.75)
+    assert window[0, 4000] == pytest.approx(1.0)
+
+
+def test_window_is_zero_padded_outside_the_track():
+    rate = 16_000
+    track = AudioTrack(np.ones((1, rate), np.float32), rate)  # 1 s of ones
+    before = track.window(0.0, 1.0)[0]
+    assert np.all(before[:8000] == 0) and np.all(before[8000:] == 1)
+    after = track.window(1.0, 1.0)[0]
+    assert np.all(after[:8000] == 1) and np.all(after[8000:] == 0)
+    assert np.all(track.window(5.0, 0.2) == 0)
+
+
+def test_window_respects_the_track_start_time():
+    rate = 16_000
+    samples = np.zeros((1, rate), np.float32)
+    samples[0, 0] = 1.0
+    track = AudioTrack(samples, rate, start_s=0.5)  # sample 0 plays at 0.5 s on the video clock
+    assert _click_time_s(track, 0.5) == pytest.approx(0.5, abs=1 / rate)
+
+
+def test_bad_window_duration():
+    with pytest.raises(ValueError, match="positive"):
+        AudioTrack.silence().window(1.0, 0.0)
+
+
+def test_video_without_audio_gives_flagged_silence(tmp_path):
+    track = read_audio(make_video(tmp_path / "silent.mp4", num_frames=10))
+    assert not track.has_audio
+    window = track.window(0.2, 1.52)
+    assert window.shape == (1, 24_320) and not window.any()
+
+
+def test_native_rate_and_channels_can_be_kept(tmp_path):
+    path = make_video(tmp_path / "stereo.mp4", audio=click_track(1.2, 44_100, 0.5, channels=2))
+    track = read_audio(path, sample_rate_hz=None, mono=False)
+    assert track.sample_rate_hz == 44_100 and track.num_channels == 2
+    assert abs(_click_time_s(track, 0.5) - 0.5) < 0.001
+
+
+def test_wav_next_to_a_frame_folder(tmp_path):
+    rate = 48_000
+    path = tmp_path / "video.wav"
+    samples = click_track(2.0, rate, 0.75, channels=1)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=rate, layout="mono")
+        pcm = (samples * 32767).astype(np.int16)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="mono")
+        frame.sample_rate = rate
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    track = read_audio(path)
+    assert track.start_s == 0.0
+    assert track.duration_s == pytest.approx(2.0, abs=1e-3)
+    assert abs(_click_time_s(track, 0.75) - 0.75) < 0.001
+
+
+def test_unreadable_audio_file(tmp_path):
+    path = tmp_path / "broken.wav"
+    path.write_bytes(b"RIFF0000WAVEjunk")
+    with pytest.raises(MediaError, match="broken.wav"):
+        read_audio(path)
