@@ -1,0 +1,95 @@
+"""Where each file of the STAViS layout lives (DESIGN.md section 3). Frame numbers here are
+0-based; on disk they are 1-based with 5 digits.
+
+```
+video_frames/<DB>/<video>/img_00001.jpg ...
+video_audio/<DB>/<video>/<video>.wav
+annotations/<DB>/<video>/maps/eyeMap_00001.jpg ...
+annotations/<DB>/<video>/fixMap_00001.mat ...
+fold_lists/<DB>_list_{train,test}_{1,2,3}_fps.txt          (DIEM: <DB>_list_{train,test}_fps.txt)
+videos/<DB>/<video>.mp4                                    (ours: the synthetic benchmark's mp4s)
+```
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from diffsal.data.fold_lists import Part, fold_list_path
+from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
+
+EYE_MAP_PATTERN = "eyeMap_{:05d}.jpg"
+FIX_MAP_PATTERN = "fixMap_{:05d}.mat"
+_FOLD_LIST_NAME = re.compile(r"^(?P<db>.+)_list_(?P<part>train|test)(?:_(?P<split>\d+))?_fps\.txt$")
+
+
+@dataclass(frozen=True)
+class StavisLayout:
+    """Paths of the STAViS layout under `root`."""
+
+    root: Path
+
+    def __init__(self, root: str | Path) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    def frames_dir(self, database: str, video: str) -> Path:
+        return self.root / "video_frames" / database / video
+
+    def frame_path(self, database: str, video: str, index: int) -> Path:
+        return self.frames_dir(database, video) / STAVIS_FRAME_PATTERN.format(index + 1)
+
+    def wav_path(self, database: str, video: str) -> Path:
+        return self.root / "video_audio" / database / video / f"{video}.wav"
+
+    def annotation_dir(self, database: str, video: str) -> Path:
+        return self.root / "annotations" / database / video
+
+    def maps_dir(self, database: str, video: str) -> Path:
+        return self.annotation_dir(database, video) / "maps"
+
+    def eye_map_path(self, database: str, video: str, index: int) -> Path:
+        return self.maps_dir(database, video) / EYE_MAP_PATTERN.format(index + 1)
+
+    def fix_map_path(self, database: str, video: str, index: int) -> Path:
+        return self.annotation_dir(database, video) / FIX_MAP_PATTERN.format(index + 1)
+
+    def mp4_path(self, database: str, video: str) -> Path:
+        return self.root / "videos" / database / f"{video}.mp4"
+
+    def fold_list(self, database: str, part: Part, split: int = 1) -> Path:
+        return fold_list_path(self.root, database, part, split)
+
+    def fold_lists(self) -> dict[str, list[Path]]:
+        """Database name -> its fold-list files present under ``fold_lists/``, sorted."""
+        found: dict[str, list[Path]] = {}
+        folder = self.root / "fold_lists"
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                match = _FOLD_LIST_NAME.match(path.name)
+                if match and path.is_file():
+                    found.setdefault(match.group("db"), []).append(path)
+        return found
+
+    def databases(self) -> list[str]:
+        """Databases with fold lists or a frames folder, sorted."""
+        names = set(self.fold_lists())
+        frames_root = self.root / "video_frames"
+        if frames_root.is_dir():
+            names.update(entry.name for entry in frames_root.iterdir() if entry.is_dir())
+        return sorted(names)
+
+
+def count_numbered(folder: Path, pattern: str) -> tuple[int, list[int]]:
+    """How many files `pattern` (one ``{:0Nd}`` field, 1-based) in `folder`, and which numbers in
+    1..max are missing. A missing folder counts 0."""
+    if not folder.is_dir():
+        return 0, []
+    head, _, tail = pattern.partition("{")
+    suffix = tail.split("}", 1)[1]
+    regex = re.compile(re.escape(head) + r"(\d+)" + re.escape(suffix) + "$")
+    numbers = {int(match.group(1)) for entry in folder.iterdir() if (match := regex.match(entry.name))}
+    if not numbers:
+        return 0, []
+    return len(numbers), sorted(set(range(1, max(numbers) + 1)) - numbers)
