@@ -1,0 +1,81 @@
+"""Checkpoints that survive a kill at any moment.
+
+Layout of a run folder::
+
+    checkpoints/step-000120/model.safetensors   weights used for inference (EMA weights when EMA is on)
+    checkpoints/step-000120/config.json         the model config
+    checkpoints/step-000120/training_state.pt   raw weights, optimizer, scheduler, scaler, EMA, RNG, step, epoch
+    checkpoints/last -> step-000120             symbolic links, swapped atomically
+    checkpoints/best -> step-000100
+
+A step folder is complete before a link points to it; links are replaced with one `rename`, so a
+reader sees either the old checkpoint or the new one, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from diffsal.errors import InputError
+
+TRAINING_STATE_FILE = "training_state.pt"
+LINK_NAMES = ("last", "best")
+
+
+class CheckpointStore:
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def save(self, step: int, write_model: Callable[[Path], None], training_state: dict[str, Any],
+             links: tuple[str, ...] = ("last",)) -> Path:
+        """Write a complete step folder, then point each of `links` at it; drop unreferenced folders."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        final = self.folder / f"step-{step:06d}"
+        staging = self.folder / f".staging-step-{step:06d}"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        write_model(staging)
+        torch.save(training_state, staging / TRAINING_STATE_FILE)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(staging, final)
+        for link in links:
+            self._point(link, final.name)
+        self._remove_unreferenced()
+        return final
+
+    def path(self, link: str = "last") -> Path | None:
+        """The step folder `link` points to, or None."""
+        target = self.folder / link
+        return target.resolve() if target.is_symlink() and target.resolve().is_dir() else None
+
+    def load_training_state(self, link: str = "last", map_location: str | torch.device = "cpu") -> tuple[Path, dict[str, Any]]:
+        folder = self.path(link)
+        if folder is None:
+            raise InputError(f"{self.folder / link}: no checkpoint to resume from")
+        state_file = folder / TRAINING_STATE_FILE
+        try:
+            return folder, torch.load(state_file, map_location=map_location, weights_only=False)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
+            raise InputError(f"{state_file}: cannot read training state ({error})") from error
+
+    def _point(self, link: str, target_name: str) -> None:
+        temporary = self.folder / f".{link}.new"
+        temporary.unlink(missing_ok=True)
+        os.symlink(target_name, temporary)
+        os.replace(temporary, self.folder / link)
+
+    def _remove_unreferenced(self) -> None:
+        referenced = {os.readlink(self.folder / link) for link in LINK_NAMES if (self.folder / link).is_symlink()}
+        for entry in self.folder.iterdir():
+            if entry.name.startswith("step-") and entry.name not in referenced:
+                shutil.rmtree(entry, ignore_errors=True)
+            elif entry.name.startswith(".staging-"):
+                shutil.rmtree(entry, ignore_errors=True)
