@@ -104,3 +104,38 @@ def _parse_line(fields: list[str], where: str) -> FoldEntry:
     if not math.isfinite(fps) or fps <= 0:
         raise InputError(f"{where}: fps must be positive, got {fps_text}")
     return FoldEntry(name, num_frames, fps)
+
+
+def read_fold_list_reporting(path: str | Path) -> tuple[FoldList, list[str]]:
+    """Like `read_fold_list`, but a bad line is left out and described instead of raising.
+
+    Returns:
+        The list of the good lines, and one message per bad line (naming file and line). A missing
+        or unreadable file still raises `InputError`.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as error:
+        raise InputError(f"{path}: fold list not found") from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputError(f"{path}: cannot read fold list ({error})") from error
+    entries: list[FoldEntry] = []
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    problems: list[str] = []
+    for line_number, line in enumerate(text.splitlines(), start=1):
+        fields = line.split()
+        if not fields:
+            continue
+        try:
+            entry = _parse_line(fields, f"{path}:{line_number}")
+        except InputError as error:
+            problems.append(str(error))
+            continue
+        if entry.video in seen:
+            duplicates.append(entry.video)
+            continue
+        seen.add(entry.video)
+        entries.append(entry)
+    return FoldList(path, entries, duplicates), problems

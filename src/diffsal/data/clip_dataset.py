@@ -1,0 +1,218 @@
+"""The clip dataset shared by every benchmark: records + sampled target frames -> training items.
+
+An item is a dict that torch's default collate can batch:
+
+- ``frames`` float32 `(3, T, H, W)`, normalised as `ClipReader` does; the target frame is slot ``T // 2``.
+- ``audio`` float32 `(round(audio_window_s * 16000),)`: the raw 16 kHz mono waveform centred on
+  the target frame's time (+ `audio_offset_s`); zeros where there is no sound. The model owns
+  the log-mel front end.
+- ``has_audio`` bool: False when the video has no sound track (DHF1K, a silent user video).
+- ``target`` float32 `(1, H, W)` continuous map of the target frame in [0, 1], placed like the frames.
+- ``fixations`` float32 `(1, H, W)` of 0/1, every fixated pixel kept.
+- ``dataset`` str, ``video`` str, ``frame`` int (0-based target frame), ``num_frames`` int,
+  ``fps`` float, ``original_size`` int64 `(2,)` = (height, width) of the source frames.
+
+``target`` and ``fixations`` are present only when the dataset was built with annotations.
+
+Per-video state is compact (a `VideoRecord` of paths and numbers). Frame readers and decoded
+sound tracks are opened lazily in the process that reads (DataLoader workers included) and
+kept in a small LRU, so a worker never inherits an open decoder and memory does not grow with
+the number of videos.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from diffsal.data.annotations import read_fixation_map, read_saliency_map
+from diffsal.data.records import VideoRecord
+from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, clip_centres, random_offsets
+from diffsal.data.targets import resize_fixations, resize_saliency
+from diffsal.errors import DatasetError
+from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, AudioTrack, read_audio
+from diffsal.io.clip import ClipReader, ResizeMode
+from diffsal.io.frame_folder import FrameFolder
+from diffsal.io.video import VideoReader
+
+DEFAULT_AUDIO_WINDOW_S = 1.52  # the span of DiffSal's 9 log-mel examples
+
+
+class ClipDataset(Dataset):
+    """Clips of a list of videos.
+
+    Args:
+        records: the videos.
+        sampling: "sparse" (one clip per `stride` frames, for training) or "dense" (every frame).
+        stride: K of sparse sampling.
+        random_offset: draw the first sparse target of each video anew per epoch (`set_epoch`);
+            otherwise it is fixed at ``stride // 2``.
+        seed: seed of the random offsets.
+        clip_length: T; size: (H, W); resize_mode: see `ClipReader`.
+        audio_window_s: length of the audio window; audio_offset_s: shift of its centre.
+        annotations: load ``target`` and ``fixations``.
+        cached_videos: open frame readers / decoded sound tracks kept per process.
+        skipped: messages about videos left out (`skip_bad`), kept for reporting.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[VideoRecord],
+        *,
+        sampling: Sampling = "dense",
+        stride: int = DEFAULT_TRAIN_STRIDE,
+        random_offset: bool = False,
+        seed: int = 0,
+        clip_length: int = 16,
+        size: tuple[int, int] = (224, 384),
+        resize_mode: ResizeMode = "stretch",
+        audio_window_s: float = DEFAULT_AUDIO_WINDOW_S,
+        audio_offset_s: float = 0.0,
+        annotations: bool = True,
+        cached_videos: int = 4,
+        skipped: Sequence[str] = (),
+    ) -> None:
+        if clip_length < 1:
+            raise ValueError(f"clip_length must be >= 1, got {clip_length}")
+        if audio_window_s <= 0:
+            raise ValueError(f"audio_window_s must be positive, got {audio_window_s}")
+        self.records = list(records)
+        self.sampling = sampling
+        self.stride = stride
+        self.random_offset = random_offset
+        self.seed = seed
+        self.clip_length = clip_length
+        self.size = (int(size[0]), int(size[1]))
+        self.resize_mode = resize_mode
+        self.audio_window_s = float(audio_window_s)
+        self.audio_offset_s = float(audio_offset_s)
+        self.annotations = annotations
+        self.cached_videos = max(1, cached_videos)
+        self.skipped = list(skipped)
+        self.epoch = 0
+        self._samples = self._sample()
+        self._reset_caches()
+
+    # ------------------------------------------------------------------ sampling
+    def set_epoch(self, epoch: int) -> None:
+        """Re-draw the sparse offsets for `epoch` (only with ``random_offset=True``)."""
+        self.epoch = int(epoch)
+        if self.random_offset and self.sampling == "sparse":
+            self._samples = self._sample()
+
+    def _sample(self) -> np.ndarray:
+        """int64 `(num_clips, 2)`: (record index, target frame) pairs."""
+        offsets: list[int | None] = [None] * len(self.records)
+        if self.random_offset and self.sampling == "sparse":
+            offsets = random_offsets(len(self.records), self.stride, [r.num_frames for r in self.records], self.seed, self.epoch)
+        parts = []
+        for index, (record, offset) in enumerate(zip(self.records, offsets)):
+            centres = clip_centres(record.num_frames, self.sampling, self.stride, offset)
+            parts.append(np.stack([np.full_like(centres, index), centres], axis=1))
+        return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+
+    @property
+    def videos(self) -> list[str]:
+        return [record.video for record in self.records]
+
+    def __len__(self) -> int:
+        return len(self._samples)
+
+    # ------------------------------------------------------------------ items
+    def __getitem__(self, index: int) -> dict:
+        record_index, frame = (int(value) for value in self._samples[index])
+        record = self.records[record_index]
+        reader = self._clip_reader(record_index)
+        try:
+            clip = reader.clip(frame)
+            time_s = reader.source.time_of(frame)
+        except IndexError as error:
+            raise DatasetError(f"{record.frames}: frame {frame + 1} is beyond the end of the frames ({error})") from error
+        audio, has_audio = self._audio_window(record_index, time_s + self.audio_offset_s)
+        width, height = reader.source.size
+        item = {
+            "frames": clip.frames,
+            "audio": torch.from_numpy(audio),
+            "has_audio": has_audio,
+            "dataset": record.dataset,
+            "video": record.video,
+            "frame": frame,
+            "num_frames": record.num_frames,
+            "fps": float(record.fps),
+            "original_size": torch.tensor([height, width], dtype=torch.int64),
+        }
+        if self.annotations:
+            saliency = read_saliency_map(record.map_path(frame))
+            fixations = read_fixation_map(record.fixation_path(frame))
+            item["target"] = torch.from_numpy(resize_saliency(saliency, reader.geometry))[None]
+            item["fixations"] = torch.from_numpy(resize_fixations(fixations, reader.geometry))[None]
+        return item
+
+    # ------------------------------------------------------------------ per-process caches
+    def _reset_caches(self) -> None:
+        self._pid = os.getpid()
+        self._readers: OrderedDict[int, ClipReader] = OrderedDict()
+        self._tracks: OrderedDict[int, AudioTrack] = OrderedDict()
+
+    def _check_process(self) -> None:
+        if self._pid != os.getpid():  # forked into a worker: never share decoders with the parent
+            self._reset_caches()
+
+    def _clip_reader(self, record_index: int) -> ClipReader:
+        self._check_process()
+        reader = self._readers.get(record_index)
+        if reader is not None:
+            self._readers.move_to_end(record_index)
+            return reader
+        record = self.records[record_index]
+        if record.frame_pattern is None:
+            source = VideoReader(record.frames)
+        else:
+            source = FrameFolder(record.frames, record.fps, record.frame_pattern)
+        reader = ClipReader(source, self.clip_length, self.size, self.resize_mode)
+        self._readers[record_index] = reader
+        while len(self._readers) > self.cached_videos:
+            _, evicted = self._readers.popitem(last=False)
+            if isinstance(evicted.source, VideoReader):
+                evicted.source.close()
+        return reader
+
+    def _audio_window(self, record_index: int, centre_s: float) -> tuple[np.ndarray, bool]:
+        length = int(round(self.audio_window_s * MODEL_SAMPLE_RATE_HZ))
+        record = self.records[record_index]
+        if record.audio is None:
+            return np.zeros(length, dtype=np.float32), False
+        self._check_process()
+        track = self._tracks.get(record_index)
+        if track is None:
+            track = read_audio(record.audio, MODEL_SAMPLE_RATE_HZ, mono=True)
+            self._tracks[record_index] = track
+            while len(self._tracks) > self.cached_videos:
+                self._tracks.popitem(last=False)
+        else:
+            self._tracks.move_to_end(record_index)
+        window = track.window(centre_s, self.audio_window_s)[0]
+        return np.ascontiguousarray(window[:length], dtype=np.float32), bool(track.has_audio)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_readers"] = OrderedDict()
+        state["_tracks"] = OrderedDict()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._pid = os.getpid()
+
+
+def report_skipped(name: str, skipped: Sequence[str]) -> None:
+    """Warn once about the videos a dataset left out (``skip_bad=True``)."""
+    if skipped:
+        listing = "\n  ".join(skipped)
+        warnings.warn(f"{name}: skipped {len(skipped)} video(s):\n  {listing}", stacklevel=3)

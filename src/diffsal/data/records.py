@@ -1,0 +1,57 @@
+"""One video of a dataset as a compact record (paths and numbers, no pixels), and its sanity checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from diffsal.data.layout import count_numbered
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """Where the parts of one video are.
+
+    Attributes:
+        frames: a folder of numbered frames (`frame_pattern`), or a video file when
+            `frame_pattern` is None.
+        audio: a wav (or any media file) with the sound track; None when the video has none.
+        maps / fixations: folders of the continuous and binary maps, numbered by `map_pattern` /
+            `fixation_pattern` (1-based); None without annotations.
+        num_frames: frames the dataset samples targets from.
+        fps: frame rate (from the fold list; nominal for a video file).
+    """
+
+    dataset: str
+    video: str
+    fps: float
+    num_frames: int
+    frames: str
+    frame_pattern: str | None
+    audio: str | None = None
+    maps: str | None = None
+    map_pattern: str = ""
+    fixations: str | None = None
+    fixation_pattern: str = ""
+
+    def map_path(self, index: int) -> Path:
+        return Path(self.maps) / self.map_pattern.format(index + 1)
+
+    def fixation_path(self, index: int) -> Path:
+        return Path(self.fixations) / self.fixation_pattern.format(index + 1)
+
+
+def folder_problems(folder: Path, pattern: str, what: str, expected: int | None) -> list[str]:
+    """Problems of a numbered-file folder: missing, empty, gaps in the numbering, fewer files
+    than `expected`. Each message starts with the path it is about."""
+    if not folder.is_dir():
+        return [f"{folder}: {what} folder missing"]
+    count, gaps = count_numbered(folder, pattern)
+    if count == 0:
+        return [f"{folder}: no {what} named like {pattern.format(1)}"]
+    problems = []
+    if gaps:
+        problems.append(f"{folder / pattern.format(gaps[0])}: {what} missing ({len(gaps)} gap(s) in the numbering)")
+    if expected is not None and count != expected:
+        problems.append(f"{folder}: {count} {what} but the fold list says {expected} frames")
+    return problems
