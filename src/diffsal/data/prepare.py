@@ -1,0 +1,140 @@
+"""Convert a user's own videos into the STAViS layout, so that they go through the benchmark code.
+
+For each video ``<name>.mp4`` (or .mov/.mkv/.avi/.webm/.m4v):
+
+- ``video_frames/<DB>/<name>/img_00001.jpg ...`` every frame in display order;
+- ``video_audio/<DB>/<name>/<name>.wav`` 16 kHz mono 16-bit, sample 0 at the first frame's time
+  (an audio stream that starts late or early is shifted onto the video's clock); no wav when the
+  video has no sound;
+- one line ``<name> <n_frames> <fps>`` in ``fold_lists/<DB>_list_test_1_fps.txt``.
+
+Read it back with ``AVSaliencyDataset(root, DB, split=1, part="test", annotations=False,
+audio="optional")``. Frames go to a hidden folder first and are renamed when complete, so an
+interrupted run never leaves a half-written video under its final name.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io.wavfile
+from PIL import Image
+
+from diffsal.data.fold_lists import FoldEntry, read_fold_list
+from diffsal.data.layout import StavisLayout, count_numbered
+from diffsal.errors import InputError
+from diffsal.io.atomic import atomic_output
+from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, read_audio
+from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
+from diffsal.io.video import VideoReader
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
+DEFAULT_DATABASE = "User"
+
+
+@dataclass(frozen=True)
+class PreparedVideo:
+    source: Path
+    name: str
+    num_frames: int
+    fps: float
+    has_audio: bool
+    reused: bool  # already prepared by an earlier run, left as it was
+
+
+def find_videos(inputs: list[str | Path]) -> list[Path]:
+    """Video files among `inputs` (files, or folders searched one level deep), sorted, unique."""
+    found: list[Path] = []
+    for item in map(Path, inputs):
+        if item.is_dir():
+            found += sorted(path for path in item.iterdir() if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES)
+        elif item.is_file():
+            found.append(item)
+        else:
+            raise InputError(f"{item}: no such file or folder")
+    unique = list(dict.fromkeys(path.resolve() for path in found))
+    if not unique:
+        raise InputError(f"no video files ({', '.join(VIDEO_SUFFIXES)}) in {', '.join(map(str, inputs))}")
+    return unique
+
+
+def video_name(path: Path) -> str:
+    """A fold-list-safe name: the file stem with whitespace replaced by '_'."""
+    return re.sub(r"\s+", "_", path.stem.strip()) or "video"
+
+
+def prepare_videos(
+    inputs: list[str | Path],
+    root: str | Path,
+    database: str = DEFAULT_DATABASE,
+    jpeg_quality: int = 95,
+    overwrite: bool = False,
+    progress: Callable[[PreparedVideo], None] | None = None,
+) -> list[PreparedVideo]:
+    """Prepare every video of `inputs` under `root`; returns one entry per video.
+
+    A video whose frames folder already holds all its frames is reused unless `overwrite`.
+    """
+    if not database or re.search(r"[\s/\\]", database):
+        raise InputError(f"database name must be non-empty without spaces or slashes, got {database!r}")
+    layout = StavisLayout(root)
+    videos = find_videos(inputs)
+    names: dict[str, Path] = {}
+    for path in videos:
+        name = video_name(path)
+        if name in names:
+            raise InputError(f"{path}: same name {name!r} as {names[name]}; rename one of them")
+        names[name] = path
+    prepared = []
+    for name, path in names.items():
+        result = _prepare_one(layout, database, name, path, jpeg_quality, overwrite)
+        prepared.append(result)
+        _update_fold_list(layout, database, result)
+        if progress is not None:
+            progress(result)
+    return prepared
+
+
+def _prepare_one(layout: StavisLayout, database: str, name: str, path: Path, jpeg_quality: int, overwrite: bool) -> PreparedVideo:
+    frames_dir = layout.frames_dir(database, name)
+    wav_path = layout.wav_path(database, name)
+    with VideoReader(path) as reader:
+        num_frames, fps = reader.num_frames, reader.fps
+        if fps <= 0:
+            raise InputError(f"{path}: cannot tell the frame rate")
+        complete = count_numbered(frames_dir, STAVIS_FRAME_PATTERN) == (num_frames, [])
+        if complete and not overwrite:
+            return PreparedVideo(path, name, num_frames, fps, wav_path.is_file(), reused=True)
+        partial = frames_dir.with_name(f".{name}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        for index in range(num_frames):
+            Image.fromarray(reader.frame(index)).save(partial / STAVIS_FRAME_PATTERN.format(index + 1), quality=jpeg_quality)
+        duration_s = reader.duration_s
+    track = read_audio(path, MODEL_SAMPLE_RATE_HZ, mono=True)
+    if not track.has_audio:
+        wav_path.unlink(missing_ok=True)
+    else:
+        # Place sample 0 at the first frame: window() works on the video's clock.
+        samples = track.window(duration_s / 2, duration_s)[0]
+        wav_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(wav_path) as temporary:
+            scipy.io.wavfile.write(temporary, MODEL_SAMPLE_RATE_HZ, np.clip(np.rint(samples * 32767), -32768, 32767).astype(np.int16))
+    shutil.rmtree(frames_dir, ignore_errors=True)
+    partial.rename(frames_dir)
+    return PreparedVideo(path, name, num_frames, fps, track.has_audio, reused=False)
+
+
+def _update_fold_list(layout: StavisLayout, database: str, video: PreparedVideo) -> None:
+    """Add or replace the video's line in the test list of split 1, keeping other videos' lines."""
+    path = layout.fold_list(database, "test", 1)
+    entries = read_fold_list(path).entries if path.is_file() else []
+    entries = [entry for entry in entries if entry.video != video.name] + [FoldEntry(video.name, video.num_frames, video.fps)]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path) as temporary:
+        temporary.write_text("".join(f"{entry.video} {entry.num_frames} {entry.fps:.10g}\n" for entry in entries), encoding="utf-8")
