@@ -1,0 +1,76 @@
+"""`diffsal evaluate DATA PREDICTIONS`: score predicted maps with the STAViS protocol, in Python."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from diffsal.errors import InputError
+from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, evaluate,
+                                load_benchmark, markdown_table, notes, prediction_source, write_results)
+from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
+from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
+
+MISSING_SHOWN = 5
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="score predicted saliency maps against a benchmark (CC, NSS, SIM, KLD, AUCs, IG)",
+        description="Score predicted maps against a STAViS-layout or DHF1K-layout dataset with the STAViS "
+                    "protocol. Prints a Markdown table; writes metrics.json and per_video.csv.")
+    parser.add_argument("data", help="dataset root (annotations/ + fold_lists/, or DHF1K annotation/)")
+    parser.add_argument("predictions", help=f"folder of predicted maps, or '{CENTER_PRIOR}' for the baseline")
+    parser.add_argument("--out", default="evaluation", help="folder for metrics.json and per_video.csv "
+                        "(default: ./evaluation)")
+    parser.add_argument("--pattern", default="default",
+                        help="prediction file names relative to PREDICTIONS: a preset "
+                             f"({', '.join(f'{name}={pattern}' for name, pattern in NAMING_PRESETS.items())}) "
+                             "or a format string with {db} {db_lower} {video} {frame} {split}")
+    parser.add_argument("--layout", default="auto", choices=("auto", "stavis", "dhf1k"))
+    parser.add_argument("--datasets", help="comma-separated STAViS databases (default: all under annotations/)")
+    parser.add_argument("--split", default="default",
+                        help="STAViS: all (default, test lists of splits 1-3 pooled), 1, 2 or 3; "
+                             "DHF1K: val (default), train or all")
+    parser.add_argument("--metrics", default=",".join(METRIC_NAMES),
+                        help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)")
+    parser.add_argument("--sauc-other", default="same-video", choices=SAUC_VARIANTS,
+                        help="where sAUC negatives come from (default: same-video, as STAViS)")
+    parser.add_argument("--other-videos", type=int, default=DEFAULT_OTHER_VIDEOS,
+                        help=f"N for --sauc-other other-videos (default {DEFAULT_OTHER_VIDEOS})")
+    parser.add_argument("--auc-splits", type=int, default=100, help="random splits of AUC-Borji and sAUC (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and splits (default 0)")
+    parser.add_argument("--no-min-max", action="store_true", help="skip min-max normalisation of predictions")
+    parser.add_argument("--blur-sigma", type=float, default=2.0,
+                        help="Gaussian blur sigma in prediction pixels, 0 to skip (default 2)")
+    parser.add_argument("--no-resize", action="store_true",
+                        help="do not resize predictions to the ground-truth size (a size mismatch is then an error)")
+    parser.add_argument("--strict", action="store_true", help="missing prediction frames are an error")
+    parser.add_argument("--workers", type=int, default=2, help="scoring threads (default 2)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    metrics = parse_metric_names(args.metrics)
+    postprocess = PostProcess(min_max=not args.no_min_max, blur_sigma_px=args.blur_sigma, resize=not args.no_resize)
+    settings = EvaluationSettings(metrics=metrics, sauc_variant=args.sauc_other, other_videos=args.other_videos,
+                                  n_splits=args.auc_splits, seed=args.seed, postprocess=postprocess,
+                                  strict=args.strict, workers=args.workers)
+    source = prediction_source(args.predictions, args.pattern)
+    databases = [name.strip() for name in args.datasets.split(",") if name.strip()] if args.datasets else None
+    if databases == []:
+        raise InputError("--datasets names no database")
+    benchmark = load_benchmark(args.data, layout=args.layout, databases=databases, split=args.split,
+                               per_split=source.uses_split)
+    result = evaluate(benchmark, source, settings)
+    json_path, csv_path = write_results(result, args.out)
+    print(markdown_table(result))
+    print()
+    print(notes(result))
+    missing = result.missing
+    if missing:
+        shown = ", ".join(missing[:MISSING_SHOWN]) + (" ..." if len(missing) > MISSING_SHOWN else "")
+        print(f"diffsal evaluate: warning: {len(missing)} prediction frame(s) missing and not scored "
+              f"(all listed in {json_path}): {shown}", file=sys.stderr)
+    print(f"wrote {json_path} and {csv_path}", file=sys.stderr)
+    return 0

@@ -1,0 +1,104 @@
+"""The "other map" of shuffled AUC: where negatives are drawn from. Two variants, named in every report.
+
+- ``same-video`` (STAViS, ``createShuffmap1.m``): the union of the fixation maps of every frame of
+  the same video, minus the current frame's fixated pixels. It removes the video's own centre
+  and object bias but also rewards nothing the video's observers looked at elsewhere in time.
+- ``other-videos``: the union of the fixations of one random frame from each of N random other
+  videos of the same database (Borji's "M = 10 other images", for video). Fixations of a video
+  with another frame size are mapped to the current frame proportionally. Seeded per frame.
+
+Fixations are held as flat pixel indices per frame, so a whole benchmark fits in memory.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from diffsal.data.annotations import read_fixation_map
+from diffsal.errors import DatasetError, InputError
+from diffsal.evaluation.layouts import GroundTruthVideo
+
+SAUC_VARIANTS = ("same-video", "other-videos")
+DEFAULT_OTHER_VIDEOS = 10
+
+
+@dataclass
+class VideoFixations:
+    """The fixations of every scored frame of one video, as flat indices into `(H, W)` maps."""
+
+    shape: tuple[int, int]
+    frames: dict[int, np.ndarray]  # frame -> sorted flat indices (int64) of fixated pixels
+    union: np.ndarray  # sorted flat indices fixated in any frame
+
+    def fixation_map(self, frame: int) -> np.ndarray:
+        return _to_map(self.frames[frame], self.shape)
+
+    def frames_with_fixations(self) -> list[int]:
+        return [frame for frame, indices in self.frames.items() if indices.size]
+
+
+def load_video_fixations(ground_truth: GroundTruthVideo) -> VideoFixations:
+    """Read every fixation map of `ground_truth`; DatasetError naming a missing, corrupt or odd-sized file."""
+    shape = None
+    frames = {}
+    for frame in ground_truth.frames:
+        path = ground_truth.fixation_path(frame)
+        fixations = read_fixation_map(path)
+        if shape is None:
+            shape = fixations.shape
+        elif fixations.shape != shape:
+            raise DatasetError(f"{path}: fixation map is {fixations.shape}, earlier frames of the video are {shape}")
+        frames[frame] = np.flatnonzero(fixations)
+    if shape is None:
+        raise DatasetError(f"{ground_truth.folder}: no frames to score")
+    union = np.unique(np.concatenate(list(frames.values()))) if frames else np.empty(0, np.int64)
+    return VideoFixations(shape, frames, union)
+
+
+class OtherMaps:
+    """Builds the sAUC other map of any scored frame from the fixations of all scored videos."""
+
+    def __init__(self, variant: str, fixations: dict[tuple[str, str], VideoFixations], *,
+                 other_videos: int = DEFAULT_OTHER_VIDEOS, seed: int = 0) -> None:
+        if variant not in SAUC_VARIANTS:
+            raise InputError(f"unknown sAUC variant {variant!r}; choose {', '.join(SAUC_VARIANTS)}")
+        if other_videos < 1:
+            raise InputError(f"the other-videos sAUC variant needs N >= 1 videos, got {other_videos}")
+        self.variant = variant
+        self.fixations = fixations
+        self.other_videos = other_videos
+        self.seed = seed
+
+    def describe(self) -> dict:
+        description = {"variant": self.variant}
+        if self.variant == "other-videos":
+            description["other_videos"] = self.other_videos
+        return description
+
+    def other_map(self, database: str, video: str, frame: int) -> np.ndarray:
+        """`(H, W)` bool map of the negatives' pixels for `frame` of `database/video`."""
+        own = self.fixations[(database, video)]
+        if self.variant == "same-video":
+            return _to_map(np.setdiff1d(own.union, own.frames[frame], assume_unique=True), own.shape)
+        rng = np.random.default_rng([self.seed, zlib.crc32(database.encode()), zlib.crc32(video.encode()), frame])
+        candidates = sorted(key for key, fixations in self.fixations.items()
+                            if key[0] == database and key[1] != video and fixations.union.size)
+        chosen = rng.choice(len(candidates), size=min(self.other_videos, len(candidates)), replace=False) \
+            if candidates else []
+        other = np.zeros(own.shape, dtype=bool)
+        for index in chosen:
+            source = self.fixations[candidates[index]]
+            with_fixations = source.frames_with_fixations()
+            source_frame = with_fixations[rng.integers(len(with_fixations))]
+            rows, columns = np.unravel_index(source.frames[source_frame], source.shape)
+            other[(rows * own.shape[0]) // source.shape[0], (columns * own.shape[1]) // source.shape[1]] = True
+        return other
+
+
+def _to_map(indices: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    result = np.zeros(shape[0] * shape[1], dtype=bool)
+    result[indices] = True
+    return result.reshape(shape)

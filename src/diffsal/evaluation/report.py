@@ -1,0 +1,64 @@
+"""Writing an evaluation: the Markdown table (stdout), metrics.json and per_video.csv (atomic)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from diffsal.evaluation.runner import EvaluationResult
+from diffsal.io.atomic import atomic_output
+from diffsal.metrics.frame import LOWER_IS_BETTER
+
+
+def markdown_table(result: EvaluationResult, decimals: int = 3) -> str:
+    """One row per database: units and frames scored, then the mean of each metric."""
+    metrics = result.settings.metrics
+    header = ["dataset", "videos", "frames"] + [f"{name} ↓" if name in LOWER_IS_BETTER else name for name in metrics]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    for name, database in result.databases.items():
+        info = database.to_dict()
+        cells = [name, str(info["units_scored"]), str(info["frames_scored"])]
+        cells += [_format(database.mean(metric), decimals) for metric in metrics]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def notes(result: EvaluationResult) -> str:
+    """What a reader of the table must know: sAUC variant, seed, dropped and missing frames."""
+    sauc = result.other_maps["variant"]
+    if "other_videos" in result.other_maps:
+        sauc += f" (N={result.other_maps['other_videos']})"
+    dropped = sum(database.to_dict()["frames_without_fixations"] for database in result.databases.values())
+    parts = [f"sAUC other map: {sauc}", f"seed {result.settings.seed}",
+             f"{dropped} frame(s) without fixations dropped", f"{len(result.missing)} prediction frame(s) missing"]
+    return "; ".join(parts) + "."
+
+
+def write_results(result: EvaluationResult, out_dir: str | Path) -> tuple[Path, Path]:
+    """Write `metrics.json` and `per_video.csv` into `out_dir` atomically; returns their paths."""
+    out_dir = Path(out_dir)
+    json_path = out_dir / "metrics.json"
+    csv_path = out_dir / "per_video.csv"
+    with atomic_output(json_path) as temporary:
+        temporary.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+    with atomic_output(csv_path) as temporary:
+        with temporary.open("w", newline="", encoding="utf-8") as handle:
+            _write_csv(result, handle)
+    return json_path, csv_path
+
+
+def _write_csv(result: EvaluationResult, handle) -> None:
+    metrics = result.settings.metrics
+    writer = csv.writer(handle)
+    writer.writerow(["dataset", "video", "split", "frames", "frames_scored", "frames_missing",
+                     "frames_without_fixations", *metrics])
+    for unit in result.units:
+        writer.writerow([unit.database, unit.video, "" if unit.split is None else unit.split, unit.frames,
+                         unit.frames_scored, len(unit.missing), unit.without_fixations,
+                         *(_format(unit.mean(metric), 6, empty="") for metric in metrics)])
+
+
+def _format(value: float, decimals: int, empty: str = "–") -> str:
+    return empty if math.isnan(value) else f"{value:.{decimals}f}"
