@@ -22,7 +22,7 @@ from typing import Literal
 from diffsal.data.clip_dataset import DEFAULT_AUDIO_WINDOW_S, ClipDataset, report_skipped
 from diffsal.data.fold_lists import AV_DATABASES, FoldEntry, read_fold_list, read_fold_list_reporting
 from diffsal.data.layout import EYE_MAP_PATTERN, FIX_MAP_PATTERN, StavisLayout
-from diffsal.data.records import VideoRecord, folder_problems
+from diffsal.data.records import VideoRecord, folder_problems, summarise
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, validation_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.clip import ResizeMode
@@ -90,9 +90,9 @@ class AVSaliencyDataset(ClipDataset):
                 if not problems:
                     records.append(record)
                 elif skip_bad:
-                    skipped.extend(problems)
+                    skipped.append(summarise(problems))
                 else:
-                    raise DatasetError(problems[0] + (f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""))
+                    raise DatasetError(summarise(problems))
         if not records:
             detail = f"; skipped: {'; '.join(skipped)}" if skipped else ""
             raise DatasetError(f"{self.root}: no usable videos for {', '.join(self.databases)} split {split} part {part}{detail}")

@@ -18,7 +18,7 @@ from typing import Literal
 
 from diffsal.data.clip_dataset import DEFAULT_AUDIO_WINDOW_S, ClipDataset, report_skipped
 from diffsal.data.layout import count_numbered
-from diffsal.data.records import VideoRecord, folder_problems
+from diffsal.data.records import VideoRecord, folder_problems, summarise
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling
 from diffsal.errors import DatasetError, InputError, MediaError
 from diffsal.io.clip import ResizeMode
@@ -77,9 +77,9 @@ class DHF1KDataset(ClipDataset):
             if not problems:
                 records.append(record)
             elif skip_bad:
-                skipped.extend(problems)
+                skipped.append(summarise(problems))
             else:
-                raise DatasetError(problems[0])
+                raise DatasetError(summarise(problems))
         if not records:
             raise DatasetError(f"{self.root}: no usable DHF1K videos; skipped: {'; '.join(skipped)}")
         report_skipped(f"DHF1KDataset({self.root}, {part})", skipped)

@@ -55,3 +55,9 @@ def folder_problems(folder: Path, pattern: str, what: str, expected: int | None)
     if expected is not None and count != expected:
         problems.append(f"{folder}: {count} {what} but the fold list says {expected} frames")
     return problems
+
+
+def summarise(problems: list[str]) -> str:
+    """One line for a video's problems: the first one, and how many more there are."""
+    more = len(problems) - 1
+    return problems[0] + (f" (and {more} more problem(s) with this video)" if more else "")
