@@ -1,0 +1,98 @@
+"""Training and validation data for a recipe: datasets and resumable, sharded batch streams."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import torch
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from diffsal.data.av_dataset import AVSaliencyDataset
+from diffsal.data.dhf1k import DHF1KDataset
+from diffsal.engine.config import DataSection
+from diffsal.engine.distributed import DistributedContext
+from diffsal.engine.reproducibility import worker_init_fn
+from diffsal.models.config import DiffSalConfig
+
+
+def build_datasets(data: DataSection, model: DiffSalConfig, seed: int) -> tuple[Dataset, Dataset | None]:
+    """(training clips, validation clips or None). Validation never touches a test list."""
+    common = dict(
+        clip_length=model.num_frames,
+        size=(model.height, model.width),
+        audio_window_s=model.audio_window_s,
+    )
+    if data.format == "dhf1k":
+        # DHF1K's own validation videos (601-700) select checkpoints; its test annotations are hidden.
+        train = DHF1KDataset(data.root, "train", sampling="sparse", stride=data.train_stride,
+                             random_offset=data.random_offset, seed=seed, **common)
+        validation = DHF1KDataset(data.root, "val", sampling="sparse", stride=data.validation_stride,
+                                  random_offset=False, **common)
+        return train, validation
+    audio_policy = "none" if not model.use_audio else data.audio
+    train = AVSaliencyDataset(data.root, data.databases, data.split, "train",
+                              validation_fraction=data.validation_fraction, validation_seed=seed,
+                              sampling="sparse", stride=data.train_stride, random_offset=data.random_offset,
+                              seed=seed, audio=audio_policy, **common)
+    if data.validation_fraction == 0:
+        return train, None
+    validation = AVSaliencyDataset(data.root, data.databases, data.split, "val",
+                                   validation_fraction=data.validation_fraction, validation_seed=seed,
+                                   sampling="sparse", stride=data.validation_stride, random_offset=False,
+                                   audio=audio_policy, **common)
+    return train, validation
+
+
+class BatchStream:
+    """An endless stream of training batches, epoch after epoch, that can start at any micro-batch.
+
+    Each epoch's order comes from `DistributedSampler` (shuffled with the seed and the epoch; each rank
+    gets its shard), so micro-batch `n` of the run is the same whether the run was interrupted or not.
+    """
+
+    def __init__(self, dataset: Dataset, batch_size: int, context: DistributedContext, seed: int,
+                 num_workers: int) -> None:
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.context = context
+        self.seed = seed
+        self.num_workers = num_workers
+
+    def batches_in_epoch(self, epoch: int) -> int:
+        return len(self._epoch_indices(epoch)) // self.batch_size or 1
+
+    def iterate(self, start_batch: int = 0) -> Iterator[tuple[int, dict]]:
+        """Yield (epoch, batch) from the `start_batch`-th micro-batch of the run onwards."""
+        epoch, offset = 0, start_batch
+        while offset >= self.batches_in_epoch(epoch):
+            offset -= self.batches_in_epoch(epoch)
+            epoch += 1
+        while True:
+            indices = self._epoch_indices(epoch)
+            batches = [indices[start : start + self.batch_size]
+                       for start in range(0, len(indices) - self.batch_size + 1, self.batch_size)] or [indices]
+            loader = DataLoader(self.dataset, batch_sampler=batches[offset:], num_workers=self.num_workers,
+                                worker_init_fn=worker_init_fn, pin_memory=self.context.device.type == "cuda",
+                                generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+            for batch in loader:
+                yield epoch, batch
+            epoch, offset = epoch + 1, 0
+
+    def _epoch_indices(self, epoch: int) -> list[int]:
+        set_epoch = getattr(self.dataset, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(epoch)
+        sampler = DistributedSampler(self.dataset, num_replicas=self.context.world_size, rank=self.context.rank,
+                                     shuffle=True, seed=self.seed, drop_last=False)
+        sampler.set_epoch(epoch)
+        return list(sampler)
+
+
+def validation_loader(dataset: Dataset, batch_size: int, context: DistributedContext, max_clips: int,
+                      num_workers: int) -> DataLoader:
+    """This rank's share of at most `max_clips` validation clips spread evenly over the set, in a fixed order."""
+    count = min(len(dataset), max_clips)
+    chosen = sorted({round(position * (len(dataset) - 1) / max(count - 1, 1)) for position in range(count)})
+    indices = chosen[context.rank :: context.world_size]
+    batches = [indices[start : start + batch_size] for start in range(0, len(indices), batch_size)]
+    return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, worker_init_fn=worker_init_fn)

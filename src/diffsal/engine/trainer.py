@@ -1,0 +1,300 @@
+"""The training loop: one process or DistributedDataParallel under torchrun, resumable at any checkpoint."""
+
+from __future__ import annotations
+
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from diffsal.engine.checkpoint import CheckpointStore
+from diffsal.engine.config import ModelSection, TrainConfig
+from diffsal.engine.data import BatchStream, build_datasets, validation_loader
+from diffsal.engine.distributed import DistributedContext, init_distributed, shutdown_distributed
+from diffsal.engine.reproducibility import rng_state, seed_everything, set_rng_state
+from diffsal.engine.run_log import NullRunLog, RunLog
+from diffsal.engine.schedule import lr_multiplier
+from diffsal.errors import DiffSalError, InputError
+from diffsal.metrics import cc, nss
+from diffsal.models.config import DiffSalConfig
+from diffsal.models.diffsal import DiffSal
+from diffsal.models.weights import LoadReport, describe_keys, load_into, read_state_dict
+from diffsal.typed_config import merge, to_dict
+
+RESOLVED_CONFIG = "config.yaml"
+
+
+class TrainingError(DiffSalError):
+    """Training cannot go on (diverged, out of memory); the message says what to change."""
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    steps: int
+    best_step: int | None
+    best_cc: float | None
+    last_checkpoint: Path | None
+    best_checkpoint: Path | None
+    wall_s: float
+
+
+class _LossModule(nn.Module):
+    """DDP synchronises gradients of what runs in `forward`: route the diffusion loss through it."""
+
+    def __init__(self, model: DiffSal) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, frames, audio, target, generator=None):
+        return self.model.training_loss(frames, audio, target, generator=generator)
+
+
+def build_model(section: ModelSection) -> tuple[DiffSal, list[str]]:
+    """The network of a recipe and messages on what its weights were initialised from."""
+    config = DiffSalConfig.from_dict(merge(DiffSalConfig.preset(section.preset).to_dict(), section.overrides))
+    model = DiffSal(config)
+    notes = []
+    reports = model.load_pretrained_encoders(video=section.video_weights, audio=section.audio_weights)
+    for name, report in reports.items():
+        notes.append(f"{name} encoder: {_summary(report)}")
+    if section.init_from is not None:
+        weights = Path(section.init_from) / "model.safetensors"
+        report = load_into(model, read_state_dict(weights), source=str(weights), strict=False)
+        if report.unexpected or report.mismatched:
+            raise InputError(f"{weights} does not fit the {section.preset} model: {report.problems()}")
+        # Missing keys are expected when a video-only model initialises an audio-visual one.
+        notes.append(f"initialised from {section.init_from}: {_summary(report)}")
+    return model, notes
+
+
+def _summary(report: LoadReport) -> str:
+    text = f"{len(report.loaded)} tensors loaded, {len(report.interpolated)} interpolated"
+    if report.missing:
+        text += f", left at their initial values: {describe_keys(report.missing)}"
+    return text
+
+
+def train(config: TrainConfig, *, resume: bool = False, device: str = "auto") -> TrainResult:
+    """Run (or resume) the recipe `config`; returns where the checkpoints are."""
+    context = init_distributed(device)
+    try:
+        return _Trainer(config, context, resume).run()
+    finally:
+        shutdown_distributed()
+
+
+class _Trainer:
+    def __init__(self, config: TrainConfig, context: DistributedContext, resume: bool) -> None:
+        self.config = config
+        self.context = context
+        self.run_dir = Path(config.out_dir)
+        self.store = CheckpointStore(self.run_dir / "checkpoints")
+        self.resume = resume
+        train = config.train
+        seed_everything(train.seed)  # the same initial weights on every rank
+        self.model, self.notes = build_model(config.model)
+        self.model.to(context.device)
+        self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed)
+        self.stream = BatchStream(self.train_set, train.batch_size, context, train.seed, config.data.num_workers)
+        self.total_steps = self._total_steps()
+        trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
+        optimizer_class = torch.optim.AdamW if config.optim.name == "adamw" else torch.optim.Adam
+        self.optimizer = optimizer_class(trainable, lr=config.optim.lr, betas=config.optim.betas,
+                                         weight_decay=config.optim.weight_decay)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_multiplier(
+            config.optim.schedule, self.total_steps, config.optim.warmup_steps, config.optim.milestones,
+            config.optim.gamma, config.optim.min_lr_ratio))
+        self.scaler = torch.amp.GradScaler(context.device.type, enabled=train.amp == "fp16")
+        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(train.ema_decay), use_buffers=True)
+                    if train.ema_decay is not None else None)
+        loss_module = _LossModule(self.model)
+        if context.enabled:
+            device_ids = [context.device.index] if context.device.type == "cuda" else None
+            self.loss_module = DistributedDataParallel(loss_module, device_ids=device_ids)
+        else:
+            self.loss_module = loss_module
+        self.step = 0
+        self.best_cc: float | None = None
+        self.best_step: int | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def _total_steps(self) -> int:
+        train = self.config.train
+        if train.max_steps is not None:
+            return train.max_steps
+        micro_batches = sum(self.stream.batches_in_epoch(epoch) for epoch in range(train.epochs))
+        return max(1, micro_batches // train.grad_accum)
+
+    def _restore(self) -> None:
+        folder, state = self.store.load_training_state("last", map_location=self.context.device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            if state.get("ema") is None:
+                raise InputError(f"{folder}: checkpoint has no EMA weights but train.ema_decay is set")
+            self.ema.load_state_dict(state["ema"])
+        set_rng_state(state["rng"])
+        self.step = state["step"]
+        self.best_cc, self.best_step = state["best_cc"], state["best_step"]
+
+    # ------------------------------------------------------------------ loop
+    def run(self) -> TrainResult:
+        started = time.perf_counter()
+        if self.resume:
+            self._restore()
+        log = self._open_log()
+        try:
+            for note in self.notes:
+                log.message(note)
+            if self.step >= self.total_steps:
+                log.message(f"nothing to do: already at step {self.step} of {self.total_steps}")
+            else:
+                self._loop(log)
+        except torch.OutOfMemoryError as error:
+            raise TrainingError(
+                f"out of memory at train.batch_size={self.config.train.batch_size}: lower train.batch_size "
+                "(keep the global batch with train.grad_accum), set train.amp=bf16, or use a smaller model preset"
+            ) from error
+        finally:
+            log.close()
+        return TrainResult(self.run_dir, self.step, self.best_step, self.best_cc, self.store.path("last"),
+                           self.store.path("best"), time.perf_counter() - started)
+
+    def _open_log(self):
+        if not self.context.is_main:
+            return NullRunLog()
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / RESOLVED_CONFIG).write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
+        return RunLog(self.run_dir, self.total_steps, start_step=self.step)
+
+    def _loop(self, log) -> None:
+        train = self.config.train
+        batches = self.stream.iterate(start_batch=self.step * train.grad_accum)
+        amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(train.amp)
+        clips_per_step = train.batch_size * train.grad_accum * self.context.world_size
+        while self.step < self.total_steps:
+            self.model.train()
+            generator = torch.Generator(self.context.device).manual_seed(self._step_seed())
+            loss_sum = 0.0
+            for micro in range(train.grad_accum):
+                epoch, batch = next(batches)
+                frames, audio, target = self._inputs(batch)
+                last_micro = micro == train.grad_accum - 1
+                sync = nullcontext() if last_micro or not self.context.enabled else self.loss_module.no_sync()
+                with sync:
+                    with torch.autocast(self.context.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                        loss = self.loss_module(frames, audio, target, generator)
+                    self.scaler.scale(loss / train.grad_accum).backward()
+                loss_sum += float(loss.detach())
+            loss_value = self.context.mean(loss_sum / train.grad_accum)
+            if not math.isfinite(loss_value):
+                last = self.store.path("last")
+                raise TrainingError(f"loss became {loss_value} at step {self.step + 1}; the last good checkpoint "
+                                    f"is {last or 'none (no checkpoint written yet)'}; lower optim.lr or use "
+                                    "train.amp=none")
+            self._optimizer_step()
+            self.step += 1
+            if self.step % train.log_every == 0 or self.step == self.total_steps:
+                log.step(self.step, {"loss": loss_value, "lr": self.scheduler.get_last_lr()[0], "epoch": epoch},
+                         clips_per_step * (train.log_every if self.step % train.log_every == 0 else 1))
+            evaluate = self.step % train.eval_every == 0 or self.step == self.total_steps
+            improved = self._validate(log) if evaluate else False
+            if improved or self.step % train.checkpoint_every == 0 or self.step == self.total_steps:
+                self._save(improved)
+
+    def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        device = self.context.device
+        frames = batch["frames"].to(device, non_blocking=True)
+        target = batch["target"].to(device, non_blocking=True)
+        audio = batch["audio"].to(device, non_blocking=True) if self.model.config.use_audio else None
+        return frames, audio, target
+
+    def _optimizer_step(self) -> None:
+        clip = self.config.optim.grad_clip
+        if clip is not None:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
+
+    def _step_seed(self) -> int:
+        """Noise, timesteps and dropout of each step depend only on (seed, rank, step): resuming is exact."""
+        sequence = np.random.SeedSequence([self.config.train.seed, self.context.rank, self.step])
+        return int(sequence.generate_state(1, dtype=np.uint64)[0] % (2**63))
+
+    @property
+    def _inference_model(self) -> DiffSal:
+        return self.ema.module if self.ema is not None else self.model
+
+    # ------------------------------------------------------------------ validation and checkpoints
+    @torch.no_grad()
+    def _validate(self, log) -> bool:
+        """Score held-out training videos (CC, NSS of the sampled map); True if CC improved."""
+        if self.validation_set is None:
+            return False
+        model = self._inference_model
+        model.eval()
+        train = self.config.train
+        loader = validation_loader(self.validation_set, train.batch_size, self.context,
+                                   self.config.data.validation_max_clips, self.config.data.num_workers)
+        generator = torch.Generator(self.context.device).manual_seed(train.seed)
+        cc_sum = nss_sum = count = nss_count = 0.0
+        shown = None
+        for batch in loader:
+            frames, audio, target = self._inputs(batch)
+            prediction = model.sample(frames, audio, steps=train.sampling_steps, generator=generator).mean
+            for index in range(prediction.shape[0]):
+                predicted = prediction[index, 0].float().cpu().numpy()
+                cc_value = cc(predicted, target[index, 0].float().cpu().numpy())
+                if math.isfinite(cc_value):
+                    cc_sum, count = cc_sum + cc_value, count + 1
+                fixations = batch["fixations"][index, 0].numpy() > 0
+                if fixations.any():
+                    nss_sum, nss_count = nss_sum + nss(predicted, fixations), nss_count + 1
+            if shown is None:
+                shown = np.concatenate([prediction[:4, 0].float().cpu().numpy(), target[:4, 0].float().cpu().numpy()])
+        total = self.context.sum(count)
+        mean_cc = self.context.sum(cc_sum) / total if total else float("nan")
+        nss_total = self.context.sum(nss_count)
+        mean_nss = self.context.sum(nss_sum) / nss_total if nss_total else float("nan")
+        log.write("val", self.step, {"cc": mean_cc, "nss": mean_nss, "clips": total})
+        if shown is not None:
+            log.images(self.step, "val/prediction_then_target", shown)
+        log.message(f"step {self.step}: validation CC {mean_cc:.4f}  NSS {mean_nss:.3f}  ({int(total)} clips)")
+        improved = math.isfinite(mean_cc) and (self.best_cc is None or mean_cc > self.best_cc)
+        if improved:
+            self.best_cc, self.best_step = mean_cc, self.step
+        return improved
+
+    def _save(self, improved: bool) -> None:
+        if self.context.is_main:
+            state = {
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "scaler": self.scaler.state_dict(),
+                "ema": self.ema.state_dict() if self.ema is not None else None,
+                "rng": rng_state(),
+                "step": self.step,
+                "best_cc": self.best_cc,
+                "best_step": self.best_step,
+                "config": to_dict(self.config),
+            }
+            links = ("last", "best") if improved else ("last",)
+            self.store.save(self.step, self._inference_model.save_pretrained, state, links=links)
+        self.context.barrier()
