@@ -40,7 +40,7 @@ def read_fixation_map(path: str | Path) -> np.ndarray:
         contents = scipy.io.loadmat(path)
     except FileNotFoundError as error:
         raise DatasetError(f"{path}: fixation map missing") from error
-    except (ValueError, TypeError, OSError, NotImplementedError) as error:
+    except (ValueError, TypeError, OSError, NotImplementedError, scipy.io.matlab.MatReadError) as error:
         raise DatasetError(f"{path}: corrupt or unreadable MAT file ({error})") from error
     if FIXATION_MAT_VARIABLE not in contents:
         names = sorted(key for key in contents if not key.startswith("__"))
