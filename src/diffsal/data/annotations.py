@@ -36,6 +36,8 @@ def read_fixation_map(path: str | Path) -> np.ndarray:
     path = Path(path)
     if path.suffix.lower() != ".mat":
         return read_saliency_map(path) > 0
+    if not path.is_file():  # scipy reports a missing file as a TypeError
+        raise DatasetError(f"{path}: fixation map missing")
     try:
         contents = scipy.io.loadmat(path)
     except FileNotFoundError as error:

@@ -34,6 +34,8 @@ CENTER_PRIOR = "center-prior"
 class FolderPredictions:
     """Per-frame predicted maps under `root`, named by `pattern` (a preset name or a format string)."""
 
+    postprocess = True  # model outputs get the protocol's post-processing
+
     def __init__(self, root: str | Path, pattern: str = "default") -> None:
         self.root = Path(root)
         if not self.root.is_dir():
@@ -66,9 +68,14 @@ class FolderPredictions:
 
 
 class CenterPriorPredictions:
-    """The centre-prior baseline as a prediction source: the same map for every frame, at ground-truth size."""
+    """The centre-prior baseline as a prediction source: the same map for every frame, at ground-truth size.
+
+    It is made at the ground-truth size and is already smooth, so it is scored as it is (no
+    post-processing); it is also the baseline of IG, whose score for it is therefore 0.
+    """
 
     uses_split = False
+    postprocess = False
 
     def __init__(self, sigma_fraction: tuple[float, float] = DEFAULT_SIGMA_FRACTION) -> None:
         self.sigma_fraction = sigma_fraction
@@ -80,7 +87,7 @@ class CenterPriorPredictions:
         return center_prior(shape, self.sigma_fraction)
 
     def describe(self) -> dict:
-        return {"source": CENTER_PRIOR, "sigma_fraction": list(self.sigma_fraction)}
+        return {"source": CENTER_PRIOR, "sigma_fraction": list(self.sigma_fraction), "postprocess": False}
 
 
 def prediction_source(spec: str | Path, pattern: str = "default") -> FolderPredictions | CenterPriorPredictions:

@@ -161,7 +161,8 @@ def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_m
             continue
         rng = np.random.default_rng([settings.seed, video_key, unit.split or 0, frame])
         try:
-            prediction = settings.postprocess(prediction, shape)
+            if source.postprocess:
+                prediction = settings.postprocess(prediction, shape)
             scores = score_frame(
                 prediction, saliency, fixations.fixation_map(frame), metrics=metrics,
                 other_map=other_maps.other_map(unit.database, unit.video, frame) if "sAUC" in metrics else None,
