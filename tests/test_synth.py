@@ -12,7 +12,7 @@ from diffsal.data.fold_lists import read_fold_list
 from diffsal.io.audio import read_audio
 from diffsal.synth import SynthConfig, generate_benchmark
 from diffsal.synth.audio import dominant_colour, make_schedule
-from diffsal.synth.observers import saliency_map
+from diffsal.synth.observers import fixation_map, saliency_map
 
 SMALL = dict(width=96, height=64, fps=10.0, seconds=7.0)
 
@@ -139,7 +139,7 @@ def test_sounding_object_is_chosen_uniformly():
 
 def test_continuous_map_is_the_blurred_fixation_map():
     points = np.array([[10, 20], [10, 20], [40, 5]])
-    saliency = saliency_map(points, (64, 48), sigma_px=64 / 30)
+    saliency = saliency_map(fixation_map(points, (64, 48)), sigma_px=64 / 30)
     assert saliency.dtype == np.uint8 and saliency.shape == (48, 64)
     assert saliency[20, 10] == 255 and saliency[5, 40] == 255  # each fixated pixel counts once
     assert saliency[20, 30] == 0 and saliency[20, 12] < saliency[20, 11] < 255

@@ -74,9 +74,9 @@ def simulate_gaze(
                 spread = radii[target] * 0.35 if target != CENTRE else height * 0.05
                 offset = np.clip(rng.normal(0.0, spread, size=2), -2 * spread, 2 * spread)
             anchor = centre if target == CENTRE else positions[frame, target]
-            point = anchor + offset + rng.normal(0.0, 0.5, size=2)
-            gaze[frame, observer, 0] = int(np.clip(np.rint(point[0]), 0, width - 1))
-            gaze[frame, observer, 1] = int(np.clip(np.rint(point[1]), 0, height - 1))
+            jitter_x, jitter_y = rng.normal(0.0, 0.5, size=2)
+            gaze[frame, observer, 0] = min(max(round(anchor[0] + offset[0] + jitter_x), 0), width - 1)
+            gaze[frame, observer, 1] = min(max(round(anchor[1] + offset[1] + jitter_y), 0), height - 1)
             targets[frame, observer] = target
     return gaze, targets
 
@@ -89,15 +89,15 @@ def fixation_map(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return fixations
 
 
-def saliency_map(points: np.ndarray, size: tuple[int, int], sigma_px: float) -> np.ndarray:
-    """Continuous uint8 `(H, W)` map: a Gaussian of `sigma_px` per fixated pixel, max scaled to 255.
-
-    Each fixated pixel counts once, as in blurring the binary fixation map.
-    """
-    width, height = size
-    unique = np.unique(np.asarray(points, dtype=np.int64), axis=0)
-    columns = np.exp(-0.5 * ((np.arange(width)[None, :] - unique[:, :1]) / sigma_px) ** 2)  # (N, W)
-    rows = np.exp(-0.5 * ((np.arange(height)[None, :] - unique[:, 1:]) / sigma_px) ** 2)  # (N, H)
+def saliency_map(fixations: np.ndarray, sigma_px: float) -> np.ndarray:
+    """Continuous uint8 `(H, W)` map from a binary `(H, W)` fixation map: the map blurred with a
+    Gaussian of `sigma_px` (computed exactly as a sum of separable Gaussians), max scaled to 255."""
+    height, width = fixations.shape
+    ys, xs = np.nonzero(fixations)
+    if len(xs) == 0:
+        return np.zeros((height, width), dtype=np.uint8)
+    columns = np.exp(-0.5 * ((np.arange(width)[None, :] - xs[:, None]) / sigma_px) ** 2)  # (N, W)
+    rows = np.exp(-0.5 * ((np.arange(height)[None, :] - ys[:, None]) / sigma_px) ** 2)  # (N, H)
     density = rows.T @ columns  # (H, W)
     return np.rint(255.0 * density / density.max()).astype(np.uint8)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 
 GENERATOR_VERSION = 1  # bump when the same seed starts to give different data
 FRAME_JPEG_QUALITY = 92
+_FILE_WRITER_THREADS = 4
 _MAT_HEADER_BYTES = 116  # the MAT-5 text header; scipy writes the current time into it
 
 
@@ -43,21 +45,32 @@ def write_synthetic_video(root: str | Path, config: SynthConfig, video: Syntheti
     frames_dir.mkdir(parents=True, exist_ok=True)
     maps_dir.mkdir(parents=True, exist_ok=True)
 
-    def frames():
-        for index in range(video.num_frames):
-            frame = render_frame(video.scene, video.time_of(index))
-            Image.fromarray(frame).save(layout.frame_path(database, video.name, index), quality=FRAME_JPEG_QUALITY)
-            points = video.gaze[index].astype(np.int64)
-            write_saliency_map(layout.eye_map_path(database, video.name, index), saliency_map(points, size, config.sigma_px))
-            _write_fixation_mat_reproducibly(layout.fix_map_path(database, video.name, index), fixation_map(points, size))
-            yield frame
+    def write_frame_files(index: int, frame: np.ndarray) -> None:
+        Image.fromarray(frame).save(layout.frame_path(database, video.name, index), quality=FRAME_JPEG_QUALITY)
+        fixations = fixation_map(video.gaze[index].astype(np.int64), size)
+        write_saliency_map(layout.eye_map_path(database, video.name, index), saliency_map(fixations, config.sigma_px))
+        _write_fixation_mat_reproducibly(layout.fix_map_path(database, video.name, index), fixations)
 
-    wav_path = layout.wav_path(database, video.name)
-    wav_path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_output(wav_path) as temporary:
-        scipy.io.wavfile.write(temporary, SAMPLE_RATE_HZ, _to_pcm16(video.audio))
-    track = AudioTrack(video.audio[None, :], SAMPLE_RATE_HZ)
-    write_video(layout.mp4_path(database, video.name), frames(), config.fps, audio=track)
+    # Creating ~600 small files per video is bound by file-system latency: overlap it with the
+    # rendering and the mp4 encoding (each file is written whole by one thread, so bytes do not
+    # depend on scheduling).
+    with ThreadPoolExecutor(max_workers=_FILE_WRITER_THREADS) as pool:
+        pending = []
+
+        def frames():
+            for index in range(video.num_frames):
+                frame = render_frame(video.scene, video.time_of(index))
+                pending.append(pool.submit(write_frame_files, index, frame))
+                yield frame
+
+        wav_path = layout.wav_path(database, video.name)
+        wav_path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_output(wav_path) as temporary:
+            scipy.io.wavfile.write(temporary, SAMPLE_RATE_HZ, _to_pcm16(video.audio))
+        track = AudioTrack(video.audio[None, :], SAMPLE_RATE_HZ)
+        write_video(layout.mp4_path(database, video.name), frames(), config.fps, audio=track)
+        for future in pending:
+            future.result()  # re-raise the first failed write
     _write_json(Path(root) / "meta" / database / f"{video.name}.json", video_metadata(config, video))
 
 
