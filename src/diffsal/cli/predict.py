@@ -1,0 +1,104 @@
+"""`diffsal predict INPUT --model DIR`: saliency maps, overlay videos and uncertainty for videos or a dataset split.
+
+Exit codes: 0 every video complete; 1 some video failed (the others are done); 2 bad input
+(missing INPUT, no videos, model folder without weights or not fitting its config, unwritable OUT).
+Scale out with ``torchrun --nproc_per_node=N -m diffsal predict ...``: each rank takes a shard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from diffsal.errors import InputError
+from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, check_writable, file_sha256
+from diffsal.inference.predictor import Predictor
+from diffsal.inference.runner import OutputOptions, PredictionRun
+from diffsal.inference.sharding import Shard
+from diffsal.inference.sources import InputSpec, resolve_inputs
+from diffsal.models.diffsal import WEIGHTS_NAME
+
+FAILURES_SHOWN = 10
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "predict", help="predict saliency maps (+ overlay videos with sound) for videos or a dataset split",
+        description="Predict a saliency map for every frame of a video file, a folder of videos, or a dataset "
+                    "split in the STAViS layout. Writes OUT/<video>/<frame:05d>.png (1-based; for a dataset "
+                    "OUT/<DB>/<video>/..., the layout `diffsal evaluate` reads), overlay.mp4 with the original "
+                    "sound, and summary.json. Reruns skip complete videos. Exit code 0: all complete; 1: some "
+                    "video failed; 2: bad input.")
+    parser.add_argument("input", help="a video file (.mp4/.avi/.mkv/...), a folder of videos, or a STAViS dataset root")
+    parser.add_argument("--model", required=True, help="model folder with model.safetensors + config.json "
+                        "(e.g. runs/x/checkpoints/best)")
+    parser.add_argument("--out", default="predictions", help="output folder (default: ./predictions)")
+    sampling = parser.add_argument_group("sampling")
+    sampling.add_argument("--steps", type=int, help="DDIM steps (default: the model's sampling_steps)")
+    sampling.add_argument("--samples", type=int, default=1,
+                          help="diffusion samples per frame; > 1 writes the mean and a per-pixel std (uncertainty)")
+    sampling.add_argument("--eta", type=float, help="DDIM eta (default: the model's, normally 0)")
+    sampling.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
+    sampling.add_argument("--stride", type=int, default=1,
+                          help="predict every k-th frame (and the last) and interpolate linearly in between (default 1)")
+    sampling.add_argument("--no-audio", action="store_true",
+                          help="feed silence (a zero waveform) instead of the sound to an audio-visual model")
+    sampling.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
+    sampling.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
+    dataset = parser.add_argument_group("dataset input (STAViS layout)")
+    dataset.add_argument("--split", default="1", help="1 (default), 2, 3, or all (the three lists' videos, each once)")
+    dataset.add_argument("--part", default="test", choices=("test", "train"), help="fold list part (default test)")
+    dataset.add_argument("--datasets", help="comma-separated databases (default: every one with fold lists)")
+    outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--save-npy", action="store_true", help="also write float32 <frame:05d>.npy maps")
+    outputs.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
+    outputs.add_argument("--panel", action="store_true",
+                         help="write panel.mp4: frame | prediction | ground truth (when the dataset has it)")
+    outputs.add_argument("--no-uncertainty-video", action="store_true",
+                         help="with --samples > 1, do not write uncertainty.mp4 (the std PNGs are still written)")
+    outputs.add_argument("--normalize", default="minmax", choices=NORMALIZATIONS,
+                         help="PNG values: min-max per frame (default) or the model's [0, 1] output as it is")
+    parser.add_argument("--overwrite", action="store_true", help="predict again videos that are already complete")
+    parser.add_argument("--quiet", action="store_true", help="no progress output (failures are still reported)")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    shard = Shard.from_env()
+    databases = tuple(name.strip() for name in args.datasets.split(",") if name.strip()) if args.datasets else None
+    if databases == ():
+        raise InputError("--datasets names no database")
+    kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part))
+    out_root = check_writable(args.out)
+    predictor = Predictor.from_pretrained(args.model, device=shard.device(args.device), steps=args.steps,
+                                          samples=args.samples, eta=args.eta, seed=args.seed,
+                                          batch_size=args.batch_size, use_audio=not args.no_audio)
+    model_dir = Path(args.model)
+    model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
+    options = OutputOptions(save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
+                            uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)
+    prediction = PredictionRun(predictor, videos, out_root, model_info=model_info, stride=args.stride,
+                               options=options, overwrite=args.overwrite, shard=shard, progress=not args.quiet,
+                               debug=args.debug)
+    if shard.is_main and not args.quiet:
+        print(f"diffsal predict: {len(videos)} video(s) from {kind} {args.input} -> {out_root} "
+              f"(steps {predictor.steps}, samples {predictor.samples}, stride {args.stride}, audio "
+              f"{predictor.audio_mode}, device {predictor.device}, {shard.world_size} process(es))", file=sys.stderr)
+    report = prediction.run()
+    if shard.is_main:
+        _print_report(report, out_root, len(videos), args.quiet)
+    return report.exit_code
+
+
+def _print_report(report, out_root: Path, total: int, quiet: bool) -> None:
+    incomplete = report.incomplete
+    if incomplete:
+        print(f"diffsal predict: {len(incomplete)} of {total} video(s) incomplete:", file=sys.stderr)
+        for key, problem in list(incomplete.items())[:FAILURES_SHOWN]:
+            print(f"  {key}: {problem}", file=sys.stderr)
+        if len(incomplete) > FAILURES_SHOWN:
+            print(f"  ... (all listed in {out_root / RUN_SUMMARY_NAME})", file=sys.stderr)
+    elif not quiet:
+        print(f"diffsal predict: all {total} video(s) complete in {out_root} "
+              f"(run summary: {out_root / RUN_SUMMARY_NAME})", file=sys.stderr)

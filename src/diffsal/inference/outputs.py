@@ -1,0 +1,196 @@
+"""The output folder of one video, built so that a failure never leaves it looking complete.
+
+Layout of ``OUT/<key>/`` (``<key>`` is ``<video>`` or ``<DB>/<video>``)::
+
+    00001.png ...            8-bit map of every frame, 1-based, at the frame's own size
+    00001.npy ...            float32 map (optional, --save-npy)
+    uncertainty/00001.png    16-bit per-pixel std over the samples, value / 65535 = std (--samples > 1)
+    overlay.mp4              the map blended on the frames, with the original sound
+    panel.mp4                frame | prediction | ground truth (optional, --panel)
+    uncertainty.mp4          mean overlay | std, with the sound (--samples > 1)
+    summary.json             written last
+
+Everything is written into a hidden sibling folder ``.<name>.partial-<pid>`` that is renamed to
+``<name>`` only after `summary.json` is in it, so ``OUT/<key>`` exists only when complete; a
+crashed run leaves only the hidden folder, which the next run deletes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from diffsal.errors import InputError
+from diffsal.inference.overlay import to_uint8
+from diffsal.io.atomic import atomic_output
+
+SUMMARY_NAME = "summary.json"
+SUMMARY_FORMAT = "diffsal-prediction"
+SUMMARY_VERSION = 1
+MAP_PATTERN = "{:05d}.png"  # 1-based, the default naming of `diffsal evaluate`
+NPY_PATTERN = "{:05d}.npy"
+UNCERTAINTY_DIR = "uncertainty"
+OVERLAY_NAME = "overlay.mp4"
+PANEL_NAME = "panel.mp4"
+UNCERTAINTY_VIDEO_NAME = "uncertainty.mp4"
+RUN_SUMMARY_NAME = "predict_summary.json"
+NORMALIZATIONS = ("minmax", "none")
+
+
+def map_png(saliency: np.ndarray, normalize: str) -> np.ndarray:
+    """The uint8 image of a `(H, W)` map in [0, 1]: min-max stretched per frame ("minmax") or as it is.
+
+    A constant map stays as it is under "minmax" (there is no range to stretch).
+    """
+    if normalize == "minmax":
+        low, high = float(saliency.min()), float(saliency.max())
+        if high - low > 1e-12:
+            saliency = (saliency - low) / (high - low)
+    return to_uint8(saliency)
+
+
+def std_png(std: np.ndarray) -> np.ndarray:
+    """uint16 image of a std map: value / 65535 = std (the std of values in [0, 1] is below 1)."""
+    return np.round(np.clip(std, 0.0, 1.0) * 65535.0).astype(np.uint16)
+
+
+def read_std_png(path: str | Path) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image, dtype=np.float32) / 65535.0
+
+
+def file_sha256(path: str | Path, chunk_bytes: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_writable(root: str | Path) -> Path:
+    """Create `root` if needed and prove that files can be written in it; InputError otherwise."""
+    root = Path(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / f".write-test-{os.getpid()}-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise InputError(f"{root}: output folder is not writable ({error.strerror or error})") from None
+    return root
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(document, indent=2) + "\n")
+
+
+class VideoOutput:
+    """The output folder ``root / key`` of one video: its state, and the building of a new one.
+
+    Args:
+        root: OUT.
+        key: the video's folder relative to OUT.
+    """
+
+    def __init__(self, root: str | Path, key: str) -> None:
+        self.root = Path(root)
+        self.key = key
+        self.path = self.root / key
+        self.building: Path | None = None
+
+    # ------------------------------------------------------------------ state of a previous run
+    def read_summary(self) -> dict[str, Any] | None:
+        """The summary of a complete output, or None when there is none (or it is not ours)."""
+        path = self.path / SUMMARY_NAME
+        try:
+            document = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        if not isinstance(document, dict) or document.get("format") != SUMMARY_FORMAT or document.get("status") != "complete":
+            return None
+        return document
+
+    def problem(self, signature: dict[str, Any]) -> str | None:
+        """Why the folder is not a complete output made with `signature`, or None when it is."""
+        if not self.path.is_dir():
+            return "not predicted"
+        summary = self.read_summary()
+        if summary is None:
+            return f"{self.path / SUMMARY_NAME} missing or not a complete prediction summary"
+        if summary.get("signature") != signature:
+            return f"predicted with other settings ({describe_difference(summary.get('signature'), signature)})"
+        frames = summary.get("frames")
+        missing = [MAP_PATTERN.format(n) for n in range(1, int(frames or 0) + 1)
+                   if not (self.path / MAP_PATTERN.format(n)).is_file()]
+        if not frames or missing:
+            return f"{len(missing)} of {frames} map(s) missing (first: {self.path / missing[0]})" if missing else "no frames"
+        for name in summary.get("files", {}).get("videos", []):
+            if not (self.path / name).is_file():
+                return f"{self.path / name} missing"
+        return None
+
+    # ------------------------------------------------------------------ building a new one
+    def begin(self) -> Path:
+        """Make a fresh hidden folder to build in (deleting what crashed runs left for this video)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.parent.glob(f".{self.path.name}.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        self.building = self.path.parent / f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.building.mkdir()
+        return self.building
+
+    def write_map(self, index: int, saliency: np.ndarray, normalize: str) -> None:
+        Image.fromarray(map_png(saliency, normalize)).save(self._in_building(MAP_PATTERN.format(index + 1)))
+
+    def write_npy(self, index: int, saliency: np.ndarray) -> None:
+        np.save(self._in_building(NPY_PATTERN.format(index + 1)), saliency.astype(np.float32, copy=False))
+
+    def write_std(self, index: int, std: np.ndarray) -> None:
+        folder = self._in_building(UNCERTAINTY_DIR)
+        folder.mkdir(exist_ok=True)
+        Image.fromarray(std_png(std)).save(folder / MAP_PATTERN.format(index + 1))
+
+    def built_path(self, name: str) -> Path:
+        """A file of the folder being built (e.g. the map PNGs, read back to render videos)."""
+        return self._in_building(name)
+
+    def finish(self, summary: dict[str, Any]) -> Path:
+        """Write `summary.json` last, then put the folder in place of any previous output."""
+        document = {"format": SUMMARY_FORMAT, "version": SUMMARY_VERSION, **summary, "status": "complete"}
+        write_json(self._in_building(SUMMARY_NAME), document)
+        building, self.building = self.building, None
+        if self.path.exists():
+            # The old output stops looking complete before it is removed (its summary goes first).
+            (self.path / SUMMARY_NAME).unlink(missing_ok=True)
+            retired = self.path.parent / f".{self.path.name}.partial-old-{uuid.uuid4().hex[:8]}"
+            os.replace(self.path, retired)
+            shutil.rmtree(retired, ignore_errors=True)
+        os.replace(building, self.path)
+        return self.path
+
+    def abort(self) -> None:
+        """Delete the folder being built (after a failure)."""
+        if self.building is not None:
+            shutil.rmtree(self.building, ignore_errors=True)
+            self.building = None
+
+    def _in_building(self, name: str) -> Path:
+        if self.building is None:
+            raise RuntimeError("VideoOutput.begin() must be called before writing")
+        return self.building / name
+
+
+def describe_difference(old: Any, new: dict[str, Any]) -> str:
+    if not isinstance(old, dict):
+        return "no settings recorded"
+    changed = [f"{key} {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    return ", ".join(changed[:4]) + (" ..." if len(changed) > 4 else "")

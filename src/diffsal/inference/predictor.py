@@ -1,0 +1,320 @@
+"""`Predictor`: a saved DiffSal model applied to clips and whole videos (the pipeline owns the I/O).
+
+Every frame of a video gets a map: frame k is the centre slot of a clip padded at the video's edges
+by repeating its first/last frame, with the audio window centred on frame k's time. Clips are
+batched; the encoders run once per clip and only the Saliency-UNet runs per denoising step.
+
+Reproducibility: the starting noise of each clip comes from its own generator, seeded by
+(`seed`, target frame index), so a map does not depend on the batch size, on `stride`, on which
+torchrun rank predicted it, or on the device (the noise is drawn on the CPU). With ``eta > 0``
+the per-step noise comes from one generator per batch, so it then also depends on the batching.
+
+Audio: an audio-visual model is fed the 16 kHz mono waveform around each frame. Without sound
+(``use_audio=False``, or a video with no audio stream) it is fed *silence*, a zero waveform: the
+training data loader gives exactly that for videos without a sound track, so the model has seen
+it. `audio=None` would skip the audio branch altogether, a path an audio-visual model was never
+trained on. A video-only model (``config.use_audio = False``) never reads audio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from diffsal.diffusion import mean_and_std, randn
+from diffsal.errors import InputError
+from diffsal.io.audio import AudioTrack, read_audio
+from diffsal.io.clip import ClipReader
+from diffsal.io.frame_source import FrameSource
+from diffsal.io.video import VideoReader
+from diffsal.models.diffsal import DiffSal, SaliencySample
+
+Progress = Callable[[int, int], None]  # (frames done, frames in the video)
+
+
+def clip_seed(seed: int, frame_index: int) -> int:
+    """The seed of the starting noise of the clip whose target is `frame_index` (a 63-bit integer)."""
+    state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(frame_index)]).generate_state(2, np.uint32)
+    return (int(state[0]) << 31) ^ int(state[1])
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """"auto" (CUDA if visible, else CPU), "cpu", "cuda" or "cuda:N"; InputError when CUDA is asked for but absent."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        chosen = torch.device(device)
+    except RuntimeError as error:
+        raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}") from error
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise InputError(f"device {device} was asked for, but no CUDA device is visible")
+    if chosen.type not in ("cpu", "cuda"):
+        raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
+    return chosen
+
+
+def prediction_indices(num_frames: int, stride: int) -> list[int]:
+    """Frames the model predicts: every `stride`-th from 0, and always the last (so every frame has
+    predicted neighbours to interpolate between)."""
+    if stride < 1:
+        raise InputError(f"stride must be >= 1, got {stride}")
+    indices = list(range(0, num_frames, stride))
+    if indices[-1] != num_frames - 1:
+        indices.append(num_frames - 1)
+    return indices
+
+
+@dataclass
+class FrameMap:
+    """The prediction of one frame at the source size.
+
+    Attributes:
+        index: 0-based frame index.
+        mean: float32 `(H, W)` in [0, 1], the mean over the samples.
+        std: float32 `(H, W)`, per-pixel std over the samples (uncertainty), or None for one sample.
+        predicted: False when the map was interpolated between predicted frames (`stride` > 1).
+    """
+
+    index: int
+    mean: np.ndarray
+    std: np.ndarray | None
+    predicted: bool
+
+
+@dataclass
+class VideoMaps:
+    """All maps of a video: `mean` float32 `(N, H, W)`, `std` `(N, H, W)` or None, and the frame rate."""
+
+    mean: np.ndarray
+    std: np.ndarray | None
+    fps: float
+    predicted: np.ndarray  # bool (N,): True where the model ran, False where interpolated
+
+    def __len__(self) -> int:
+        return self.mean.shape[0]
+
+
+class Predictor:
+    """Saliency maps from a DiffSal model for clips, frames and videos.
+
+    Args:
+        model: the network (moved to `device`, put in eval mode).
+        device: "auto", "cpu", "cuda", "cuda:N" or a torch.device.
+        steps: DDIM steps (default: the model's `diffusion.sampling_steps`).
+        samples: diffusion samples per frame; > 1 gives a mean map and a per-pixel std (uncertainty).
+        eta: DDIM eta (default: the model's; 0 = deterministic given the starting noise).
+        seed: chooses the starting noise (see the module docstring).
+        batch_size: clips per forward pass.
+        use_audio: feed the sound to an audio-visual model; False feeds silence.
+
+    Example::
+
+        predictor = Predictor.from_pretrained("runs/synthetic_tiny/checkpoints/best", device="cpu")
+        maps = predictor.predict_video("clip.mp4")   # maps.mean: (N, H, W) float32 in [0, 1]
+    """
+
+    def __init__(self, model: DiffSal, *, device: str | torch.device = "auto", steps: int | None = None,
+                 samples: int = 1, eta: float | None = None, seed: int = 0, batch_size: int = 8,
+                 use_audio: bool = True) -> None:
+        diffusion = model.config.diffusion
+        self.steps = diffusion.sampling_steps if steps is None else int(steps)
+        self.eta = diffusion.eta if eta is None else float(eta)
+        if not 1 <= self.steps <= diffusion.num_timesteps:
+            raise InputError(f"steps must be in [1, {diffusion.num_timesteps}], got {self.steps}")
+        if samples < 1:
+            raise InputError(f"samples must be >= 1, got {samples}")
+        if batch_size < 1:
+            raise InputError(f"batch size must be >= 1, got {batch_size}")
+        if self.eta < 0:
+            raise InputError(f"eta must be >= 0, got {self.eta}")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.samples = int(samples)
+        self.seed = int(seed)
+        self.batch_size = int(batch_size)
+        self.use_audio = bool(use_audio)
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, device: str | torch.device = "auto", **settings) -> Predictor:
+        """Load a saved model folder (`model.safetensors` + `config.json`, e.g. ``runs/x/checkpoints/best``).
+
+        Raises:
+            InputError (WeightsError, ConfigError): missing folder, no weights, weights that do not fit the config.
+        """
+        chosen = resolve_device(device)
+        return cls(DiffSal.from_pretrained(directory, map_location=chosen), device=chosen, **settings)
+
+    @property
+    def config(self):
+        return self.model.config
+
+    @property
+    def audio_mode(self) -> str:
+        """What the model is fed as sound: "video" (the sound track), "silence" or "none" (video-only model)."""
+        if not self.config.use_audio:
+            return "none"
+        return "video" if self.use_audio else "silence"
+
+    # ------------------------------------------------------------------ clips
+    @torch.inference_mode()
+    def predict_clip(self, frames: torch.Tensor, audio: torch.Tensor | None = None, *,
+                     frame_indices: Sequence[int] | None = None) -> SaliencySample:
+        """Maps of the target (centre) frames of a batch of clips, at the model's resolution.
+
+        Args:
+            frames: `(B, 3, T, H, W)` or `(3, T, H, W)`, normalised like `ClipReader` does.
+            audio: `(B, num_samples)` or `(num_samples,)` 16 kHz mono waveform centred on each target
+                frame, `config.audio_window_s` long; None feeds silence to an audio-visual model.
+                Ignored (must be None) for a video-only model.
+            frame_indices: one number per clip that chooses its starting noise (default 0 .. B-1).
+
+        Returns:
+            `SaliencySample(mean (B, 1, H, W) in [0, 1], std (B, 1, H, W) or None)`, on the CPU.
+        """
+        if frames.dim() == 4:
+            frames = frames.unsqueeze(0)
+            audio = audio.unsqueeze(0) if audio is not None and audio.dim() == 1 else audio
+        batch = frames.shape[0]
+        indices = list(range(batch)) if frame_indices is None else [int(index) for index in frame_indices]
+        if len(indices) != batch:
+            raise InputError(f"frame_indices has {len(indices)} entries for {batch} clips")
+        model_audio = self._model_audio(audio, batch)
+        frames = frames.to(self.device, torch.float32)
+        mean, std = self._sample(frames, model_audio, indices)
+        return SaliencySample(mean.cpu(), std.cpu() if std is not None else None)
+
+    def _model_audio(self, audio: torch.Tensor | None, batch: int) -> torch.Tensor | None:
+        if not self.config.use_audio:
+            if audio is not None:
+                raise InputError("this is a video-only model (use_audio=false); pass audio=None")
+            return None
+        if audio is None or not self.use_audio:
+            return torch.zeros(batch, self.config.audio.num_samples, device=self.device)
+        return audio.to(self.device, torch.float32)
+
+    def _sample(self, frames: torch.Tensor, audio: torch.Tensor | None,
+                frame_indices: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """DDIM from pure noise at t = T-1, as `DiffSal.sample`, with per-clip starting noise."""
+        model, samples = self.model, self.samples
+        batch = frames.shape[0]
+        height, width = self.config.height, self.config.width
+        conditioning = model.encode(frames, audio).repeat(samples)
+        # Sample-major like Conditioning.repeat: row s * B + b is sample s of clip b.
+        noise = torch.stack([randn((samples, 1, height, width), generator=torch.Generator().manual_seed(clip_seed(self.seed, index)))
+                             for index in frame_indices], dim=1)
+        x = noise.reshape(samples * batch, 1, height, width).to(self.device)
+        step_generator = None
+        if self.eta > 0:
+            step_generator = torch.Generator().manual_seed(clip_seed(self.seed + 1, frame_indices[0]))
+        times = model.sampler.timesteps(self.steps)
+        for t, t_prev in zip(times, times[1:] + [-1]):
+            timesteps = torch.full((samples * batch,), t, device=self.device, dtype=torch.long)
+            predicted_x0 = model.denoise(x, timesteps, conditioning).float()
+            x = model.sampler.step(x, t, t_prev, predicted_x0, self.eta, step_generator)
+        maps = model.scaling.decode(x).view(samples, batch, 1, height, width)
+        return mean_and_std(maps)
+
+    # ------------------------------------------------------------------ videos
+    def iter_video(self, video: str | Path | FrameSource, audio: str | Path | AudioTrack | None = None, *,
+                   stride: int = 1, progress: Progress | None = None) -> Iterator[FrameMap]:
+        """Maps of every frame of `video`, in order, at the video's own frame size.
+
+        Args:
+            video: a video file, or any `FrameSource` (e.g. a `FrameFolder`).
+            audio: the sound: a media file, an `AudioTrack` (16 kHz mono), or None, which reads the
+                sound of `video` when it is a file (silence for a frame source).
+            stride: predict every `stride`-th frame (and the last) and interpolate linearly in between.
+            progress: called with (frames done, total) after each batch.
+        """
+        source, owned = (VideoReader(video), True) if isinstance(video, (str, Path)) else (video, False)
+        try:
+            track = self._audio_track(video, audio)
+            yield from self._iter_source(source, track, stride, progress)
+        finally:
+            if owned:
+                source.close()
+
+    def predict_video(self, video: str | Path | FrameSource, audio: str | Path | AudioTrack | None = None, *,
+                      stride: int = 1, progress: Progress | None = None) -> VideoMaps:
+        """All maps of `video` in memory (`iter_video` streams them instead; prefer it for long videos)."""
+        means, stds, predicted = [], [], []
+        fps = 0.0
+        source, owned = (VideoReader(video), True) if isinstance(video, (str, Path)) else (video, False)
+        try:
+            fps = float(source.fps)
+            for frame_map in self.iter_video(source, self._audio_track(video, audio), stride=stride, progress=progress):
+                means.append(frame_map.mean)
+                predicted.append(frame_map.predicted)
+                if frame_map.std is not None:
+                    stds.append(frame_map.std)
+        finally:
+            if owned:
+                source.close()
+        return VideoMaps(np.stack(means), np.stack(stds) if stds else None, fps, np.array(predicted, dtype=bool))
+
+    def _audio_track(self, video, audio) -> AudioTrack | None:
+        if self.audio_mode != "video":
+            return None
+        if isinstance(audio, AudioTrack):
+            if audio.sample_rate_hz != self.config.sample_rate_hz:
+                raise InputError(f"audio track is at {audio.sample_rate_hz} Hz; the model needs "
+                                 f"{self.config.sample_rate_hz} Hz (read_audio resamples)")
+            return audio
+        path = audio if audio is not None else (video if isinstance(video, (str, Path)) else None)
+        if path is None:
+            return None
+        return read_audio(path, self.config.sample_rate_hz, mono=True)
+
+    def _iter_source(self, source: FrameSource, track: AudioTrack | None, stride: int,
+                     progress: Progress | None) -> Iterator[FrameMap]:
+        config = self.config
+        reader = ClipReader(source, config.num_frames, (config.height, config.width), "stretch")
+        total = source.num_frames
+        anchors = prediction_indices(total, stride)
+        window_samples = config.audio.num_samples
+        window_s = window_samples / config.sample_rate_hz
+        previous: tuple[int, torch.Tensor, torch.Tensor | None] | None = None
+        done = 0
+        for start in range(0, len(anchors), self.batch_size):
+            batch_indices = anchors[start : start + self.batch_size]
+            frames = torch.stack([reader.clip(index).frames for index in batch_indices])
+            audio = None
+            if track is not None and track.has_audio:
+                windows = [track.window(source.time_of(index), window_s)[0, :window_samples] for index in batch_indices]
+                audio = torch.from_numpy(np.stack(windows))
+            mean, std = self.predict_clip(frames, audio, frame_indices=batch_indices)
+            for position, index in enumerate(batch_indices):
+                current = (index, mean[position, 0], std[position, 0] if std is not None else None)
+                if previous is not None:
+                    yield from self._between(previous, current, reader)
+                yield self._frame_map(reader, index, current[1], current[2], predicted=True)
+                previous = current
+            done = batch_indices[-1] + 1
+            if progress is not None:
+                progress(done, total)
+
+    def _between(self, first, second, reader: ClipReader) -> Iterator[FrameMap]:
+        """Frames strictly between two predicted frames, linearly interpolated (mean and std alike)."""
+        first_index, first_mean, first_std = first
+        second_index, second_mean, second_std = second
+        span = second_index - first_index
+        for index in range(first_index + 1, second_index):
+            weight = (index - first_index) / span
+            mean = torch.lerp(first_mean, second_mean, weight)
+            std = torch.lerp(first_std, second_std, weight) if first_std is not None else None
+            yield self._frame_map(reader, index, mean, std, predicted=False)
+
+    @staticmethod
+    def _frame_map(reader: ClipReader, index: int, mean: torch.Tensor, std: torch.Tensor | None,
+                   predicted: bool) -> FrameMap:
+        to_source = reader.geometry.to_source
+        mean_source = to_source(mean).clamp_(0.0, 1.0).numpy().astype(np.float32, copy=False)
+        std_source = to_source(std).clamp_(min=0.0).numpy().astype(np.float32, copy=False) if std is not None else None
+        return FrameMap(index, mean_source, std_source, predicted)
+

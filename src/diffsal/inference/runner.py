@@ -1,0 +1,287 @@
+"""A prediction run over many videos: skip what is complete, go on past failures, check everything at the end.
+
+Each video is predicted into its own folder (`diffsal.inference.outputs`); one that fails is
+reported and its partial output deleted, and the run goes on. Under torchrun each rank predicts
+its shard; afterwards rank 0 checks that *every* video of the run has a complete output made with
+this run's settings and writes ``OUT/predict_summary.json``. The exit code is 0 when all videos
+are complete, 1 otherwise, and the same on every rank.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from diffsal import __version__
+from diffsal.errors import DiffSalError
+from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, RUN_SUMMARY_NAME, SUMMARY_NAME, UNCERTAINTY_DIR,
+                                       VideoOutput, write_json)
+from diffsal.inference.predictor import Predictor, prediction_indices
+from diffsal.inference.progress import RunProgress
+from diffsal.inference.render import render_videos
+from diffsal.inference.sharding import Shard, ShardGroup
+from diffsal.inference.sources import VideoInput
+from diffsal.io.audio import read_audio
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """What is written per video besides the 8-bit map PNGs."""
+
+    save_npy: bool = False  # float32 .npy map per frame
+    overlay: bool = True  # overlay.mp4
+    panel: bool = False  # panel.mp4: frame | prediction | ground truth
+    uncertainty_video: bool = True  # uncertainty.mp4 (only with samples > 1)
+    normalize: str = "minmax"  # PNG values: "minmax" per frame, or "none" (the model's [0, 1] as it is)
+
+
+@dataclass
+class VideoOutcome:
+    key: str
+    status: str  # "done", "skipped" or "failed"
+    message: str = ""
+    frames: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class RunReport:
+    outcomes: list[VideoOutcome] = field(default_factory=list)  # this rank's videos
+    incomplete: dict[str, str] = field(default_factory=dict)  # final check (rank 0): key -> problem
+    exit_code: int = 0
+
+
+def run_signature(predictor: Predictor, model_sha256: str, stride: int, options: OutputOptions) -> dict[str, Any]:
+    """Everything that changes what is written; a complete output with another signature is not reused."""
+    config = predictor.config
+    return {
+        "model_sha256": model_sha256,
+        "steps": predictor.steps,
+        "samples": predictor.samples,
+        "eta": predictor.eta,
+        "seed": predictor.seed,
+        "stride": stride,
+        "audio": predictor.audio_mode,
+        "clip": [config.num_frames, config.height, config.width],
+        **asdict(options),
+    }
+
+
+class PredictionRun:
+    """Predicts `videos` into `out_root` (this rank's shard of them).
+
+    Args:
+        predictor: the model and sampling settings.
+        videos: every video of the run (all ranks pass the same list).
+        out_root: OUT.
+        model_info: ``{"path": ..., "sha256": ...}`` of the model folder, recorded in the summaries.
+        stride: predict every stride-th frame and interpolate.
+        options: the extra outputs.
+        overwrite: redo videos that are already complete.
+        shard: this process's place under torchrun.
+        progress: draw progress (failures are printed regardless).
+        debug: print tracebacks of failed videos.
+    """
+
+    def __init__(self, predictor: Predictor, videos: list[VideoInput], out_root: str | Path, *,
+                 model_info: dict[str, str], stride: int = 1, options: OutputOptions = OutputOptions(),
+                 overwrite: bool = False, shard: Shard = Shard(), progress: bool = True, debug: bool = False) -> None:
+        self.predictor = predictor
+        self.videos = videos
+        self.out_root = Path(out_root)
+        self.model_info = model_info
+        self.stride = stride
+        self.options = options
+        self.overwrite = overwrite
+        self.shard = shard
+        self.progress_enabled = progress
+        self.debug = debug
+        prediction_indices(1, stride)  # validates stride
+        self.signature = run_signature(predictor, model_info["sha256"], stride, options)
+
+    def run(self) -> RunReport:
+        report = RunReport()
+        started = time.perf_counter()
+        with ShardGroup(self.shard) as group:
+            mine = self.shard.take(self.videos)
+            progress = RunProgress(len(mine), self.shard.prefix(), self.progress_enabled)
+            try:
+                for video in mine:
+                    report.outcomes.append(self._predict_one(video, progress))
+            finally:
+                progress.close()
+            all_outcomes = [outcome for outcomes in group.gather(report.outcomes) for outcome in outcomes]
+            if self.shard.is_main:
+                failures = {o.key: f"failed: {o.message}" for o in all_outcomes if o.status == "failed"}
+                report.incomplete = {key: failures.get(key, problem) for key, problem in self.check_complete().items()}
+                self._write_run_summary(all_outcomes, report.incomplete, time.perf_counter() - started)
+            report.incomplete = group.broadcast(report.incomplete)
+        report.exit_code = 1 if report.incomplete or any(o.status == "failed" for o in all_outcomes) else 0
+        return report
+
+    def check_complete(self) -> dict[str, str]:
+        """Videos of the run without a complete output made with this run's settings: key -> why."""
+        problems = {}
+        for video in self.videos:
+            problem = VideoOutput(self.out_root, video.key).problem(self.signature)
+            if problem is not None:
+                problems[video.key] = problem
+        return problems
+
+    # ------------------------------------------------------------------ one video
+    def _predict_one(self, video: VideoInput, progress: RunProgress) -> VideoOutcome:
+        output = VideoOutput(self.out_root, video.key)
+        started = time.perf_counter()
+        skip = self._previous_output(output)
+        if skip is not None:
+            outcome = VideoOutcome(video.key, *skip)
+            progress.end_video(video.key, outcome.message if outcome.status == "skipped" else f"FAILED: {outcome.message}")
+            return outcome
+        try:
+            frames = self._predict_into(output, video, progress)
+        except Exception as error:  # noqa: BLE001 - one bad video must not stop the run; it is reported
+            output.abort()
+            if self.debug:
+                traceback.print_exc()
+            message = str(error) if isinstance(error, DiffSalError) else f"{type(error).__name__}: {error}"
+            progress.end_video(video.key, f"FAILED: {message}")
+            return VideoOutcome(video.key, "failed", message, seconds=time.perf_counter() - started)
+        except BaseException:
+            output.abort()
+            raise
+        seconds = time.perf_counter() - started
+        progress.end_video(video.key, f"done, {frames} frames in {seconds:.1f} s")
+        return VideoOutcome(video.key, "done", "", frames, seconds)
+
+    def _previous_output(self, output: VideoOutput) -> tuple[str, str] | None:
+        """(status, message) when the video is not to be predicted again, else None."""
+        if self.overwrite or not output.path.exists():
+            return None
+        if output.read_summary() is None:
+            return ("failed", f"{output.path} exists but is not a diffsal prediction; remove it, pass --overwrite, "
+                              "or choose another --out")
+        problem = output.problem(self.signature)
+        if problem is None:
+            return ("skipped", "already complete")
+        if problem.startswith("predicted with other settings"):
+            return ("failed", f"{output.path} was {problem}; pass --overwrite or choose another --out")
+        return None  # a damaged output of ours: predict it again
+
+    def _predict_into(self, output: VideoOutput, video: VideoInput, progress: RunProgress) -> int:
+        predictor, options = self.predictor, self.options
+        source = video.open_frames()
+        try:
+            track, audio_note = self._model_audio(video)
+            progress.start_video(video.key, source.num_frames)
+            output.begin()
+            std_sum = 0.0
+            std_max = 0.0
+            predicted = 0
+            started = time.perf_counter()
+            for frame_map in predictor.iter_video(source, track, stride=self.stride, progress=progress.frames):
+                output.write_map(frame_map.index, frame_map.mean, options.normalize)
+                if options.save_npy:
+                    output.write_npy(frame_map.index, frame_map.mean)
+                if frame_map.std is not None:
+                    output.write_std(frame_map.index, frame_map.std)
+                    std_sum += float(frame_map.std.mean())
+                    std_max = max(std_max, float(frame_map.std.max()))
+                predicted += frame_map.predicted
+            predict_s = time.perf_counter() - started
+            frames = source.num_frames
+            started = time.perf_counter()
+            videos = render_videos(output, video, source, overlay=options.overlay, panel_video=options.panel,
+                                   uncertainty_video=options.uncertainty_video,
+                                   std_max=std_max if predictor.samples > 1 else None)
+            render_s = time.perf_counter() - started
+            output.finish(self._summary(video, source, frames, predicted, audio_note, predict_s, render_s, videos,
+                                        std_sum / frames if predictor.samples > 1 else None, std_max))
+            return frames
+        finally:
+            close = getattr(source, "close", None)
+            if callable(close):
+                close()
+
+    def _model_audio(self, video: VideoInput):
+        """The 16 kHz track the model hears (None: silence or a video-only model) and a note for the summary."""
+        mode = self.predictor.audio_mode
+        if mode == "none":
+            return None, "none: video-only model"
+        if mode == "silence":
+            return None, "silence: --no-audio (a zero waveform, as in training for videos without sound)"
+        if video.audio is None:
+            return None, "silence: the video has no sound track (a zero waveform, as in training)"
+        track = read_audio(video.audio, self.predictor.config.sample_rate_hz, mono=True)
+        if not track.has_audio:
+            return None, "silence: the video has no sound track (a zero waveform, as in training)"
+        return track, f"sound track of {video.audio}"
+
+    def _summary(self, video: VideoInput, source, frames: int, predicted: int, audio_note: str, predict_s: float,
+                 render_s: float, videos: list[str], std_mean: float | None, std_max: float) -> dict[str, Any]:
+        predictor = self.predictor
+        width, height = source.size
+        summary: dict[str, Any] = {
+            "video": video.key,
+            "input": str(video.frames),
+            "frames": frames,
+            "fps": float(source.fps),
+            "size": {"width": width, "height": height},
+            "model": {"path": self.model_info["path"], "weights_sha256": self.model_info["sha256"],
+                      "clip_frames": predictor.config.num_frames,
+                      "clip_size": [predictor.config.height, predictor.config.width],
+                      "use_audio": predictor.config.use_audio},
+            "steps": predictor.steps,
+            "samples": predictor.samples,
+            "eta": predictor.eta,
+            "seed": predictor.seed,
+            "stride": self.stride,
+            "predicted_frames": predicted,
+            "interpolated_frames": frames - predicted,
+            "interpolation": ("none: every frame predicted" if self.stride == 1 else
+                              f"every {self.stride}th frame (and the last) predicted; the maps in between are "
+                              "linear interpolations of their two predicted neighbours"),
+            "audio": audio_note,
+            "batch_size": predictor.batch_size,
+            "device": str(predictor.device),
+            "time": {"predict_s": round(predict_s, 4), "s_per_frame": round(predict_s / frames, 5),
+                     "frames_per_s": round(frames / predict_s, 3) if predict_s > 0 else None,
+                     "render_s": round(render_s, 4)},
+            "files": {"maps": f"{MAP_PATTERN} (1-based frame numbers, 8-bit, "
+                              f"{'min-max per frame' if self.options.normalize == 'minmax' else 'the model output x 255'})",
+                      "videos": videos},
+            "signature": self.signature,
+            "diffsal_version": __version__,
+            "completed_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        if self.options.save_npy:
+            summary["files"]["npy"] = f"{NPY_PATTERN} (float32 model output in [0, 1])"
+        if std_mean is not None:
+            summary["files"]["uncertainty"] = f"{UNCERTAINTY_DIR}/{MAP_PATTERN} (16-bit, value / 65535 = per-pixel std)"
+            summary["uncertainty"] = {"mean_std": round(std_mean, 6), "max_std": round(std_max, 6)}
+        return summary
+
+    def _write_run_summary(self, outcomes: list[VideoOutcome], incomplete: dict[str, str], seconds: float) -> None:
+        counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}
+        frames = sum(o.frames for o in outcomes)
+        document = {
+            "format": "diffsal-prediction-run",
+            "model": self.model_info,
+            "signature": self.signature,
+            "world_size": self.shard.world_size,
+            "videos": len(self.videos),
+            **counts,
+            "complete": len(self.videos) - len(incomplete),
+            "incomplete": incomplete,
+            "failures": {o.key: o.message for o in outcomes if o.status == "failed"},
+            "predicted_frames_this_run": frames,
+            "wall_s": round(seconds, 3),
+            "host": platform.node(),
+            "summary_per_video": f"<video>/{SUMMARY_NAME}",
+            "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        write_json(self.out_root / RUN_SUMMARY_NAME, document)
