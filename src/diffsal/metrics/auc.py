@@ -77,16 +77,25 @@ def auc_judd_unchecked(p: np.ndarray, f: np.ndarray, *, jitter: bool, rng: np.ra
     if not f.any():
         return float("nan")
     if jitter:
-        p = p + rng.random(p.shape) / 1e7
-    normalised = min_max_or_none(p)
-    if normalised is None:
+        values = rng.random(p.shape)
+        values *= 1e-7
+        values += p
+    else:
+        values = p.astype(np.float64, copy=True)
+    low = values.min()
+    high = values.max()
+    if high == low:
         return float("nan")
-    values = normalised.ravel()
+    values -= low
+    values /= high - low
+    values = values.ravel()
     thresholds = np.sort(values[f.ravel()])[::-1]
     n_fixations = thresholds.size
     n_pixels = values.size
-    # #pixels >= each threshold, from one sort of all pixels (no per-threshold pass over the map).
-    above = n_pixels - np.searchsorted(np.sort(values), thresholds, side="left")
+    # #pixels >= each threshold: only pixels at or above the lowest threshold can count, so sort
+    # just those (with a good prediction, a small part of the frame).
+    candidates = np.sort(values[values >= thresholds[-1]])
+    above = candidates.size - np.searchsorted(candidates, thresholds, side="left")
     rank = np.arange(1, n_fixations + 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tp = np.concatenate(([0.0], rank / n_fixations, [1.0]))

@@ -67,12 +67,13 @@ def information_gain(prediction: Any, fixations: Any, baseline: Any) -> float:
 
 
 def cc_unchecked(p: np.ndarray, g: np.ndarray) -> float:
+    # einsum, not np.dot: BLAS threads would compete with the scoring threads for the cores.
     p_centred = (p - p.mean()).ravel()
     g_centred = (g - g.mean()).ravel()
-    denominator = np.sqrt(np.dot(p_centred, p_centred) * np.dot(g_centred, g_centred))
+    denominator = np.sqrt(np.einsum("i,i->", p_centred, p_centred) * np.einsum("i,i->", g_centred, g_centred))
     if denominator == 0:
         return float("nan")
-    return float(np.dot(p_centred, g_centred) / denominator)
+    return float(np.einsum("i,i->", p_centred, g_centred) / denominator)
 
 
 def nss_unchecked(p: np.ndarray, f: np.ndarray) -> float:
@@ -107,7 +108,7 @@ def kld_unchecked(p: np.ndarray, g: np.ndarray) -> float:
         np.divide(g_support, ratio, out=ratio)
         ratio += EPS
         np.log(ratio, out=ratio)
-        return float(np.dot(g_support, ratio))
+        return float(np.einsum("i,i->", g_support, ratio))
 
 
 def information_gain_unchecked(p: np.ndarray, f: np.ndarray, b: np.ndarray) -> float:
