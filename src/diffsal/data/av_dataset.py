@@ -43,7 +43,7 @@ class AVSaliencyDataset(ClipDataset):
         validation_fraction / validation_seed: the held-out share of each training list.
         sampling: "sparse" or "dense"; default sparse for "train", dense otherwise.
         stride, random_offset, seed, clip_length, size, resize_mode, audio_window_s,
-            audio_offset_s, cached_videos: see `ClipDataset`.
+            audio_offset_s, cached_videos, audio_cache_mb: see `ClipDataset`.
         annotations: load target maps (False for data without ground truth, e.g. `diffsal prepare`).
         audio: "required" (a missing wav is an error), "optional" (missing wav -> silence,
             ``has_audio=False``), "none" (never load sound: a video-only run).
@@ -72,6 +72,7 @@ class AVSaliencyDataset(ClipDataset):
         audio: AudioPolicy = "required",
         skip_bad: bool = False,
         cached_videos: int = 4,
+        audio_cache_mb: float = 64.0,
     ) -> None:
         if part not in ("train", "val", "test"):
             raise InputError(f"part must be 'train', 'val' or 'test', got {part!r}")
@@ -110,6 +111,7 @@ class AVSaliencyDataset(ClipDataset):
             audio_offset_s=audio_offset_s,
             annotations=annotations,
             cached_videos=cached_videos,
+            audio_cache_mb=audio_cache_mb,
             skipped=skipped,
         )
 

@@ -57,7 +57,8 @@ class ClipDataset(Dataset):
         clip_length: T; size: (H, W); resize_mode: see `ClipReader`.
         audio_window_s: length of the audio window; audio_offset_s: shift of its centre.
         annotations: load ``target`` and ``fixations``.
-        cached_videos: open frame readers / decoded sound tracks kept per process.
+        cached_videos: open frame readers kept per process.
+        audio_cache_mb: decoded 16 kHz sound tracks kept per process, in MiB (at least one track).
         skipped: messages about videos left out (`skip_bad`), kept for reporting.
     """
 
@@ -76,6 +77,7 @@ class ClipDataset(Dataset):
         audio_offset_s: float = 0.0,
         annotations: bool = True,
         cached_videos: int = 4,
+        audio_cache_mb: float = 64.0,
         skipped: Sequence[str] = (),
     ) -> None:
         if clip_length < 1:
@@ -94,6 +96,7 @@ class ClipDataset(Dataset):
         self.audio_offset_s = float(audio_offset_s)
         self.annotations = annotations
         self.cached_videos = max(1, cached_videos)
+        self.audio_cache_bytes = int(audio_cache_mb * 2**20)
         self.skipped = list(skipped)
         self.epoch = 0
         self._samples = self._sample()
@@ -193,7 +196,7 @@ class ClipDataset(Dataset):
         if track is None:
             track = read_audio(record.audio, MODEL_SAMPLE_RATE_HZ, mono=True)
             self._tracks[record_index] = track
-            while len(self._tracks) > self.cached_videos:
+            while len(self._tracks) > 1 and sum(t.samples.nbytes for t in self._tracks.values()) > self.audio_cache_bytes:
                 self._tracks.popitem(last=False)
         else:
             self._tracks.move_to_end(record_index)
