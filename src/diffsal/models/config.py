@@ -1,0 +1,341 @@
+"""Typed configuration of the DiffSal model, its presets, and validation that names the bad key.
+
+`DiffSalConfig.preset("paper")` is the CVPR 2024 configuration (16 frames of 224x384, MViTv2-S, VGGish,
+~37 M-parameter Saliency-UNet); `"tiny"` is a small model of the same architecture that trains on a CPU.
+`to_dict`/`from_dict` round-trip through JSON (`config.json` of a saved model).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from diffsal.errors import ConfigError
+
+PRESETS = ("paper", "tiny")
+
+
+@dataclass
+class VideoEncoderConfig:
+    """MViTv2 video encoder: four stages; the last block of each stage gives one feature map.
+
+    The defaults are torchvision's MViTv2-S (16 blocks: 1, 2, 11, 2 per stage).
+    """
+
+    channels: tuple[int, ...] = (96, 192, 384, 768)
+    depths: tuple[int, ...] = (1, 2, 11, 2)
+    num_heads: tuple[int, ...] = (1, 2, 4, 8)
+    kv_stride: int = 8  # spatial stride of the key/value pooling in stage 1, halved per stage
+    stochastic_depth_prob: float = 0.1
+
+    def validate(self, prefix: str) -> None:
+        for name in ("channels", "depths", "num_heads"):
+            values = getattr(self, name)
+            if len(values) != 4 or any(value < 1 for value in values):
+                raise ConfigError(f"{prefix}.{name} must be 4 positive integers (one per stage), got {list(values)}")
+        for stage, (channels, heads) in enumerate(zip(self.channels, self.num_heads)):
+            if channels % heads:
+                raise ConfigError(f"{prefix}.channels[{stage}]={channels} is not divisible by "
+                                  f"{prefix}.num_heads[{stage}]={heads}")
+        if self.kv_stride < 1 or self.kv_stride & (self.kv_stride - 1):
+            raise ConfigError(f"{prefix}.kv_stride must be a power of two, got {self.kv_stride}")
+        if not 0.0 <= self.stochastic_depth_prob < 1.0:
+            raise ConfigError(f"{prefix}.stochastic_depth_prob must be in [0, 1), got {self.stochastic_depth_prob}")
+
+    @property
+    def output_blocks(self) -> tuple[int, ...]:
+        """Indices of the blocks whose outputs are the four maps (0, 2, 13, 15 for MViTv2-S)."""
+        ends, total = [], 0
+        for depth in self.depths:
+            total += depth
+            ends.append(total - 1)
+        return tuple(ends)
+
+
+@dataclass
+class AudioEncoderConfig:
+    """VGGish log-mel front end, DiffSal's example framing, VGGish conv trunk, temporal transformer."""
+
+    sample_rate_hz: int = 16_000
+    stft_window_s: float = 0.025
+    stft_hop_s: float = 0.010
+    fft_size: int = 512
+    num_mel_bins: int = 64
+    mel_min_hz: float = 125.0
+    mel_max_hz: float = 7500.0
+    log_offset: float = 0.01
+    num_examples: int = 9
+    example_frames: int = 64  # 0.64 s of 10 ms log-mel frames
+    example_hop_frames: int = 11  # 0.11 s between example starts
+    # Each (example_frames x num_mel_bins) example is resized to this (H, W) before the trunk; None keeps it.
+    example_size: tuple[int, int] | None = (112, 192)
+    trunk_channels: tuple[int, ...] = (64, 128, 256, 512)  # VGGish: conv64-M-conv128-M-conv256x2-M-conv512x2-M
+    temporal_layers: int = 1
+    temporal_heads: int = 8
+    temporal_mlp_ratio: float = 2.0
+    freeze_pretrained_trunk: bool = True
+
+    def validate(self, prefix: str) -> None:
+        positive = ("sample_rate_hz", "fft_size", "num_mel_bins", "num_examples", "example_frames",
+                    "example_hop_frames", "temporal_heads")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{prefix}.{name} must be positive, got {getattr(self, name)}")
+        if self.stft_window_s <= 0 or self.stft_hop_s <= 0:
+            raise ConfigError(f"{prefix}.stft_window_s and {prefix}.stft_hop_s must be positive")
+        if self.window_samples > self.fft_size:
+            raise ConfigError(f"{prefix}.fft_size={self.fft_size} is shorter than the STFT window "
+                              f"({self.window_samples} samples)")
+        if not 0 <= self.mel_min_hz < self.mel_max_hz <= self.sample_rate_hz / 2:
+            raise ConfigError(f"{prefix}.mel_min_hz/mel_max_hz must satisfy 0 <= min < max <= Nyquist "
+                              f"({self.sample_rate_hz / 2} Hz), got {self.mel_min_hz}/{self.mel_max_hz}")
+        if self.log_offset <= 0:
+            raise ConfigError(f"{prefix}.log_offset must be positive, got {self.log_offset}")
+        if len(self.trunk_channels) != 4 or any(c < 1 for c in self.trunk_channels):
+            raise ConfigError(f"{prefix}.trunk_channels must be 4 positive integers, got {list(self.trunk_channels)}")
+        if self.trunk_channels[-1] % self.temporal_heads:
+            raise ConfigError(f"{prefix}.trunk_channels[-1]={self.trunk_channels[-1]} is not divisible by "
+                              f"{prefix}.temporal_heads={self.temporal_heads}")
+        height, width = self.example_size if self.example_size is not None else (self.example_frames, self.num_mel_bins)
+        if height < 16 or width < 16:
+            raise ConfigError(f"{prefix}.example_size must be at least 16x16 (the trunk divides by 16), got {height}x{width}")
+        if self.temporal_layers < 0:
+            raise ConfigError(f"{prefix}.temporal_layers must be >= 0, got {self.temporal_layers}")
+        if self.temporal_mlp_ratio <= 0:
+            raise ConfigError(f"{prefix}.temporal_mlp_ratio must be positive, got {self.temporal_mlp_ratio}")
+
+    @property
+    def window_samples(self) -> int:
+        return round(self.stft_window_s * self.sample_rate_hz)
+
+    @property
+    def hop_samples(self) -> int:
+        return round(self.stft_hop_s * self.sample_rate_hz)
+
+    @property
+    def num_frames(self) -> int:
+        """Log-mel frames the examples cover (152 for the paper framing)."""
+        return self.example_frames + (self.num_examples - 1) * self.example_hop_frames
+
+    @property
+    def window_s(self) -> float:
+        """Seconds of audio the model reads around the target frame (1.52 s for the paper framing)."""
+        return self.num_frames * self.stft_hop_s
+
+    @property
+    def num_samples(self) -> int:
+        """Waveform samples in `window_s` at `sample_rate_hz` (24 320 for the paper framing)."""
+        return self.num_frames * self.hop_samples
+
+
+@dataclass
+class SaliencyUNetConfig:
+    """Saliency-UNet widths; the per-scale widths are those of the video encoder."""
+
+    time_embed_dim: int = 96
+    time_hidden_dim: int = 384
+    fuse_channels: int = 768  # width of the four stage outputs before they are summed
+    head_channels: int = 96
+    attention_heads: int = 2
+    mlp_ratio: float = 2.0
+    kv_pool_size: tuple[int, int] = (3, 6)  # keys/values are pooled to this (H, W) grid per slot
+    dropout: float = 0.0
+    # Initial bias of the 1x1 head before the sigmoid: sigmoid(-4) ~ 0.02. Saliency maps are mostly near 0;
+    # starting at 0.5 instead makes early training a slow crawl out of the sigmoid's flat region.
+    output_bias_init: float = -4.0
+
+    def validate(self, prefix: str) -> None:
+        for name in ("time_embed_dim", "time_hidden_dim", "fuse_channels", "head_channels", "attention_heads"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{prefix}.{name} must be positive, got {getattr(self, name)}")
+        if self.time_embed_dim % 2:
+            raise ConfigError(f"{prefix}.time_embed_dim must be even, got {self.time_embed_dim}")
+        if len(self.kv_pool_size) != 2 or min(self.kv_pool_size) < 1:
+            raise ConfigError(f"{prefix}.kv_pool_size must be two positive integers, got {list(self.kv_pool_size)}")
+        if self.mlp_ratio <= 0:
+            raise ConfigError(f"{prefix}.mlp_ratio must be positive, got {self.mlp_ratio}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"{prefix}.dropout must be in [0, 1), got {self.dropout}")
+
+
+@dataclass
+class DiffusionConfig:
+    """The Gaussian process on saliency maps and its DDIM sampler."""
+
+    num_timesteps: int = 1000
+    schedule: Literal["cosine"] = "cosine"
+    cosine_offset: float = 0.008
+    # Maps in [0, 1] enter the diffusion as `map * signal_scale` ("unit") or `(2 map - 1) * signal_scale` ("symmetric").
+    map_range: Literal["unit", "symmetric"] = "symmetric"
+    signal_scale: float = 1.0
+    loss_reduction: Literal["mean", "sum"] = "mean"
+    sampling_steps: int = 4
+    eta: float = 0.0
+
+    def validate(self, prefix: str) -> None:
+        if self.num_timesteps < 2:
+            raise ConfigError(f"{prefix}.num_timesteps must be >= 2, got {self.num_timesteps}")
+        if self.cosine_offset <= 0:
+            raise ConfigError(f"{prefix}.cosine_offset must be positive, got {self.cosine_offset}")
+        if self.signal_scale <= 0:
+            raise ConfigError(f"{prefix}.signal_scale must be positive, got {self.signal_scale}")
+        if not 1 <= self.sampling_steps <= self.num_timesteps:
+            raise ConfigError(f"{prefix}.sampling_steps must be in [1, num_timesteps], got {self.sampling_steps}")
+        if self.eta < 0:
+            raise ConfigError(f"{prefix}.eta must be >= 0, got {self.eta}")
+
+
+@dataclass
+class DiffSalConfig:
+    """Everything that fixes the network's shapes and the diffusion process."""
+
+    num_frames: int = 16
+    height: int = 224
+    width: int = 384
+    use_audio: bool = True
+    video: VideoEncoderConfig = field(default_factory=VideoEncoderConfig)
+    audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
+    unet: SaliencyUNetConfig = field(default_factory=SaliencyUNetConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.num_frames < 2:
+            raise ConfigError(f"num_frames must be >= 2, got {self.num_frames}")
+        for name in ("height", "width"):
+            value = getattr(self, name)
+            if value < 32 or value % 4:
+                raise ConfigError(f"{name} must be a multiple of 4 and at least 32, got {value}")
+        self.video.validate("video")
+        self.audio.validate("audio")
+        self.unet.validate("unet")
+        self.diffusion.validate("diffusion")
+
+    # Derived quantities other parts of the project need.
+    @property
+    def audio_window_s(self) -> float:
+        """Seconds of 16 kHz audio, centred on the target frame, that the data loader cuts per clip."""
+        return self.audio.window_s
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return self.audio.sample_rate_hz
+
+    @property
+    def target_frame(self) -> int:
+        """Slot of the clip whose saliency map is predicted (the centre: 9th of 16)."""
+        return self.num_frames // 2
+
+    @property
+    def feature_sizes(self) -> list[tuple[int, int, int, int]]:
+        """(C, T', H', W') of the four video maps; MViT's strided convs round up."""
+        time = math.ceil(self.num_frames / 2)
+        height, width = self.height // 4, self.width // 4
+        sizes = []
+        for stage, channels in enumerate(self.video.channels):
+            if stage:
+                height, width = math.ceil(height / 2), math.ceil(width / 2)
+            sizes.append((channels, time, height, width))
+        return sizes
+
+    @classmethod
+    def preset(cls, name: str) -> DiffSalConfig:
+        if name == "paper":
+            return cls()
+        if name == "tiny":
+            return cls(
+                num_frames=8,
+                height=64,
+                width=112,
+                video=VideoEncoderConfig(channels=(16, 32, 64, 128), depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
+                                         stochastic_depth_prob=0.0),
+                audio=AudioEncoderConfig(example_size=(32, 64), trunk_channels=(8, 16, 32, 32), temporal_heads=2),
+                unet=SaliencyUNetConfig(time_embed_dim=16, time_hidden_dim=64, fuse_channels=32, head_channels=16,
+                                        kv_pool_size=(2, 4)),
+            )
+        raise ConfigError(f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return _to_plain(dataclasses.asdict(self))
+
+    @classmethod
+    def from_dict(cls, data: Any) -> DiffSalConfig:
+        """Build from plain data (JSON/YAML); unknown keys and wrong types raise ConfigError naming the key."""
+        return _build(cls, data, "")
+
+
+def _to_plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _to_plain(item) for key, item in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_to_plain(item) for item in value]
+    return value
+
+
+def _build(cls: type, data: Any, prefix: str) -> Any:
+    where = prefix or "model config"
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        keys = ", ".join(f"{prefix}.{key}" if prefix else key for key in unknown)
+        raise ConfigError(f"unknown key(s) in {where}: {keys}")
+    values = {}
+    for name, raw in data.items():
+        key = f"{prefix}.{name}" if prefix else name
+        values[name] = _coerce(hints[name], raw, key)
+    try:
+        return cls(**values)
+    except TypeError as error:
+        raise ConfigError(f"{where}: {error}") from None
+
+
+def _coerce(hint: Any, raw: Any, key: str) -> Any:
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, raw, key)
+    if origin in (typing.Union, types.UnionType):
+        options = typing.get_args(hint)
+        if raw is None and type(None) in options:
+            return None
+        (inner,) = [option for option in options if option is not type(None)]
+        return _coerce(inner, raw, key)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if raw not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(map(repr, allowed))}, got {raw!r}")
+        return raw
+    if origin is tuple:
+        if not isinstance(raw, (list, tuple)):
+            raise ConfigError(f"{key} must be a list, got {type(raw).__name__}")
+        args = typing.get_args(hint)
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], item, f"{key}[{i}]") for i, item in enumerate(raw))
+        if len(raw) != len(args):
+            raise ConfigError(f"{key} must have {len(args)} items, got {len(raw)}")
+        return tuple(_coerce(arg, item, f"{key}[{i}]") for i, (arg, item) in enumerate(zip(args, raw)))
+    if hint is bool:
+        if not isinstance(raw, bool):
+            raise ConfigError(f"{key} must be true or false, got {raw!r}")
+        return raw
+    if hint is int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise ConfigError(f"{key} must be an integer, got {raw!r}")
+        return raw
+    if hint is float:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {raw!r}")
+        return float(raw)
+    if hint is str:
+        if not isinstance(raw, str):
+            raise ConfigError(f"{key} must be a string, got {raw!r}")
+        return raw
+    raise ConfigError(f"{key}: unsupported configuration type {hint!r}")

@@ -1,0 +1,129 @@
+"""Video encoder: torchvision's MViTv2 built for the clip size, returning four multi-scale feature maps.
+
+The module keeps torchvision's parameter names (`conv_proj.*`, `pos_encoding.*`, `blocks.N.*`) so the
+Kinetics-400 MViTv2-S file (`mvit_v2_s-ae3be167.pth`) loads directly; its classifier (`norm.*`, `head.*`)
+is not used and not kept.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torchvision.models.video.mvit import MSBlockConfig, MViT
+
+from diffsal.models.config import VideoEncoderConfig
+from diffsal.models.weights import LoadReport, load_into, read_state_dict
+
+REL_POS_SUFFIXES = ("attn.rel_pos_h", "attn.rel_pos_w", "attn.rel_pos_t")
+
+
+def mvit_block_settings(config: VideoEncoderConfig) -> list[MSBlockConfig]:
+    """Per-block settings in torchvision's form; the defaults reproduce `mvit_v2_s` exactly.
+
+    The first block of stages 2-4 halves the spatial size (query stride 1x2x2) and widens the channels;
+    the key/value pooling stride starts at `kv_stride` and halves with every stage.
+    """
+    settings = []
+    previous = config.channels[0]
+    kv_stride = config.kv_stride
+    for stage, (channels, depth, heads) in enumerate(zip(config.channels, config.depths, config.num_heads)):
+        for index in range(depth):
+            downsample = stage > 0 and index == 0
+            settings.append(MSBlockConfig(
+                num_heads=heads,
+                input_channels=previous,
+                output_channels=channels,
+                kernel_q=[3, 3, 3],
+                kernel_kv=[3, 3, 3],
+                stride_q=[1, 2, 2] if downsample else [1, 1, 1],
+                stride_kv=[1, kv_stride, kv_stride],
+            ))
+            previous = channels
+        kv_stride = max(1, kv_stride // 2)
+    return settings
+
+
+def build_mvit(config: VideoEncoderConfig, num_frames: int, image_size: tuple[int, int]) -> MViT:
+    """torchvision's `MViT` with MViTv2-S's options (pooling residual, relative positions) at any clip size."""
+    return MViT(
+        spatial_size=tuple(image_size),
+        temporal_size=num_frames,
+        block_setting=mvit_block_settings(config),
+        residual_pool=True,
+        residual_with_cls_embed=False,
+        rel_pos_embed=True,
+        proj_after_attn=True,
+        stochastic_depth_prob=config.stochastic_depth_prob,
+        num_classes=1,
+    )
+
+
+def resize_rel_pos(table: torch.Tensor, length: int) -> torch.Tensor:
+    """Linearly resize a relative-position table `(L, head_dim)` to `(length, head_dim)`.
+
+    The same interpolation torchvision applies at run time when a table does not fit the token grid.
+    """
+    if table.shape[0] == length:
+        return table
+    resized = F.interpolate(table.float().t().unsqueeze(0), size=length, mode="linear", align_corners=False)
+    return resized.squeeze(0).t().to(table.dtype)
+
+
+class VideoEncoder(nn.Module):
+    """MViTv2 over a clip `(B, 3, T, H, W)` -> four maps `(B, C_s, T/2, H/4/2^s, W/4/2^s)`, s = 0..3.
+
+    Paper preset (16x224x384): 96x8x56x96, 192x8x28x48, 384x8x14x24, 768x8x7x12.
+    """
+
+    def __init__(self, config: VideoEncoderConfig, num_frames: int, image_size: tuple[int, int]) -> None:
+        super().__init__()
+        self.config = config
+        mvit = build_mvit(config, num_frames, image_size)
+        self.output_blocks = config.output_blocks
+        self.conv_proj = mvit.conv_proj
+        self.pos_encoding = mvit.pos_encoding
+        self.blocks = nn.ModuleList(mvit.blocks[: self.output_blocks[-1] + 1])
+
+    @property
+    def channels(self) -> tuple[int, ...]:
+        return tuple(self.config.channels)
+
+    def forward(self, frames: torch.Tensor) -> list[torch.Tensor]:
+        x = self.conv_proj(frames)  # (B, C0, T', H', W')
+        batch = x.shape[0]
+        thw = tuple(x.shape[2:])
+        x = self.pos_encoding(x.flatten(2).transpose(1, 2))  # (B, 1 + T'H'W', C0): class token first
+        maps = []
+        for index, block in enumerate(self.blocks):
+            x, thw = block(x, thw)
+            if index in self.output_blocks:
+                tokens = x[:, 1:]  # drop the class token
+                maps.append(tokens.transpose(1, 2).reshape(batch, tokens.shape[-1], *thw))
+        return maps
+
+    def load_kinetics_weights(self, path: str | Path, strict: bool = True) -> LoadReport:
+        """Load torchvision's MViTv2 state dict (e.g. the Kinetics-400 `mvit_v2_s` file).
+
+        Relative-position tables trained at another clip size are linearly resized; the classifier and
+        any blocks past the last used one are reported as ignored. Raises `WeightsError` naming missing,
+        unexpected or mis-shaped keys (with `strict=False` they are only reported).
+        """
+        state = read_state_dict(path)
+        used_blocks = len(self.blocks)
+
+        def ignore(key: str) -> bool:
+            if key.startswith(("norm.", "head.")):
+                return True
+            if key.startswith("blocks."):
+                return int(key.split(".")[1]) >= used_blocks
+            return False
+
+        def resize(key: str, tensor: torch.Tensor, expected: torch.Tensor) -> torch.Tensor | None:
+            if key.endswith(REL_POS_SUFFIXES) and tensor.dim() == 2 and tensor.shape[1] == expected.shape[1]:
+                return resize_rel_pos(tensor, expected.shape[0])
+            return None
+
+        return load_into(self, state, source=str(path), ignore=ignore, resize=resize, strict=strict)
