@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from diffsal.errors import InputError
-from diffsal.synth.audio import SAMPLE_RATE_HZ, SoundSchedule, make_schedule, synthesize
+from diffsal.synth.audio import SoundSchedule, make_schedule, synthesize
 from diffsal.synth.observers import ObserverModel, simulate_gaze
 from diffsal.synth.scene import PALETTE, Scene, make_scene
 from diffsal.synth.writer import write_benchmark_info, write_fold_lists, write_synthetic_video
@@ -41,6 +41,7 @@ class SynthConfig:
         test_fraction: share of the videos in each split's test list; the three test lists are
             disjoint while 3 * test_fraction <= 1 [--test-fraction].
         database: database name in the STAViS layout [--db].
+        observer_model: reaction delays and looking probabilities (default `ObserverModel()`).
     """
 
     num_videos: int = 50
@@ -56,12 +57,14 @@ class SynthConfig:
     snr_db: float = 10.0
     test_fraction: float = 0.2
     database: str = DATABASE
-    observer_model: ObserverModel = field(default=None)  # type: ignore[assignment]
+    observer_model: ObserverModel | None = None  # None: the default model with `num_observers`
 
     def __post_init__(self) -> None:
-        if self.observer_model is None:
-            object.__setattr__(self, "observer_model", ObserverModel(num_observers=self.num_observers))
         problems = []
+        if self.observer_model is None:
+            object.__setattr__(self, "observer_model", ObserverModel(num_observers=max(self.num_observers, 1)))
+        elif self.observer_model.num_observers != self.num_observers:
+            problems.append(f"observer_model has {self.observer_model.num_observers} observers but num_observers is {self.num_observers}")
         if self.num_videos < 2:
             problems.append(f"--videos must be >= 2 (one for training, one for testing), got {self.num_videos}")
         if self.width < 32 or self.height < 32:
@@ -197,7 +200,6 @@ def generate_benchmark(
 
 __all__ = [
     "DATABASE",
-    "SAMPLE_RATE_HZ",
     "BenchmarkSummary",
     "SynthConfig",
     "SyntheticVideo",
