@@ -291,3 +291,15 @@ def test_dhf1k_extracted_layout(tmp_path):
         warnings.simplefilter("ignore")
         with pytest.raises(InputError, match="no usable"):
             DHF1KDataset(tmp_path, "train", skip_bad=True)
+
+
+def test_diem_has_one_split_whatever_split_is_asked(tmp_path):
+    _write_video(tmp_path, "DIEM", "clip_a", 6)
+    _write_video(tmp_path, "DIEM", "clip_b", 6)
+    (tmp_path / "fold_lists").mkdir()
+    (tmp_path / "fold_lists" / "DIEM_list_train_fps.txt").write_text("clip_a 6 30")
+    (tmp_path / "fold_lists" / "DIEM_list_test_fps.txt").write_text("\nclip_b 6 30\n\n")
+    for split in (1, 3):
+        dataset = AVSaliencyDataset(tmp_path, "DIEM", split, "test", clip_length=4, size=(HEIGHT, WIDTH))
+        assert dataset.videos == ["clip_b"] and dataset[0]["fps"] == 30.0
+    assert AVSaliencyDataset(tmp_path, ["DIEM"], 2, "train", validation_fraction=0.1).videos == ["clip_a"]
