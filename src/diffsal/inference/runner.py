@@ -47,6 +47,7 @@ class VideoOutcome:
     message: str = ""
     frames: int = 0
     seconds: float = 0.0
+    rank: int = 0  # the torchrun rank that handled it
 
 
 @dataclass
@@ -139,7 +140,7 @@ class PredictionRun:
         started = time.perf_counter()
         skip = self._previous_output(output)
         if skip is not None:
-            outcome = VideoOutcome(video.key, *skip)
+            outcome = VideoOutcome(video.key, *skip, rank=self.shard.rank)
             progress.end_video(video.key, outcome.message if outcome.status == "skipped" else f"FAILED: {outcome.message}")
             return outcome
         try:
@@ -150,13 +151,13 @@ class PredictionRun:
                 traceback.print_exc()
             message = str(error) if isinstance(error, DiffSalError) else f"{type(error).__name__}: {error}"
             progress.end_video(video.key, f"FAILED: {message}")
-            return VideoOutcome(video.key, "failed", message, seconds=time.perf_counter() - started)
+            return VideoOutcome(video.key, "failed", message, seconds=time.perf_counter() - started, rank=self.shard.rank)
         except BaseException:
             output.abort()
             raise
         seconds = time.perf_counter() - started
         progress.end_video(video.key, f"done, {frames} frames in {seconds:.1f} s")
-        return VideoOutcome(video.key, "done", "", frames, seconds)
+        return VideoOutcome(video.key, "done", "", frames, seconds, self.shard.rank)
 
     def _previous_output(self, output: VideoOutput) -> tuple[str, str] | None:
         """(status, message) when the video is not to be predicted again, else None."""
@@ -248,6 +249,7 @@ class PredictionRun:
             "audio": audio_note,
             "batch_size": predictor.batch_size,
             "device": str(predictor.device),
+            "rank": self.shard.rank,
             "time": {"predict_s": round(predict_s, 4), "s_per_frame": round(predict_s / frames, 5),
                      "frames_per_s": round(frames / predict_s, 3) if predict_s > 0 else None,
                      "render_s": round(render_s, 4)},
@@ -278,6 +280,7 @@ class PredictionRun:
             "complete": len(self.videos) - len(incomplete),
             "incomplete": incomplete,
             "failures": {o.key: o.message for o in outcomes if o.status == "failed"},
+            "predicted_by_rank": {o.key: o.rank for o in outcomes if o.status == "done"},
             "predicted_frames_this_run": frames,
             "wall_s": round(seconds, 3),
             "host": platform.node(),
