@@ -212,6 +212,8 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path, video, model_dir, capsy
     document = json.loads((mismatch / "config.json").read_text())
     document["config"] = micro_config(video={"channels": [8, 16, 32, 64]}).to_dict()
     (mismatch / "config.json").write_text(json.dumps(document))
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints" / "best").mkdir(parents=True)
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     cases = [
@@ -220,6 +222,7 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path, video, model_dir, capsy
         ((video, "--model", tmp_path / "nowhere"), "model directory not found"),
         ((video, "--model", no_weights), "model.safetensors not found"),
         ((video, "--model", mismatch), "does not fit the model"),
+        ((video, "--model", run_dir), "is a training run, not a model folder; use --model"),
         ((video, "--model", model_dir, "--steps", "0"), "steps must be in"),
         ((video, "--model", model_dir, "--stride", "0"), "stride must be >= 1"),
     ]

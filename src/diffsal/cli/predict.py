@@ -17,7 +17,7 @@ from diffsal.inference.predictor import Predictor
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sharding import Shard
 from diffsal.inference.sources import InputSpec, resolve_inputs
-from diffsal.models.diffsal import WEIGHTS_NAME
+from diffsal.models.diffsal import CONFIG_NAME, WEIGHTS_NAME
 
 FAILURES_SHOWN = 10
 
@@ -71,10 +71,12 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--datasets names no database")
     kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part))
     out_root = check_writable(args.out)
+    model_dir = Path(args.model)
+    if not (model_dir / CONFIG_NAME).exists() and (model_dir / "checkpoints" / "best").is_dir():
+        raise InputError(f"{model_dir} is a training run, not a model folder; use --model {model_dir / 'checkpoints' / 'best'}")
     predictor = Predictor.from_pretrained(args.model, device=shard.device(args.device), steps=args.steps,
                                           samples=args.samples, eta=args.eta, seed=args.seed,
                                           batch_size=args.batch_size, use_audio=not args.no_audio)
-    model_dir = Path(args.model)
     model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
     options = OutputOptions(save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
                             uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)

@@ -171,7 +171,7 @@ class Predictor:
             frames: `(B, 3, T, H, W)` or `(3, T, H, W)`, normalised like `ClipReader` does.
             audio: `(B, num_samples)` or `(num_samples,)` 16 kHz mono waveform centred on each target
                 frame, `config.audio_window_s` long; None feeds silence to an audio-visual model.
-                Ignored (must be None) for a video-only model.
+                Must be None for a video-only model.
             frame_indices: one number per clip that chooses its starting noise (default 0 .. B-1).
 
         Returns:

@@ -13,16 +13,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 
 class RunProgress:
-    """Reports a run of `total` videos; `prefix` names the torchrun rank."""
+    """Reports a run of `total` videos; `prefix` names the torchrun rank; `live` allows bars (one rank only)."""
 
-    def __init__(self, total: int, prefix: str = "", enabled: bool = True) -> None:
+    def __init__(self, total: int, prefix: str = "", enabled: bool = True, live: bool = True) -> None:
         self.total = total
         self.prefix = prefix
         self.enabled = enabled
         self.finished = 0
         self._console = Console(stderr=True)
         self._bars: Progress | None = None
-        if enabled and sys.stderr.isatty():
+        if enabled and live and sys.stderr.isatty():
             self._bars = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                                   TimeRemainingColumn(), console=self._console, transient=False)
             self._bars.start()

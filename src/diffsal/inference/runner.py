@@ -110,7 +110,7 @@ class PredictionRun:
         started = time.perf_counter()
         with ShardGroup(self.shard) as group:
             mine = self.shard.take(self.videos)
-            progress = RunProgress(len(mine), self.shard.prefix(), self.progress_enabled)
+            progress = RunProgress(len(mine), self.shard.prefix(), self.progress_enabled, live=self.shard.is_main)
             try:
                 for video in mine:
                     report.outcomes.append(self._predict_one(video, progress))
