@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
+from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.center_prior import center_prior
 from diffsal.metrics import METRIC_NAMES, PostProcess, score_frame
 
@@ -79,12 +80,15 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1000)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--per-metric", action="store_true", help="also time each metric alone (1 thread)")
+    parser.add_argument("--default-allocator", action="store_true",
+                        help="leave glibc's mmap threshold alone (what a library caller gets)")
     args = parser.parse_args()
+    allocator = "glibc defaults" if args.default_allocator or not keep_freed_memory() else "freed memory kept"
     frames = make_frames()
     run(frames, 20, 1, PostProcess())  # warm-up: resize matrices, allocator
     print(f"{args.frames} frames, ground truth {GT_SHAPE[0]}x{GT_SHAPE[1]}, prediction "
           f"{PREDICTION_SHAPE[0]}x{PREDICTION_SHAPE[1]}, {os.cpu_count()} CPUs, all metrics: {', '.join(METRIC_NAMES)}")
-    print(f"load average before: {os.getloadavg()[0]:.2f} (other processes share the cores: CPU ms/frame is the "
+    print(f"allocator: {allocator}; load average before: {os.getloadavg()[0]:.2f} (other processes share the cores: CPU ms/frame is the "
           "figure that does not depend on them)")
     print()
     print("| scoring | threads | frames/s (wall) | CPU ms/frame |")

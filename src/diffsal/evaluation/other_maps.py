@@ -12,6 +12,7 @@ Fixations are held as flat pixel indices per frame, so a whole benchmark fits in
 
 from __future__ import annotations
 
+import functools
 import zlib
 from dataclasses import dataclass
 
@@ -36,6 +37,11 @@ class VideoFixations:
     def fixation_map(self, frame: int) -> np.ndarray:
         return _to_map(self.frames[frame], self.shape)
 
+    @functools.cached_property
+    def union_map(self) -> np.ndarray:
+        return _to_map(self.union, self.shape)
+
+    @functools.cached_property
     def frames_with_fixations(self) -> list[int]:
         return [frame for frame, indices in self.frames.items() if indices.size]
 
@@ -82,7 +88,9 @@ class OtherMaps:
         """`(H, W)` bool map of the negatives' pixels for `frame` of `database/video`."""
         own = self.fixations[(database, video)]
         if self.variant == "same-video":
-            return _to_map(np.setdiff1d(own.union, own.frames[frame], assume_unique=True), own.shape)
+            other = own.union_map.copy()
+            other.flat[own.frames[frame]] = False
+            return other
         rng = np.random.default_rng([self.seed, zlib.crc32(database.encode()), zlib.crc32(video.encode()), frame])
         candidates = sorted(key for key, fixations in self.fixations.items()
                             if key[0] == database and key[1] != video and fixations.union.size)
@@ -91,7 +99,7 @@ class OtherMaps:
         other = np.zeros(own.shape, dtype=bool)
         for index in chosen:
             source = self.fixations[candidates[index]]
-            with_fixations = source.frames_with_fixations()
+            with_fixations = source.frames_with_fixations
             source_frame = with_fixations[rng.integers(len(with_fixations))]
             rows, columns = np.unravel_index(source.frames[source_frame], source.shape)
             other[(rows * own.shape[0]) // source.shape[0], (columns * own.shape[1]) // source.shape[1]] = True
