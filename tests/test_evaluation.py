@@ -320,3 +320,13 @@ def test_keep_freed_memory_is_safe_to_call():
 
     assert keep_freed_memory() in (True, False)
     assert np.ones((600, 600)).sum() == 360000  # allocation still works afterwards
+
+
+def test_dhf1k_extracted_layout_without_annotation_folder(tmp_path):
+    data = make_dhf1k(tmp_path / "dhf1k")
+    extracted = tmp_path / "extracted"
+    (data / "annotation").rename(extracted)
+    benchmark = load_benchmark(extracted, split="all")
+    assert benchmark.layout == "dhf1k"
+    assert [unit.video for unit in benchmark.units] == ["0600", "0601", "0602"]
+    assert benchmark.units[0].ground_truth.fixation_path(2) == extracted / "0600" / "fixation" / "0002.png"
