@@ -22,6 +22,7 @@ import numpy as np
 from diffsal.errors import InputError
 from diffsal.metrics._inputs import as_fixations, as_saliency, check_same_shape
 
+
 def make_rng(rng: int | np.random.Generator | None) -> np.random.Generator:
     """A Generator from a seed; None means seed 0, so that scores are reproducible by default."""
     if isinstance(rng, np.random.Generator):
@@ -47,7 +48,7 @@ def auc_borji(prediction: Any, fixations: Any, *, n_splits: int = 100, step: flo
     p = as_saliency(prediction)
     f = as_fixations(fixations)
     check_same_shape(p, f, "fixation map")
-    _check_split_options(n_splits, step)
+    check_split_options(n_splits, step)
     normalised = min_max_or_none(p)
     if normalised is None or not f.any():
         return float("nan")
@@ -66,7 +67,7 @@ def auc_shuffled(prediction: Any, fixations: Any, other_map: Any, *, n_splits: i
     other = as_fixations(other_map, "sAUC other map")
     check_same_shape(p, f, "fixation map")
     check_same_shape(other, f, "fixation map")
-    _check_split_options(n_splits, step)
+    check_split_options(n_splits, step)
     normalised = min_max_or_none(p)
     if normalised is None or not f.any():
         return float("nan")
@@ -179,7 +180,7 @@ def _trapezoid(y: np.ndarray, x: np.ndarray) -> float:
     return float(((x[1:] - x[:-1]) * (y[1:] + y[:-1])).sum() / 2.0)
 
 
-def _check_split_options(n_splits: int, step: float) -> None:
+def check_split_options(n_splits: int, step: float) -> None:
     if int(n_splits) != n_splits or n_splits < 1:
         raise InputError(f"n_splits must be a positive integer, got {n_splits!r}")
     if not 0 < step <= 1:

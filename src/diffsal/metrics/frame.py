@@ -8,8 +8,8 @@ import numpy as np
 
 from diffsal.errors import InputError
 from diffsal.metrics._inputs import as_fixations, as_saliency, check_same_shape
-from diffsal.metrics.auc import (auc_borji_binned, auc_judd_unchecked, auc_shuffled_binned, make_rng,
-                                 min_max_or_none)
+from diffsal.metrics.auc import (auc_borji_binned, auc_judd_unchecked, auc_shuffled_binned, check_split_options,
+                                 make_rng, min_max_or_none)
 from diffsal.metrics.saliency_metrics import (cc_unchecked, information_gain_unchecked, kld_unchecked,
                                               nss_unchecked, sim_unchecked)
 
@@ -82,6 +82,7 @@ def score_frame(
     if "AUC-J" in metrics:
         scores["AUC-J"] = auc_judd_unchecked(p, f, jitter=jitter, rng=generator)
     if {"AUC-B", "sAUC"} & set(metrics):
+        check_split_options(n_splits, step)
         normalised = min_max_or_none(p) if f.any() else None
         if "AUC-B" in metrics:
             scores["AUC-B"] = float("nan") if normalised is None else auc_borji_binned(
