@@ -88,8 +88,8 @@ def main() -> None:
     run(frames, 20, 1, PostProcess())  # warm-up: resize matrices, allocator
     print(f"{args.frames} frames, ground truth {GT_SHAPE[0]}x{GT_SHAPE[1]}, prediction "
           f"{PREDICTION_SHAPE[0]}x{PREDICTION_SHAPE[1]}, {os.cpu_count()} CPUs, all metrics: {', '.join(METRIC_NAMES)}")
-    print(f"allocator: {allocator}; load average before: {os.getloadavg()[0]:.2f} (other processes share the cores: CPU ms/frame is the "
-          "figure that does not depend on them)")
+    print(f"allocator: {allocator}; load average before: {os.getloadavg()[0]:.2f} "
+          "(other processes share the cores: CPU ms/frame is the figure that does not depend on them)")
     print()
     print("| scoring | threads | frames/s (wall) | CPU ms/frame |")
     print("|---|---:|---:|---:|")

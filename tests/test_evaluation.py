@@ -57,7 +57,8 @@ def write_perfect_predictions(data_root, prediction_root, database="DBX", patter
     """The ground-truth maps, at half resolution, as 8-bit PNGs."""
     for video in VIDEOS:
         for frame in range(1, FRAMES + 1):
-            saliency = read_saliency_map(data_root / "annotations" / database / video / "maps" / f"eyeMap_{frame:05d}.jpg")
+            maps = data_root / "annotations" / database / video / "maps"
+            saliency = read_saliency_map(maps / f"eyeMap_{frame:05d}.jpg")
             small = np.asarray(Image.fromarray(saliency).resize((SHAPE[1] // 2, SHAPE[0] // 2), Image.BILINEAR))
             path = prediction_root / pattern.format(db=database, video=video, frame=frame, split=split)
             path.parent.mkdir(parents=True, exist_ok=True)
