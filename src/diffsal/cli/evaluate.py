@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 
 from diffsal.errors import InputError
 from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, evaluate,
@@ -64,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     benchmark = load_benchmark(args.data, layout=args.layout, databases=databases, split=args.split,
                                per_split=source.uses_split)
     keep_freed_memory()  # see diffsal.evaluation.allocator: page faults cost as much as the arithmetic
-    result = evaluate(benchmark, source, settings)
+    result = evaluate(benchmark, source, settings, progress=_progress(len(benchmark.units)))
     json_path, csv_path = write_results(result, args.out)
     print(markdown_table(result))
     print()
@@ -76,3 +77,22 @@ def run(args: argparse.Namespace) -> int:
               f"(all listed in {json_path}): {shown}", file=sys.stderr)
     print(f"wrote {json_path} and {csv_path}", file=sys.stderr)
     return 0
+
+
+def _progress(total: int):
+    """A callback printing 'scored k/total videos' on an interactive stderr (nothing when redirected)."""
+    if not sys.stderr.isatty():
+        return None
+    lock = threading.Lock()
+    done = 0
+
+    def report(unit) -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            print(f"\rscored {done}/{total} videos ({unit.database}/{unit.video})\033[K", end="", file=sys.stderr,
+                  flush=True)
+            if done == total:
+                print(file=sys.stderr)
+
+    return report
