@@ -1,0 +1,120 @@
+"""Training engine on tiny generated synthetic data: learning, exact resume after a kill, guards."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from diffsal.engine.config import load_train_config
+from diffsal.engine.trainer import TrainingError, train
+from diffsal.errors import ConfigError
+from diffsal.models.diffsal import DiffSal
+from diffsal.synth.benchmark import SynthConfig, generate_benchmark
+
+
+@pytest.fixture(scope="module")
+def synthetic_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("synthetic")
+    generate_benchmark(root, SynthConfig(num_videos=6, seed=3, width=112, height=64, seconds=2.0, num_observers=6))
+    return root
+
+
+def _overrides(root, out_dir, **extra):
+    values = {
+        "out_dir": str(out_dir), "model.preset": "tiny", "data.root": str(root), "data.train_stride": 4,
+        "data.validation_fraction": 0.2, "data.validation_stride": 10, "data.num_workers": 0,
+        "optim.lr": 2e-3, "optim.schedule": "constant", "train.batch_size": 4, "train.log_every": 1,
+        "train.eval_every": 1000, "train.checkpoint_every": 1000, "train.seed": 7,
+    }
+    values.update(extra)
+    return [f"{key}={value}" for key, value in values.items()]
+
+
+def _losses(run_dir):
+    records = [json.loads(line) for line in (run_dir / "log.jsonl").read_text().splitlines()]
+    return [record["loss"] for record in records if record["kind"] == "train"]
+
+
+def test_tiny_model_learns_and_writes_a_complete_run_folder(synthetic_root, tmp_path):
+    config = load_train_config(None, _overrides(synthetic_root, tmp_path / "run", **{"train.max_steps": 40}))
+    result = train(config, device="cpu")
+    losses = _losses(tmp_path / "run")
+    assert len(losses) == 40
+    assert sum(losses[-8:]) / 8 < 0.7 * sum(losses[:8]) / 8
+    assert result.steps == 40 and result.best_cc is not None and result.best_checkpoint is not None
+    for name in ("model.safetensors", "config.json", "training_state.pt"):
+        assert (result.last_checkpoint / name).is_file()
+    assert (tmp_path / "run" / "config.yaml").is_file()
+    assert any((tmp_path / "run" / "tensorboard").iterdir())
+    model = DiffSal.from_pretrained(result.best_checkpoint)
+    assert model.config.num_frames == 8
+
+
+def test_resume_after_a_kill_matches_an_uninterrupted_run(synthetic_root, tmp_path):
+    steps = 12
+    straight = train(load_train_config(None, _overrides(synthetic_root, tmp_path / "straight",
+                                                        **{"train.max_steps": steps})), device="cpu")
+
+    interrupted_dir = tmp_path / "interrupted"
+    overrides = _overrides(synthetic_root, interrupted_dir, **{"train.max_steps": steps, "train.checkpoint_every": 1})
+    process = subprocess.Popen([sys.executable, "-m", "diffsal", "train", *overrides, "--device", "cpu"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = interrupted_dir / "checkpoints" / "last"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if last.is_symlink() and int(os.readlink(last).split("-")[1]) >= 3:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed_at = int(os.readlink(last).split("-")[1])
+    assert 3 <= killed_at < steps, "the run should have been killed part-way"
+
+    resumed = train(load_train_config(None, overrides), resume=True, device="cpu")
+    assert resumed.steps == steps
+    expected = load_file(straight.last_checkpoint / "model.safetensors")
+    actual = load_file(resumed.last_checkpoint / "model.safetensors")
+    assert expected.keys() == actual.keys()
+    for key in expected:
+        torch.testing.assert_close(actual[key], expected[key], rtol=1e-5, atol=1e-6, msg=key)
+    assert _losses(interrupted_dir)[-1] == pytest.approx(_losses(tmp_path / "straight")[-1], rel=1e-5)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(synthetic_root, tmp_path, monkeypatch):
+    original = DiffSal.training_loss
+    calls = {"count": 0}
+
+    def diverging(self, *args, **kwargs):
+        calls["count"] += 1
+        loss = original(self, *args, **kwargs)
+        return loss * float("nan") if calls["count"] > 3 else loss
+
+    monkeypatch.setattr(DiffSal, "training_loss", diverging)
+    config = load_train_config(None, _overrides(synthetic_root, tmp_path / "run",
+                                                **{"train.max_steps": 10, "train.checkpoint_every": 1}))
+    with pytest.raises(TrainingError, match=r"loss became nan at step 4; the last good checkpoint is .*step-000003"):
+        train(config, device="cpu")
+    assert (tmp_path / "run" / "checkpoints" / "last").resolve().name == "step-000003"
+
+
+def test_resume_without_a_checkpoint_is_an_error(synthetic_root, tmp_path):
+    config = load_train_config(None, _overrides(synthetic_root, tmp_path / "empty", **{"train.max_steps": 2}))
+    with pytest.raises(Exception, match="no checkpoint to resume from"):
+        train(config, resume=True, device="cpu")
+
+
+def test_config_errors_name_the_key(tmp_path):
+    with pytest.raises(ConfigError, match="train.batch_sise: unknown key"):
+        load_train_config(None, ["train.batch_sise=4"])
+    with pytest.raises(ConfigError, match="optim.schedule: must be one of"):
+        load_train_config(None, ["optim.schedule=linear"])
+    result = subprocess.run([sys.executable, "-m", "diffsal", "train", "train.batch_size=0"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "diffsal train: error: train.batch_size must be >= 1, got 0"
