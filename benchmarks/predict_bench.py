@@ -1,7 +1,7 @@
 """Speed and peak memory of `diffsal predict` on CPU, per model preset and number of DDIM steps.
 
     python benchmarks/predict_bench.py [--presets tiny,paper] [--steps 1,2,4] [--tiny-frames 48]
-                                       [--paper-frames 3] [--size 320x180] [--threads 2] [--overlay]
+                                       [--paper-frames 3] [--size 320x180] [--threads 1] [--overlay]
 
 Each (preset, steps) runs `diffsal predict` in a fresh process on a generated test-pattern mp4 with
 sound, with a randomly initialised model of the preset (speed does not depend on the weights), and
@@ -45,7 +45,8 @@ def run_predict(video: Path, model_dir: Path, out: Path, steps: int, batch_size:
                 overlay: bool) -> dict:
     """One `diffsal predict` process: its summary.json numbers, wall time and peak RSS."""
     command = [sys.executable, "-m", "diffsal", "predict", str(video), "--model", str(model_dir), "--out", str(out),
-               "--steps", str(steps), "--batch-size", str(batch_size), "--device", "cpu", "--quiet"]
+               "--steps", str(steps), "--batch-size", str(batch_size), "--device", "cpu", "--threads", str(threads),
+               "--quiet"]
     if not overlay:
         command.append("--no-overlay")
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
@@ -76,7 +77,9 @@ def main() -> None:
     parser.add_argument("--paper-frames", type=int, default=3)
     parser.add_argument("--size", default="320x180", help="WxH of the test video")
     parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--threads", type=int, default=2, help="OMP/MKL threads of the predict process")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch/OMP threads of the predict process (default 1: on a shared CPU more threads "
+                             "oversubscribe the cores and run several times slower)")
     parser.add_argument("--overlay", action="store_true", help="also render overlay.mp4 (reported as render_s)")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = parser.parse_args()

@@ -11,6 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
+import torch
+
 from diffsal.errors import InputError
 from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, check_writable, file_sha256
 from diffsal.inference.predictor import Predictor
@@ -46,6 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="feed silence (a zero waveform) instead of the sound to an audio-visual model")
     sampling.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     sampling.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
+    sampling.add_argument("--threads", type=int,
+                          help="CPU threads of torch (default: torch's choice; 1 is fastest on a busy machine)")
     dataset = parser.add_argument_group("dataset input (STAViS layout)")
     dataset.add_argument("--split", default="1", help="1 (default), 2, 3, or all (the three lists' videos, each once)")
     dataset.add_argument("--part", default="test", choices=("test", "train"), help="fold list part (default test)")
@@ -66,6 +70,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     shard = Shard.from_env()
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError(f"--threads must be >= 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     databases = tuple(name.strip() for name in args.datasets.split(",") if name.strip()) if args.datasets else None
     if databases == ():
         raise InputError("--datasets names no database")
