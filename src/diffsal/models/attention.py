@@ -53,7 +53,6 @@ class SpatioTemporalCrossAttention(nn.Module):
         self.num_heads = num_heads
         self.kv_pool_size = tuple(kv_pool_size)
         self.norm = nn.LayerNorm(channels)
-        self.context_norm = nn.LayerNorm(channels)
         self.query = DepthwiseProjection(channels)
         self.key = DepthwiseProjection(channels)
         self.value = DepthwiseProjection(channels)
@@ -67,7 +66,7 @@ class SpatioTemporalCrossAttention(nn.Module):
         batch, slots, height, width, channels = x.shape
         pool = (min(height, self.kv_pool_size[0]), min(width, self.kv_pool_size[1]))
         normed = self.norm(x)
-        keys_from = self.context_norm(context) if context is not None else normed
+        keys_from = context if context is not None else normed  # f_avs: normalised before its spatial weighting
         q = to_heads(self.query(normed), self.num_heads)
         k = to_heads(self.key(keys_from, pool), self.num_heads)
         v = to_heads(self.value(normed, pool), self.num_heads)
