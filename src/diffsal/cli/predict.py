@@ -81,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
     out_root = check_writable(args.out)
     model_dir = Path(args.model)
     if not (model_dir / CONFIG_NAME).exists() and (model_dir / "checkpoints" / "best").is_dir():
-        raise InputError(f"{model_dir} is a training run, not a model folder; use --model {model_dir / 'checkpoints' / 'best'}")
+        raise InputError(f"{model_dir} is a training run, not a model folder; "
+                         f"use --model {model_dir / 'checkpoints' / 'best'}")
     predictor = Predictor.from_pretrained(args.model, device=shard.device(args.device), steps=args.steps,
                                           samples=args.samples, eta=args.eta, seed=args.seed,
                                           batch_size=args.batch_size, use_audio=not args.no_audio)

@@ -115,7 +115,9 @@ class VideoOutput:
             document = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             return None
-        if not isinstance(document, dict) or document.get("format") != SUMMARY_FORMAT or document.get("status") != "complete":
+        if not isinstance(document, dict) or document.get("format") != SUMMARY_FORMAT:
+            return None
+        if document.get("status") != "complete":
             return None
         return document
 
@@ -192,5 +194,6 @@ class VideoOutput:
 def describe_difference(old: Any, new: dict[str, Any]) -> str:
     if not isinstance(old, dict):
         return "no settings recorded"
-    changed = [f"{key} {old.get(key)!r} -> {new.get(key)!r}" for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
+    changed = [f"{key} {old.get(key)!r} -> {new.get(key)!r}"
+               for key in sorted(set(old) | set(new)) if old.get(key) != new.get(key)]
     return ", ".join(changed[:4]) + (" ..." if len(changed) > 4 else "")

@@ -206,8 +206,8 @@ class Predictor:
         height, width = self.config.height, self.config.width
         conditioning = model.encode(frames, audio).repeat(samples)
         # Sample-major like Conditioning.repeat: row s * B + b is sample s of clip b.
-        noise = torch.stack([randn((samples, 1, height, width), generator=torch.Generator().manual_seed(clip_seed(self.seed, index)))
-                             for index in frame_indices], dim=1)
+        generators = [torch.Generator().manual_seed(clip_seed(self.seed, index)) for index in frame_indices]
+        noise = torch.stack([randn((samples, 1, height, width), generator=generator) for generator in generators], dim=1)
         x = noise.reshape(samples * batch, 1, height, width).to(self.device)
         step_generator = None
         if self.eta > 0:
