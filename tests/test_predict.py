@@ -227,7 +227,10 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path, video, model_dir, capsy
         ((video, "--model", run_dir), "is a training run, not a model folder; use --model"),
         ((video, "--model", model_dir, "--steps", "0"), "steps must be in"),
         ((video, "--model", model_dir, "--stride", "0"), "stride must be >= 1"),
+        ((video, "--model", model_dir, "--threads", "0"), "--threads must be >= 1"),
     ]
+    if not torch.cuda.is_available():
+        cases.append(((video, "--model", model_dir, "--device", "cuda"), "no CUDA device is visible"))
     for args, message in cases:
         assert predict(*args, "--out", tmp_path / "out", "--quiet") == 2, message
         err = capsys.readouterr().err
