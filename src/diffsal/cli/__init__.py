@@ -2,6 +2,8 @@
 
 A subcommand module defines ``register(subparsers)`` which adds its parser and sets
 ``handler=<function(args) -> int>``. Modules are discovered, so adding a command is adding a file.
+Only the module of the command being run is imported (a command's dependencies, torch included,
+are not paid by the others); help without a command imports them all.
 """
 
 from __future__ import annotations
@@ -16,7 +18,12 @@ from diffsal import __version__
 from diffsal.errors import DiffSalError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> list[str]:
+    return sorted(info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_"))
+
+
+def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser with the subcommands `commands` (default: all of them)."""
     parser = argparse.ArgumentParser(
         prog="diffsal",
         description="Audio-visual video saliency prediction with diffusion (DiffSal).",
@@ -24,16 +31,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"diffsal {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks on errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
-        if module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{__name__}.{module_info.name}")
-        module.register(subparsers)
+    for name in command_names() if commands is None else commands:
+        importlib.import_module(f"{__name__}.{name}").register(subparsers)
     return parser
 
 
+def _requested_commands(argv: list[str]) -> list[str] | None:
+    """The one command named on the command line, [] for a bare --version, None when all are needed."""
+    names = command_names()
+    first = next((argument for argument in argv if not argument.startswith("-")), None)
+    if first in names:
+        return [first]
+    if first is None and "--version" in argv and not {"-h", "--help"} & set(argv):
+        return []
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_requested_commands(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
