@@ -72,3 +72,13 @@ def test_table_output_and_bad_model(capsys, tmp_path):
     assert main(["info", "--model", str(tmp_path / "broken")]) == 2
     assert "config.json not found" in capsys.readouterr().err
 
+
+
+def test_time_reports_positive_durations(capsys):
+    report = run_json(capsys, "--model", "tiny", "--time", "--batch", "1")
+    timing = report["timing"]
+    assert timing["device"] == "cpu" and timing["batch"] == 1
+    assert timing["predict, 1 step (s)"] > 0 and timing["training step (s)"] > 0
+    assert timing["extra step (s)"] >= 0
+    assert main(["info", "--time"]) == 2
+    assert "--time needs --model" in capsys.readouterr().err

@@ -19,6 +19,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", metavar="PRESET|DIR",
                         help="a model preset (paper, tiny) or a saved model folder: print parameters per component "
                              "and FLOPs per clip and per extra denoising step")
+    parser.add_argument("--time", action="store_true",
+                        help="with --model: also time inference and one training step (random inputs and weights)")
+    parser.add_argument("--batch", type=int, default=1, help="batch size for --time (default 1)")
+    parser.add_argument("--device", default="cpu", help="device for --time (cpu, cuda, cuda:1, ...; default cpu)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run)
 
@@ -117,6 +121,75 @@ def model_report(spec: str) -> dict[str, Any]:
     }
 
 
+def timing_report(spec: str, batch: int, device: str, repeats: int = 3) -> dict[str, Any]:
+    """Median wall time of a one-step prediction, of one extra denoising step and of one training step.
+
+    Random weights and inputs (speed does not depend on them); the Adam update is included in the
+    training step. On CUDA the peak memory of the training step is reported too.
+    """
+    import statistics
+    import time
+
+    import torch
+
+    from diffsal.errors import InputError
+    from diffsal.models import DiffSal, DiffSalConfig
+    from diffsal.models.config import PRESETS
+
+    if batch < 1:
+        raise InputError(f"--batch must be >= 1, got {batch}")
+    try:
+        target_device = torch.device(device)
+    except RuntimeError as error:
+        raise InputError(f"--device {device!r}: {error}") from None
+    if target_device.type == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda: no CUDA device is visible")
+    model = DiffSal(DiffSalConfig.preset(spec)) if spec in PRESETS else DiffSal.from_pretrained(spec)
+    model.to(target_device)
+    config = model.config
+    frames = torch.randn(batch, 3, config.num_frames, config.height, config.width, device=target_device)
+    audio = torch.randn(batch, config.audio.num_samples, device=target_device) if config.use_audio else None
+    target = torch.rand(batch, 1, config.height, config.width, device=target_device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
+
+    def timed(action) -> float:
+        times = []
+        for _ in range(repeats + 1):  # the first run warms up
+            if target_device.type == "cuda":
+                torch.cuda.synchronize(target_device)
+            start = time.perf_counter()
+            action()
+            if target_device.type == "cuda":
+                torch.cuda.synchronize(target_device)
+            times.append(time.perf_counter() - start)
+        return statistics.median(times[1:])
+
+    def train_step() -> None:
+        loss = model.training_loss(frames, audio, target)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    model.eval()
+    one_step = timed(lambda: model.sample(frames, audio, steps=1))
+    two_steps = timed(lambda: model.sample(frames, audio, steps=2))
+    model.train()
+    if target_device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(target_device)
+    train_s = timed(train_step)
+    report = {
+        "device": str(target_device),
+        "batch": batch,
+        "torch threads": torch.get_num_threads(),
+        "predict, 1 step (s)": round(one_step, 4),
+        "extra step (s)": round(max(two_steps - one_step, 0.0), 4),
+        "training step (s)": round(train_s, 4),
+    }
+    if target_device.type == "cuda":
+        report["training peak memory (GiB)"] = round(torch.cuda.max_memory_allocated(target_device) / 2**30, 2)
+    return report
+
+
 def _module_flops(counter: Any, name: str) -> int:
     return int(sum(counter.get_flop_counts().get(name, {}).values()))
 
@@ -125,6 +198,12 @@ def run(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"environment": environment_report()}
     if args.model:
         report["model"] = model_report(args.model)
+        if args.time:
+            report["timing"] = timing_report(args.model, args.batch, args.device)
+    elif args.time:
+        from diffsal.errors import InputError
+
+        raise InputError("--time needs --model")
     if args.json:
         print(json.dumps(report, indent=2))
         return 0
@@ -148,4 +227,9 @@ def run(args: argparse.Namespace) -> int:
         for name, value in model["flops"].items():
             flops.add_row(name, f"{value / 1e9:.2f}")
         console.print(flops)
+    if "timing" in report:
+        timing = Table(title="time (random weights and inputs; median of 3 after a warm-up)", show_header=False)
+        for key, value in report["timing"].items():
+            timing.add_row(key, str(value))
+        console.print(timing)
     return 0
