@@ -38,10 +38,10 @@ class DataSection:
 
 @dataclass
 class OptimSection:
-    name: Literal["adam", "adamw"] = "adam"
+    name: Literal["adam", "adamw", "sgd"] = "adam"
     lr: float = 1e-4
     weight_decay: float = 0.0
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam/AdamW; SGD uses betas[0] as its momentum
     grad_clip: float | None = 1.0
     schedule: Literal["constant", "step", "cosine"] = "step"
     warmup_steps: int = 0

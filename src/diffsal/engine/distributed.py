@@ -36,16 +36,21 @@ class DistributedContext:
 
     def mean(self, value: float | torch.Tensor) -> float:
         """Mean of a scalar over all ranks."""
-        tensor = torch.as_tensor(value, dtype=torch.float64, device=self._reduce_device).detach().clone()
-        if self.enabled:
-            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
-            tensor /= self.world_size
-        return float(tensor)
+        return self._reduce(value, dist.ReduceOp.SUM) / self.world_size
 
     def sum(self, value: float | torch.Tensor) -> float:
+        return self._reduce(value, dist.ReduceOp.SUM)
+
+    def max(self, value: float | torch.Tensor) -> float:
+        return self._reduce(value, dist.ReduceOp.MAX)
+
+    def min(self, value: float | torch.Tensor) -> float:
+        return self._reduce(value, dist.ReduceOp.MIN)
+
+    def _reduce(self, value: float | torch.Tensor, op) -> float:
         tensor = torch.as_tensor(value, dtype=torch.float64, device=self._reduce_device).detach().clone()
         if self.enabled:
-            dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+            dist.all_reduce(tensor, op=op)
         return float(tensor)
 
     @property

@@ -16,7 +16,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from diffsal.engine.checkpoint import CheckpointStore
-from diffsal.engine.config import ModelSection, TrainConfig
+from diffsal.engine.config import ModelSection, OptimSection, TrainConfig
 from diffsal.engine.data import BatchStream, build_datasets, validation_loader
 from diffsal.engine.distributed import DistributedContext, init_distributed, shutdown_distributed
 from diffsal.engine.reproducibility import rng_state, seed_everything, set_rng_state
@@ -54,8 +54,14 @@ class _LossModule(nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, frames, audio, target, generator=None):
-        return self.model.training_loss(frames, audio, target, generator=generator)
+    def forward(self, frames, audio, target, timesteps, noise):
+        return self.model.training_loss(frames, audio, target, timesteps=timesteps, noise=noise)
+
+
+def _seed(*parts: int) -> int:
+    """A 63-bit seed mixed from integers (seed, rank, step, ...)."""
+    sequence = np.random.SeedSequence([part & 0xFFFFFFFF for part in parts])
+    return int(sequence.generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
 def build_model(section: ModelSection) -> tuple[DiffSal, list[str]]:
@@ -74,6 +80,13 @@ def build_model(section: ModelSection) -> tuple[DiffSal, list[str]]:
         # Missing keys are expected when a video-only model initialises an audio-visual one.
         notes.append(f"initialised from {section.init_from}: {_summary(report)}")
     return model, notes
+
+
+def _optimizer(optim: OptimSection, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
+    if optim.name == "sgd":
+        return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.betas[0], weight_decay=optim.weight_decay)
+    optimizer_class = torch.optim.AdamW if optim.name == "adamw" else torch.optim.Adam
+    return optimizer_class(parameters, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
 
 
 def _summary(report: LoadReport) -> str:
@@ -107,9 +120,7 @@ class _Trainer:
         self.stream = BatchStream(self.train_set, train.batch_size, context, train.seed, config.data.num_workers)
         self.total_steps = self._total_steps()
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-        optimizer_class = torch.optim.AdamW if config.optim.name == "adamw" else torch.optim.Adam
-        self.optimizer = optimizer_class(trainable, lr=config.optim.lr, betas=config.optim.betas,
-                                         weight_decay=config.optim.weight_decay)
+        self.optimizer = _optimizer(config.optim, trainable)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_multiplier(
             config.optim.schedule, self.total_steps, config.optim.warmup_steps, config.optim.milestones,
             config.optim.gamma, config.optim.min_lr_ratio))
@@ -161,6 +172,7 @@ class _Trainer:
                 log.message(f"nothing to do: already at step {self.step} of {self.total_steps}")
             else:
                 self._loop(log)
+                self._check_replicas(log)
         except torch.OutOfMemoryError as error:
             raise TrainingError(
                 f"out of memory at train.batch_size={self.config.train.batch_size}: lower train.batch_size "
@@ -185,16 +197,17 @@ class _Trainer:
         clips_per_step = train.batch_size * train.grad_accum * self.context.world_size
         while self.step < self.total_steps:
             self.model.train()
-            generator = torch.Generator(self.context.device).manual_seed(self._step_seed())
+            torch.manual_seed(_seed(train.seed, self.context.rank, self.step))  # dropout and the like
             loss_sum = 0.0
             for micro in range(train.grad_accum):
                 epoch, batch = next(batches)
                 frames, audio, target = self._inputs(batch)
+                timesteps, noise = self._diffusion_draws(frames.shape[0], micro)
                 last_micro = micro == train.grad_accum - 1
                 sync = nullcontext() if last_micro or not self.context.enabled else self.loss_module.no_sync()
                 with sync:
                     with torch.autocast(self.context.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-                        loss = self.loss_module(frames, audio, target, generator)
+                        loss = self.loss_module(frames, audio, target, timesteps, noise)
                     self.scaler.scale(loss / train.grad_accum).backward()
                 loss_sum += float(loss.detach())
             loss_value = self.context.mean(loss_sum / train.grad_accum)
@@ -232,10 +245,33 @@ class _Trainer:
         if self.ema is not None:
             self.ema.update_parameters(self.model)
 
-    def _step_seed(self) -> int:
-        """Noise, timesteps and dropout of each step depend only on (seed, rank, step): resuming is exact."""
-        sequence = np.random.SeedSequence([self.config.train.seed, self.context.rank, self.step])
-        return int(sequence.generate_state(1, dtype=np.uint64)[0] % (2**63))
+    def _diffusion_draws(self, local_batch: int, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Timesteps (B,) and noise (B, 1, H, W) of this rank's clips in micro-batch `micro` of this step.
+
+        They are drawn for the whole global batch from (seed, step, micro) and each rank takes the rows
+        of its clips (`DistributedSampler` deals clip g of the global batch to rank g % world_size), so
+        N processes compute exactly the loss of one process with the same global batch, and a resumed
+        run draws what the uninterrupted run drew.
+        """
+        world = self.context.world_size
+        config = self.model.config
+        generator = torch.Generator().manual_seed(_seed(self.config.train.seed, -1, self.step, micro))
+        timesteps = self.model.diffusion.sample_timesteps(local_batch * world, generator=generator)
+        noise = torch.randn(local_batch * world, 1, config.height, config.width, generator=generator)
+        rows = torch.arange(self.context.rank, local_batch * world, world)
+        device = self.context.device
+        return timesteps[rows].to(device), noise[rows].to(device)
+
+    def _check_replicas(self, log) -> None:
+        """Under DDP every rank must hold the same weights; compare a checksum across ranks and log it."""
+        if not self.context.enabled:
+            return
+        with torch.no_grad():
+            checksum = sum(float(parameter.double().abs().sum()) for parameter in self.model.parameters())
+        spread = self.context.max(checksum) - self.context.min(checksum)
+        log.write("replicas", self.step, {"weight_checksum": checksum, "checksum_spread": spread})
+        if spread > 1e-6 * max(abs(checksum), 1.0):
+            raise TrainingError(f"replica weights diverged across ranks (checksum spread {spread:g})")
 
     @property
     def _inference_model(self) -> DiffSal:

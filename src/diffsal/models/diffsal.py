@@ -111,16 +111,23 @@ class DiffSal(nn.Module):
 
     # ------------------------------------------------------------------ training
     def training_loss(self, frames: torch.Tensor, audio: torch.Tensor | None, target: torch.Tensor,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-        """x0-prediction MSE at a uniformly drawn t per sample; `target` (B, 1, H, W) in [0, 1]."""
+                      generator: torch.Generator | None = None, timesteps: torch.Tensor | None = None,
+                      noise: torch.Tensor | None = None) -> torch.Tensor:
+        """x0-prediction MSE at a uniformly drawn t per sample; `target` (B, 1, H, W) in [0, 1].
+
+        `timesteps` (B,) and `noise` (B, 1, H, W) may be given instead of drawn from `generator` (the
+        trainer draws them for the global batch so that N processes match one process exactly).
+        """
         batch = frames.shape[0]
         expected = (batch, 1, self.config.height, self.config.width)
         if tuple(target.shape) != expected:
             raise InputError(f"target must be {expected}, got {tuple(target.shape)}")
         conditioning = self.encode(frames, audio)
         x0 = self.scaling.encode(target.float())
-        timesteps = self.diffusion.sample_timesteps(batch, device=frames.device, generator=generator)
-        noise = randn(tuple(x0.shape), generator=generator, device=x0.device)
+        if timesteps is None:
+            timesteps = self.diffusion.sample_timesteps(batch, device=frames.device, generator=generator)
+        if noise is None:
+            noise = randn(tuple(x0.shape), generator=generator, device=x0.device)
         noisy = self.diffusion.q_sample(x0, timesteps, noise)
         predicted = self.denoise(noisy, timesteps, conditioning)
         return self.diffusion.x0_loss(predicted, x0, reduction=self.config.diffusion.loss_reduction)
