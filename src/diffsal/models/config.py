@@ -7,14 +7,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
-import types
-import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from diffsal.errors import ConfigError
+from diffsal.typed_config import from_dict, to_dict
 
 PRESETS = ("paper", "tiny")
 
@@ -262,80 +260,10 @@ class DiffSalConfig:
         raise ConfigError(f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
 
     def to_dict(self) -> dict[str, Any]:
-        return _to_plain(dataclasses.asdict(self))
+        return to_dict(self)
 
     @classmethod
     def from_dict(cls, data: Any) -> DiffSalConfig:
         """Build from plain data (JSON/YAML); unknown keys and wrong types raise ConfigError naming the key."""
-        return _build(cls, data, "")
+        return from_dict(cls, data)
 
-
-def _to_plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {key: _to_plain(item) for key, item in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_to_plain(item) for item in value]
-    return value
-
-
-def _build(cls: type, data: Any, prefix: str) -> Any:
-    where = prefix or "model config"
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where} must be a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        keys = ", ".join(f"{prefix}.{key}" if prefix else key for key in unknown)
-        raise ConfigError(f"unknown key(s) in {where}: {keys}")
-    values = {}
-    for name, raw in data.items():
-        key = f"{prefix}.{name}" if prefix else name
-        values[name] = _coerce(hints[name], raw, key)
-    try:
-        return cls(**values)
-    except TypeError as error:
-        raise ConfigError(f"{where}: {error}") from None
-
-
-def _coerce(hint: Any, raw: Any, key: str) -> Any:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, raw, key)
-    if origin in (typing.Union, types.UnionType):
-        options = typing.get_args(hint)
-        if raw is None and type(None) in options:
-            return None
-        (inner,) = [option for option in options if option is not type(None)]
-        return _coerce(inner, raw, key)
-    if origin is Literal:
-        allowed = typing.get_args(hint)
-        if raw not in allowed:
-            raise ConfigError(f"{key} must be one of {', '.join(map(repr, allowed))}, got {raw!r}")
-        return raw
-    if origin is tuple:
-        if not isinstance(raw, (list, tuple)):
-            raise ConfigError(f"{key} must be a list, got {type(raw).__name__}")
-        args = typing.get_args(hint)
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(args[0], item, f"{key}[{i}]") for i, item in enumerate(raw))
-        if len(raw) != len(args):
-            raise ConfigError(f"{key} must have {len(args)} items, got {len(raw)}")
-        return tuple(_coerce(arg, item, f"{key}[{i}]") for i, (arg, item) in enumerate(zip(args, raw)))
-    if hint is bool:
-        if not isinstance(raw, bool):
-            raise ConfigError(f"{key} must be true or false, got {raw!r}")
-        return raw
-    if hint is int:
-        if isinstance(raw, bool) or not isinstance(raw, int):
-            raise ConfigError(f"{key} must be an integer, got {raw!r}")
-        return raw
-    if hint is float:
-        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-            raise ConfigError(f"{key} must be a number, got {raw!r}")
-        return float(raw)
-    if hint is str:
-        if not isinstance(raw, str):
-            raise ConfigError(f"{key} must be a string, got {raw!r}")
-        return raw
-    raise ConfigError(f"{key}: unsupported configuration type {hint!r}")
