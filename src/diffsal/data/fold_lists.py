@@ -127,6 +127,81 @@ def _parse_line(fields: list[str], where: str) -> FoldEntry:
     return FoldEntry(name, num_frames, fps)
 
 
+@dataclass
+class SplitCoverage:
+    """Which videos of a database its test lists score, split by split.
+
+    Built from every test (and, where present, train) list of the database. Published lists
+    test some AVAD videos twice or never, and leave some SumMe videos out of both lists of a
+    split; this makes those cases visible instead of silently double-counting or dropping them.
+    """
+
+    database: str
+    test_lists: dict[int, FoldList]  # split -> its test list (DIEM: the same list for every split)
+    train_lists: dict[int, FoldList]  # split -> its train list, for the splits whose file exists
+
+    @property
+    def single_split(self) -> bool:
+        return self.database in SINGLE_SPLIT_DATABASES
+
+    @property
+    def tested_in(self) -> dict[str, tuple[int, ...]]:
+        """Video -> the splits whose test list names it, in first-listed order of videos."""
+        splits: dict[str, list[int]] = {}
+        for split, fold_list in sorted(self.test_lists.items()):
+            for video in fold_list.videos:
+                splits.setdefault(video, []).append(split)
+        return {video: tuple(found) for video, found in splits.items()}
+
+    @property
+    def tested_more_than_once(self) -> list[str]:
+        """Videos in the test lists of two or more different splits (never for a single-split database)."""
+        if self.single_split:
+            return []
+        return [video for video, splits in self.tested_in.items() if len(splits) > 1]
+
+    @property
+    def never_tested(self) -> list[str]:
+        """Videos named by some train list but by no test list."""
+        tested = self.tested_in
+        listed = {video for fold_list in self.train_lists.values() for video in fold_list.videos}
+        return sorted(listed - tested.keys())
+
+    @property
+    def in_neither_list(self) -> dict[int, list[str]]:
+        """Split -> videos of the database (named in any list) that neither list of that split names."""
+        everything = {video for fold_list in (*self.test_lists.values(), *self.train_lists.values())
+                      for video in fold_list.videos}
+        result = {}
+        for split, test_list in sorted(self.test_lists.items()):
+            train_list = self.train_lists.get(split)
+            if train_list is None:
+                continue
+            left_out = sorted(everything - set(test_list.videos) - set(train_list.videos))
+            if left_out:
+                result[split] = left_out
+        return result
+
+    def entry(self, video: str) -> FoldEntry:
+        """The test-list entry of `video` (from the first split that tests it)."""
+        for _, fold_list in sorted(self.test_lists.items()):
+            for entry in fold_list.entries:
+                if entry.video == video:
+                    return entry
+        raise InputError(f"{video!r} is in no test list of {self.database}")
+
+    def to_dict(self) -> dict:
+        return {
+            "test_lists": {str(split): str(fold_list.path) for split, fold_list in sorted(self.test_lists.items())},
+            "tested_in": {video: list(splits) for video, splits in self.tested_in.items()},
+            "tested_more_than_once": self.tested_more_than_once,
+            "never_tested": self.never_tested,
+            "in_neither_list": {str(split): videos for split, videos in self.in_neither_list.items()},
+            "duplicates_within_a_list": {str(fold_list.path): fold_list.duplicates
+                                         for fold_list in (*self.test_lists.values(), *self.train_lists.values())
+                                         if fold_list.duplicates},
+        }
+
 
 def split_coverage(root: str | Path, database: str, splits: tuple[int, ...] = SPLITS) -> SplitCoverage:
     """Read the test lists (required) and train lists (optional) of `database` for `splits`.
