@@ -16,9 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(VENV)/bin/diffsal info
-	$(PY) scripts/sample_video.py runs/sample/sample.mp4
-	$(VENV)/bin/diffsal probe runs/sample/sample.mp4
+	$(VENV)/bin/diffsal demo --out runs/demo
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,135 @@
+"""The demo pipeline: synthetic data -> tiny audio-visual model -> scores vs the centre prior -> report.
+
+Every step runs the same code as the corresponding command (`diffsal synth`, `train`, `predict`,
+`evaluate`), and every step is resumable: rerunning the demo reuses what is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+
+from diffsal.data.annotations import read_saliency_map
+from diffsal.data.fold_lists import fold_list_path, read_fold_list
+from diffsal.demo.figures import plot_frame_grid, plot_training_loss
+from diffsal.demo.report import write_report
+from diffsal.errors import DiffSalError, InputError
+from diffsal.inference.outputs import MAP_PATTERN, UNCERTAINTY_DIR, read_std_png
+from diffsal.io.video import VideoReader
+from diffsal.synth.benchmark import DATABASE, SynthConfig, generate_benchmark
+
+SPLIT = 1
+
+
+class DemoError(DiffSalError):
+    """A demo step failed; the message names the step."""
+
+
+@dataclass
+class DemoSettings:
+    out_dir: Path = Path("runs/demo")
+    recipe: Path = Path("configs/synthetic_tiny.yaml")
+    videos: int = 50
+    seconds: float = 8.0  # length of each synthetic video
+    seed: int = 0
+    train_steps: int | None = None  # None = the recipe's
+    sampling_steps: int | None = None  # DDIM steps for the test predictions; None = the model's
+    showcase_samples: int = 4
+
+
+def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
+    """Run every step; returns the path of ``report.md``."""
+    console = console or Console(stderr=True)
+    out = Path(settings.out_dir)
+    if not settings.recipe.is_file():
+        raise InputError(f"{settings.recipe}: recipe not found (run the demo from the repository root or pass --recipe)")
+    timings: dict[str, float] = {}
+    data_root = out / "data"
+
+    def step(name: str) -> float:
+        console.rule(f"[bold]{name}")
+        return time.perf_counter()
+
+    started = step("1/5 synthetic audio-visual benchmark")
+    if fold_list_path(data_root, DATABASE, "test", SPLIT).is_file():
+        console.print(f"reusing {data_root}")
+    else:
+        generate_benchmark(data_root, SynthConfig(num_videos=settings.videos, seed=settings.seed, seconds=settings.seconds),
+                           progress=lambda done, total, name: console.print(f"  [{done}/{total}] {name}"))
+    timings["data"] = time.perf_counter() - started
+
+    started = step("2/5 training the tiny audio-visual model")
+    run_dir = out / "train"
+    overrides = [f"out_dir={run_dir}", f"data.root={data_root}", f"train.seed={settings.seed}"]
+    if settings.train_steps is not None:
+        overrides.append(f"train.max_steps={settings.train_steps}")
+    _command(["train", "--config", str(settings.recipe), *overrides,
+              *(["--resume"] if (run_dir / "checkpoints" / "last").exists() else [])], "training")
+    model_dir = run_dir / "checkpoints" / "best"
+    timings["train"] = time.perf_counter() - started
+
+    started = step("3/5 predicting the held-out test videos (split 1)")
+    predictions = out / "predictions"
+    steps_option = ["--steps", str(settings.sampling_steps)] if settings.sampling_steps else []
+    _command(["predict", str(data_root), "--model", str(model_dir), "--split", str(SPLIT), "--out", str(predictions),
+              "--no-overlay", "--seed", str(settings.seed), "--quiet", *steps_option], "prediction")
+    timings["predict"] = time.perf_counter() - started
+
+    started = step("4/5 scoring: trained model vs centre prior")
+    scores = {}
+    for name, source in (("DiffSal tiny (audio-visual)", str(predictions)), ("centre prior", "center-prior")):
+        evaluation = out / ("evaluation" if source != "center-prior" else "evaluation_center_prior")
+        _command(["evaluate", str(data_root), source, "--split", str(SPLIT), "--out", str(evaluation)], "evaluation")
+        document = json.loads((evaluation / "metrics.json").read_text())
+        scores[name] = document["databases"][DATABASE]["scores"]
+        sauc_variant = document["sauc"]["variant"]
+    timings["evaluate"] = time.perf_counter() - started
+
+    started = step("5/5 one test video with sound, uncertainty and figures")
+    video_name = read_fold_list(fold_list_path(data_root, DATABASE, "test", SPLIT)).videos[0]
+    video_path = data_root / "videos" / DATABASE / f"{video_name}.mp4"
+    showcase = out / "showcase"
+    _command(["predict", str(video_path), "--model", str(model_dir), "--out", str(showcase), "--samples",
+              str(settings.showcase_samples), "--seed", str(settings.seed), "--quiet", *steps_option], "showcase")
+    plot_training_loss(run_dir / "log.jsonl", out / "training_loss.png")
+    plot_frame_grid(_grid_rows(data_root, video_name, video_path, showcase / video_name), out / "frames.png")
+    timings["showcase"] = time.perf_counter() - started
+
+    report = write_report(out, scores=scores, sauc_variant=sauc_variant, timings=timings, video_name=video_name,
+                          overlay=showcase / video_name / "overlay.mp4", train_log=run_dir / "log.jsonl")
+    console.rule("[bold]done")
+    console.print(f"report:   {report}")
+    console.print(f"overlay:  {showcase / video_name / 'overlay.mp4'}")
+    console.print(f"model:    {model_dir}")
+    return report
+
+
+def _command(arguments: list[str], what: str) -> None:
+    from diffsal.cli import main
+
+    code = main(arguments)
+    if code != 0:
+        raise DemoError(f"{what} failed (exit code {code}): diffsal {' '.join(arguments)}")
+
+
+def _grid_rows(data_root: Path, video_name: str, video_path: Path, predicted: Path, count: int = 4) -> list[dict]:
+    """Evenly spaced frames of the showcase video with their ground truth, prediction and uncertainty."""
+    annotations = data_root / "annotations" / DATABASE / video_name / "maps"
+    with VideoReader(video_path) as video:
+        indices = np.linspace(video.num_frames * 0.1, video.num_frames * 0.9, count).astype(int)
+        rows = []
+        for index in indices:
+            number = int(index) + 1
+            rows.append({
+                "title": f"frame {number}",
+                "frame": video.frame(int(index)),
+                "truth": read_saliency_map(annotations / f"eyeMap_{number:05d}.jpg"),
+                "prediction": read_saliency_map(predicted / MAP_PATTERN.format(number)),
+                "uncertainty": read_std_png(predicted / UNCERTAINTY_DIR / MAP_PATTERN.format(number)),
+            })
+    return rows
