@@ -118,3 +118,30 @@ def test_config_errors_name_the_key(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.strip() == "diffsal train: error: train.batch_size must be >= 1, got 0"
+
+
+def test_gradient_accumulation_equals_the_larger_batch(synthetic_root, tmp_path):
+    settings = {"train.max_steps": 3, "optim.name": "sgd", "optim.lr": 0.05}
+    whole = train(load_train_config(None, _overrides(synthetic_root, tmp_path / "whole", **settings,
+                                                     **{"train.batch_size": 4})), device="cpu")
+    accumulated = train(load_train_config(None, _overrides(synthetic_root, tmp_path / "accumulated", **settings,
+                                                           **{"train.batch_size": 2, "train.grad_accum": 2})),
+                        device="cpu")
+    expected = load_file(whole.last_checkpoint / "model.safetensors")
+    actual = load_file(accumulated.last_checkpoint / "model.safetensors")
+    for key in expected:
+        torch.testing.assert_close(actual[key], expected[key], rtol=1e-4, atol=1e-5, msg=key)
+
+
+def test_ema_weights_are_what_the_model_file_holds(synthetic_root, tmp_path):
+    config = load_train_config(None, _overrides(synthetic_root, tmp_path / "ema", **{
+        "train.max_steps": 4, "train.ema_decay": 0.5}))
+    result = train(config, device="cpu")
+    saved = load_file(result.last_checkpoint / "model.safetensors")
+    state = torch.load(result.last_checkpoint / "training_state.pt", weights_only=False)
+    ema = {key.removeprefix("module."): value for key, value in state["ema"].items() if key.startswith("module.")}
+    raw = state["model"]
+    differing = [key for key in saved if not torch.equal(saved[key], raw[key])]
+    assert differing, "with EMA the saved weights must be the average, not the raw weights"
+    for key in saved:
+        torch.testing.assert_close(saved[key], ema[key])

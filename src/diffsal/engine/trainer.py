@@ -248,17 +248,19 @@ class _Trainer:
     def _diffusion_draws(self, local_batch: int, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Timesteps (B,) and noise (B, 1, H, W) of this rank's clips in micro-batch `micro` of this step.
 
-        They are drawn for the whole global batch from (seed, step, micro) and each rank takes the rows
-        of its clips (`DistributedSampler` deals clip g of the global batch to rank g % world_size), so
-        N processes compute exactly the loss of one process with the same global batch, and a resumed
-        run draws what the uninterrupted run drew.
+        They are drawn for every clip of the step (all ranks, all accumulated micro-batches) from
+        (seed, step), and each rank takes the rows of its clips: `DistributedSampler` deals clip g to
+        rank g % world_size, so clip j of rank r in micro-batch m is clip world * (m * batch + j) + r of
+        the step. N processes with gradient accumulation therefore compute exactly the loss of one
+        process with the same global batch, and a resumed run draws what the uninterrupted run drew.
         """
-        world = self.context.world_size
+        world, batch = self.context.world_size, self.config.train.batch_size
+        clips_per_step = world * batch * self.config.train.grad_accum
         config = self.model.config
-        generator = torch.Generator().manual_seed(_seed(self.config.train.seed, -1, self.step, micro))
-        timesteps = self.model.diffusion.sample_timesteps(local_batch * world, generator=generator)
-        noise = torch.randn(local_batch * world, 1, config.height, config.width, generator=generator)
-        rows = torch.arange(self.context.rank, local_batch * world, world)
+        generator = torch.Generator().manual_seed(_seed(self.config.train.seed, -1, self.step))
+        timesteps = self.model.diffusion.sample_timesteps(clips_per_step, generator=generator)
+        noise = torch.randn(clips_per_step, 1, config.height, config.width, generator=generator)
+        rows = torch.arange(world * micro * batch + self.context.rank, world * (micro + 1) * batch, world)[:local_batch]
         device = self.context.device
         return timesteps[rows].to(device), noise[rows].to(device)
 
