@@ -43,11 +43,17 @@ class DDIMSampler:
 
     def sample(self, denoise: Denoiser, shape: tuple[int, ...], *, steps: int, eta: float = 0.0,
                generator: torch.Generator | None = None, device: torch.device | str = "cpu",
-               dtype: torch.dtype = torch.float32) -> torch.Tensor:
-        """Run the sampler from pure noise x_{T-1} ~ N(0, I); returns the final x0 `shape`."""
+               dtype: torch.dtype = torch.float32, noise: torch.Tensor | None = None) -> torch.Tensor:
+        """Run the sampler from pure noise x_{T-1} ~ N(0, I); returns the final x0 `shape`.
+
+        `noise` gives x_{T-1} explicitly (e.g. seeded per clip); `generator` then only drives the
+        eta > 0 steps.
+        """
         if eta < 0:
             raise ValueError(f"eta must be >= 0, got {eta}")
-        x = randn(shape, generator=generator, device=device, dtype=dtype)
+        if noise is not None and tuple(noise.shape) != tuple(shape):
+            raise ValueError(f"noise must have shape {tuple(shape)}, got {tuple(noise.shape)}")
+        x = noise.to(device, dtype) if noise is not None else randn(shape, generator=generator, device=device, dtype=dtype)
         times = self.timesteps(steps)
         for t, t_prev in zip(times, times[1:] + [-1]):
             batch_t = torch.full((shape[0],), t, device=device, dtype=torch.long)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from diffsal.diffusion import mean_and_std, randn
+from diffsal.diffusion import randn
 from diffsal.errors import InputError
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader
@@ -200,25 +200,18 @@ class Predictor:
 
     def _sample(self, frames: torch.Tensor, audio: torch.Tensor | None,
                 frame_indices: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """DDIM from pure noise at t = T-1, as `DiffSal.sample`, with per-clip starting noise."""
-        model, samples = self.model, self.samples
-        batch = frames.shape[0]
+        """`DiffSal.sample` with the starting noise of each clip seeded by (seed, frame index)."""
+        samples = self.samples
         height, width = self.config.height, self.config.width
-        conditioning = model.encode(frames, audio).repeat(samples)
         # Sample-major like Conditioning.repeat: row s * B + b is sample s of clip b.
         generators = [torch.Generator().manual_seed(clip_seed(self.seed, index)) for index in frame_indices]
         noise = torch.stack([randn((samples, 1, height, width), generator=generator) for generator in generators], dim=1)
-        x = noise.reshape(samples * batch, 1, height, width).to(self.device)
         step_generator = None
         if self.eta > 0:
             step_generator = torch.Generator().manual_seed(clip_seed(self.seed + 1, frame_indices[0]))
-        times = model.sampler.timesteps(self.steps)
-        for t, t_prev in zip(times, times[1:] + [-1]):
-            timesteps = torch.full((samples * batch,), t, device=self.device, dtype=torch.long)
-            predicted_x0 = model.denoise(x, timesteps, conditioning).float()
-            x = model.sampler.step(x, t, t_prev, predicted_x0, self.eta, step_generator)
-        maps = model.scaling.decode(x).view(samples, batch, 1, height, width)
-        return mean_and_std(maps)
+        result = self.model.sample(frames, audio, steps=self.steps, n_samples=samples, eta=self.eta,
+                                   generator=step_generator, noise=noise.reshape(-1, 1, height, width))
+        return result.mean, result.std
 
     # ------------------------------------------------------------------ videos
     def iter_video(self, video: str | Path | FrameSource, audio: str | Path | AudioTrack | None = None, *,

@@ -135,11 +135,12 @@ class DiffSal(nn.Module):
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
     def sample(self, frames: torch.Tensor, audio: torch.Tensor | None = None, *, steps: int | None = None,
-               n_samples: int = 1, eta: float | None = None,
-               generator: torch.Generator | None = None) -> SaliencySample:
+               n_samples: int = 1, eta: float | None = None, generator: torch.Generator | None = None,
+               noise: torch.Tensor | None = None) -> SaliencySample:
         """DDIM from pure noise at t = T-1. Encoders run once; only the Saliency-UNet runs per step.
 
         With `n_samples` > 1 the samples are drawn in one batch; the result is their mean and per-pixel std.
+        `noise` (n_samples * B, 1, H, W), sample-major (row s * B + b), fixes the starting noise.
         """
         config = self.config.diffusion
         steps = config.sampling_steps if steps is None else steps
@@ -153,7 +154,8 @@ class DiffSal(nn.Module):
             return self.denoise(x, t, conditioning).float()
 
         shape = (n_samples * batch, 1, self.config.height, self.config.width)
-        x0 = self.sampler.sample(denoise, shape, steps=steps, eta=eta, generator=generator, device=frames.device)
+        x0 = self.sampler.sample(denoise, shape, steps=steps, eta=eta, generator=generator, device=frames.device,
+                                 noise=noise)
         maps = self.scaling.decode(x0).view(n_samples, batch, 1, *shape[2:])
         mean, std = mean_and_std(maps)
         return SaliencySample(mean, std)
