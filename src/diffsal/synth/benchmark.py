@@ -196,14 +196,3 @@ def generate_benchmark(
     write_fold_lists(root, config, splits)
     write_benchmark_info(root, config, splits)
     return BenchmarkSummary(root, config.database, names, splits, time.perf_counter() - started)
-
-
-__all__ = [
-    "DATABASE",
-    "BenchmarkSummary",
-    "SynthConfig",
-    "SyntheticVideo",
-    "generate_benchmark",
-    "generate_video",
-    "make_splits",
-]
