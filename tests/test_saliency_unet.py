@@ -1,5 +1,6 @@
 """Saliency-UNet pieces: noise branch, MIM, cross-attention (checked against a loop reference), the UNet."""
 
+import dataclasses
 import math
 
 import pytest
@@ -9,15 +10,16 @@ import torch.nn.functional as F
 from diffsal.models import DiffSalConfig
 from diffsal.models.attention import SpatioTemporalCrossAttention, to_heads
 from diffsal.models.blocks import timestep_embedding
-from diffsal.models.interaction import MultiModalInteraction
+from diffsal.models.interaction import ConcatFusion, MultiModalInteraction
 from diffsal.models.saliency_unet import SaliencyUNet
 
 TINY = DiffSalConfig.preset("tiny")
 
 
-def tiny_unet(audio=True):
+def tiny_unet(audio=True, fusion="mim"):
     torch.manual_seed(0)
-    return SaliencyUNet(TINY.unet, TINY.video.channels, num_video_slots=4, audio_channels=32 if audio else None).eval()
+    unet_config = dataclasses.replace(TINY.unet, audio_fusion=fusion)
+    return SaliencyUNet(unet_config, TINY.video.channels, num_video_slots=4, audio_channels=32 if audio else None).eval()
 
 
 def tiny_inputs(batch=2, seed=1):
@@ -110,15 +112,42 @@ def test_mim_weights_are_a_spatial_softmax_modulating_audio():
     visual = torch.randn(2, 5, 3, 4, 4)  # (B, S, H, W, C)
     audio = torch.randn(2, 6, 9, 1, 2)
     with torch.no_grad():
-        f_avs = mim(visual, audio)
-        projected = mim.audio_norm(mim.audio_proj(audio.permute(0, 2, 3, 4, 1))).permute(0, 4, 1, 2, 3)
-        audio_map = F.interpolate(projected, size=(5, 3, 4), mode="trilinear").permute(0, 2, 3, 4, 1)
-        weights = f_avs / audio_map  # the spatial weights, one per (B, H, W)
-    assert f_avs.shape == (2, 5, 3, 4, 4)
+        tokens, f_avs = mim(visual, audio)
+        pooled = mim.audio.norm(mim.audio.proj(audio.mean(dim=(3, 4)).transpose(1, 2)))  # (B, E, C)
+        per_slot = F.interpolate(pooled.transpose(1, 2), size=5, mode="linear").transpose(1, 2)  # (B, S, C)
+        weights = f_avs / per_slot[:, :, None, None, :]  # the spatial weights, one per (B, H, W)
+    assert f_avs.shape == tokens.shape == (2, 5, 3, 4, 4)
     assert torch.allclose(weights, weights[:, :1, :, :, :1].expand_as(weights), atol=1e-4)
     assert torch.allclose(weights[:, 0, :, :, 0].mean(dim=(1, 2)), torch.ones(2), atol=1e-5)
+    assert torch.allclose(tokens, visual + mim.residual(f_avs), atol=1e-6)  # f_avs also reaches the tokens
     with torch.no_grad():
-        assert not torch.allclose(mim(visual * 3 + 1, audio), f_avs)  # the visual side steers the weights
+        assert not torch.allclose(mim(visual * 3 + 1, audio)[1], f_avs)  # the visual side steers the weights
+
+
+def test_mim_reads_the_audio_grid_as_one_vector_per_example():
+    """The audio's (h, w) grid is averaged: rearranging it within an example changes nothing."""
+    torch.manual_seed(0)
+    mim = MultiModalInteraction(audio_channels=6, channels=4).eval()
+    visual = torch.randn(2, 5, 3, 4, 4)
+    audio = torch.randn(2, 6, 9, 2, 3)
+    with torch.no_grad():
+        assert torch.allclose(mim(visual, audio)[1], mim(visual, audio.flip(3, 4))[1], atol=1e-6)
+        assert not torch.allclose(mim(visual, audio)[1], mim(visual, audio.flip(2))[1])  # time order matters
+
+
+def test_concat_fusion_adds_a_projection_of_token_and_audio():
+    torch.manual_seed(0)
+    fusion = ConcatFusion(audio_channels=6, channels=4).eval()
+    visual = torch.randn(2, 5, 3, 4, 4)
+    audio = torch.randn(2, 6, 9, 1, 2)
+    with torch.no_grad():
+        tokens, context = fusion(visual, audio)
+        other, _ = fusion(visual, torch.randn_like(audio))
+    assert context is None and tokens.shape == visual.shape
+    assert not torch.allclose(tokens, other)
+    # The audio part of the projection is the same for every position of a slot.
+    audio_part = tokens - visual - visual @ fusion.proj.weight[:, :4].T
+    assert torch.allclose(audio_part, audio_part[:, :, :1, :1].expand_as(audio_part), atol=1e-5)
 
 
 @pytest.mark.parametrize("audio_model", [True, False])
@@ -135,19 +164,22 @@ def test_output_depends_on_noisy_map_and_t(audio_model):
     assert (base - other_t).abs().max() > 1e-4
 
 
-def test_audio_reaches_the_output_and_can_be_absent():
-    unet = tiny_unet(audio=True)
+@pytest.mark.parametrize("fusion", ["mim", "concat"])
+def test_audio_reaches_the_output_and_can_be_absent(fusion):
+    unet = tiny_unet(audio=True, fusion=fusion)
     noisy, t, video, audio = tiny_inputs()
     with torch.no_grad():
         base = unet(noisy, t, video, audio)
-        # Audio acts through the attention keys only: a small effect at initialisation, but not zero.
-        assert (base - unet(noisy, t, video, torch.randn_like(audio))).abs().max() > 1e-5
+        # Audio enters the tokens directly, so it moves the output already at initialisation (with keys
+        # only, as published, the effect was ~1e-5 and the audio path was never learned).
+        assert (base - unet(noisy, t, video, torch.randn_like(audio))).abs().max() > 1e-3
         without = unet(noisy, t, video, None)
     assert without.shape == base.shape and not torch.allclose(without, base)
 
 
-def test_every_parameter_gets_a_gradient():
-    unet = tiny_unet(audio=True).train()
+@pytest.mark.parametrize("fusion", ["mim", "concat"])
+def test_every_parameter_gets_a_gradient(fusion):
+    unet = tiny_unet(audio=True, fusion=fusion).train()
     noisy, t, video, audio = tiny_inputs()
     unet(noisy, t, video, audio).sum().backward()
     dead = [name for name, p in unet.named_parameters() if p.grad is None or not p.grad.abs().sum() > 0]

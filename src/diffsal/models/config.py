@@ -142,6 +142,9 @@ class SaliencyUNetConfig:
     mlp_ratio: float = 2.0
     kv_pool_size: tuple[int, int] = (3, 6)  # keys/values are pooled to this (H, W) grid per slot
     dropout: float = 0.0
+    # How each decoder stage fuses the audio: "mim" (multi-modal interaction module) or "concat" (its ablation:
+    # the audio vector concatenated to every visual token).
+    audio_fusion: Literal["mim", "concat"] = "mim"
     # Initial bias of the 1x1 head before the sigmoid: sigmoid(-4) ~ 0.02. Saliency maps are mostly near 0;
     # starting at 0.5 instead makes early training a slow crawl out of the sigmoid's flat region.
     output_bias_init: float = -4.0
@@ -168,8 +171,11 @@ class DiffusionConfig:
     schedule: Literal["cosine"] = "cosine"
     cosine_offset: float = 0.008
     # Maps in [0, 1] enter the diffusion as `map * signal_scale` ("unit") or `(2 map - 1) * signal_scale` ("symmetric").
+    # Saliency maps are smooth and highly redundant: at scale 1 the noisy map still shows the answer up to
+    # t ~ 750, the network learns to read it and neglects the video and audio (docs/results.md, diagnosis).
+    # At 0.1 only small t reveal it, and the conditioning has to do the work.
     map_range: Literal["unit", "symmetric"] = "symmetric"
-    signal_scale: float = 1.0
+    signal_scale: float = 0.1
     loss_reduction: Literal["mean", "sum"] = "mean"
     sampling_steps: int = 4
     eta: float = 0.0

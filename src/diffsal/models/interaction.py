@@ -1,4 +1,11 @@
-"""Multi-modal interaction module (MIM): audio features weighted by where audio and vision agree."""
+"""Audio-visual fusion in each decoder stage: the multi-modal interaction module (MIM) or, as its ablation,
+plain concatenation of the audio features to every visual token.
+
+Both read the audio as one vector per time slot: the encoder's (h, w) grid is averaged away and its E
+examples are resized onto the S slots. (The published design resizes the audio grid onto the image grid,
+which pairs each image position with one time-frequency patch of the log-mel; a sound's pitch then only
+reaches the positions that happen to face its frequency band. docs/model.md has the measurements.)
+"""
 
 from __future__ import annotations
 
@@ -7,28 +14,67 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class MultiModalInteraction(nn.Module):
-    """Audio-visual spatial attention: `visual (B, S, H, W, C)`, `audio (B, C_a, E, h, w)` -> f_avs `(B, S, H, W, C)`.
+class AudioPerSlot(nn.Module):
+    """`audio (B, C_a, E, h, w)` -> `(B, S, 1, 1, C)`: grid-averaged, projected, layer-normalised, resized to S slots."""
 
-    The audio is projected to C channels, layer-normalised and resized to the stage grid (its E examples
-    onto the S time slots), multiplied with the visual slots and averaged over time; a linear layer turns
-    the result into one score per position, and the softmax over the H*W positions gives spatial weights
-    (mean 1) that modulate the audio features. f_avs serves as the keys of the cross-attention that
-    follows; it is not normalised again there, since a per-position norm would cancel the weights.
+    def __init__(self, audio_channels: int, channels: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(audio_channels, channels)
+        self.norm = nn.LayerNorm(channels)
+
+    def forward(self, audio: torch.Tensor, slots: int, dtype: torch.dtype) -> torch.Tensor:
+        pooled = audio.to(dtype).mean(dim=(3, 4)).transpose(1, 2)  # (B, E, C_a)
+        projected = self.norm(self.proj(pooled)).transpose(1, 2)  # (B, C, E)
+        per_slot = F.interpolate(projected, size=slots, mode="linear", align_corners=False)  # (B, C, S)
+        return per_slot.transpose(1, 2)[:, :, None, None, :]
+
+
+class MultiModalInteraction(nn.Module):
+    """Audio-visual spatial attention: `visual (B, S, H, W, C)`, `audio (B, C_a, E, h, w)` -> (tokens, f_avs).
+
+    The audio of each slot multiplies the visual tokens and the product is averaged over time; a linear
+    layer turns it into one score per position, and the softmax over the H*W positions gives spatial
+    weights (mean 1) that modulate the audio: f_avs. f_avs is the key input of the cross-attention that
+    follows (the paper's design), and a linear projection of it is added to the tokens, so that where
+    sound and picture agree reaches the prediction directly rather than only through the attention
+    weights (with keys only, the sound's effect on the output at initialisation is ~1e-5 and the audio
+    path is never learned; docs/model.md).
     """
 
     def __init__(self, audio_channels: int, channels: int) -> None:
         super().__init__()
-        self.audio_proj = nn.Linear(audio_channels, channels)
-        self.audio_norm = nn.LayerNorm(channels)
+        self.audio = AudioPerSlot(audio_channels, channels)
         self.score = nn.Linear(channels, 1, bias=False)  # a bias would cancel in the softmax
+        self.residual = nn.Linear(channels, channels)
 
-    def forward(self, visual: torch.Tensor, audio: torch.Tensor) -> torch.Tensor:
-        batch, slots, height, width, _ = visual.shape
-        projected = self.audio_norm(self.audio_proj(audio.to(visual.dtype).permute(0, 2, 3, 4, 1)))  # (B, E, h, w, C)
-        audio_map = F.interpolate(projected.permute(0, 4, 1, 2, 3), size=(slots, height, width),
-                                  mode="trilinear", align_corners=False).permute(0, 2, 3, 4, 1)  # (B, S, H, W, C)
-        joint = (audio_map * visual).mean(dim=1)  # (B, H, W, C)
+    def spatial_weights(self, visual: torch.Tensor, audio_slots: torch.Tensor) -> torch.Tensor:
+        """`(B, H, W)` softmax weights over positions, scaled to mean 1."""
+        batch, _, height, width, _ = visual.shape
+        joint = (audio_slots * visual).mean(dim=1)  # (B, H, W, C)
         scores = self.score(joint).reshape(batch, height * width)
         weights = torch.softmax(scores.float(), dim=-1).to(visual.dtype) * (height * width)
-        return audio_map * weights.view(batch, 1, height, width, 1)
+        return weights.view(batch, height, width)
+
+    def forward(self, visual: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        audio_slots = self.audio(audio, visual.shape[1], visual.dtype)
+        f_avs = audio_slots * self.spatial_weights(visual, audio_slots)[:, None, :, :, None]
+        return visual + self.residual(f_avs), f_avs
+
+
+class ConcatFusion(nn.Module):
+    """MIM off: each visual token concatenated with its slot's audio vector, a linear layer back to C, added.
+
+    Returns (tokens, None): the cross-attention then takes its keys from the tokens, as without audio.
+    """
+
+    def __init__(self, audio_channels: int, channels: int) -> None:
+        super().__init__()
+        self.audio = AudioPerSlot(audio_channels, channels)
+        self.proj = nn.Linear(2 * channels, channels)
+
+    def forward(self, visual: torch.Tensor, audio: torch.Tensor) -> tuple[torch.Tensor, None]:
+        audio_slots = self.audio(audio, visual.shape[1], visual.dtype).expand_as(visual)
+        return visual + self.proj(torch.cat([visual, audio_slots], dim=-1)), None
+
+
+FUSIONS = {"mim": MultiModalInteraction, "concat": ConcatFusion}

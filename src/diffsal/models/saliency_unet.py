@@ -16,7 +16,7 @@ from torch import nn
 from diffsal.models.attention import SpatioTemporalCrossAttention
 from diffsal.models.blocks import Downsample, ResBlock, TimeEmbedding, group_norm
 from diffsal.models.config import SaliencyUNetConfig
-from diffsal.models.interaction import MultiModalInteraction
+from diffsal.models.interaction import FUSIONS
 
 
 class NoiseEncoder(nn.Module):
@@ -43,7 +43,8 @@ class NoiseEncoder(nn.Module):
 
 
 class DecoderStage(nn.Module):
-    """Up-sample the previous stage, add the skip slots, run MIM + cross-attention, collapse the slots.
+    """Up-sample the previous stage, add the skip slots, fuse the audio (MIM or concatenation), run the
+    cross-attention, collapse the slots.
 
     Channels-last: `previous (B, S, h, w, C_prev)` or None, `skip (B, S, H, W, C)`, audio `(B, C_a, E, h_a, w_a)`
     or None -> (`x (B, S, H, W, C)` for the next stage, `y (B, fuse_channels, H, W)` for the head).
@@ -53,7 +54,7 @@ class DecoderStage(nn.Module):
                  config: SaliencyUNetConfig) -> None:
         super().__init__()
         self.up = nn.Conv2d(in_channels, channels, 3, padding=1) if in_channels else None
-        self.interaction = MultiModalInteraction(audio_channels, channels) if audio_channels else None
+        self.fusion = FUSIONS[config.audio_fusion](audio_channels, channels) if audio_channels else None
         self.attention = SpatioTemporalCrossAttention(channels, config.attention_heads, config.kv_pool_size,
                                                       config.mlp_ratio, config.dropout)
         # Temporal conv with one kernel tap per slot, written as a linear layer over (slot, channel): every
@@ -68,7 +69,9 @@ class DecoderStage(nn.Module):
             per_slot = previous.reshape(-1, *previous.shape[2:]).permute(0, 3, 1, 2)  # (B*S, C_prev, h, w)
             up = F.interpolate(self.up(per_slot), size=(height, width), mode="bilinear", align_corners=False)
             x = x + up.permute(0, 2, 3, 1).reshape(skip.shape)
-        context = self.interaction(x, audio) if self.interaction is not None and audio is not None else None
+        context = None
+        if self.fusion is not None and audio is not None:
+            x, context = self.fusion(x, audio)
         x = self.attention(x, context)
         y = self.collapse(x.permute(0, 2, 3, 1, 4).reshape(batch, height, width, slots * channels))
         return x, y.permute(0, 3, 1, 2)
