@@ -1,4 +1,4 @@
-"""The demo's figures: the training loss, and frames | ground truth | prediction | uncertainty."""
+"""Figures of the demo and the ablations: the training loss, and grids of frames beside their maps."""
 
 from __future__ import annotations
 
@@ -38,24 +38,30 @@ def plot_training_loss(log_path: Path, out_path: Path) -> None:
     _save(figure, out_path)
 
 
-def plot_frame_grid(rows: list[dict[str, np.ndarray]], out_path: Path) -> None:
-    """One row per frame: the frame, the ground truth, the prediction, the uncertainty (per-pixel std).
+# (column title, row key, colour map or None for an RGB frame)
+Column = tuple[str, str, str | None]
+DEMO_COLUMNS: tuple[Column, ...] = (
+    ("frame", "frame", None),
+    ("ground truth", "truth", "inferno"),
+    ("prediction (mean)", "prediction", "inferno"),
+    ("uncertainty (std)", "uncertainty", "viridis"),
+)
 
-    Each row is a dict with ``frame`` (H, W, 3) uint8, ``truth``, ``prediction`` and ``uncertainty``
-    (H, W) float arrays, and ``title``.
+
+def plot_frame_grid(rows: list[dict], columns: tuple[Column, ...], out_path: Path) -> None:
+    """One row per frame, one panel per column: e.g. frame | ground truth | prediction | uncertainty.
+
+    Each row is a dict with ``title`` and, for every column, its key: an (H, W, 3) uint8 frame or an
+    (H, W) float map.
     """
-    columns = ("frame", "ground truth", "prediction (mean)", "uncertainty (std)")
-    figure, axes = plt.subplots(len(rows), 4, figsize=(12, 2.1 * len(rows)), squeeze=False)
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(3 * len(columns), 2.1 * len(rows)), squeeze=False)
     for row_axes, row in zip(axes, rows):
-        row_axes[0].imshow(row["frame"])
-        row_axes[0].set_ylabel(row["title"], fontsize=8)
-        row_axes[1].imshow(row["truth"], cmap="inferno")
-        row_axes[2].imshow(row["prediction"], cmap="inferno")
-        row_axes[3].imshow(row["uncertainty"], cmap="viridis")
-        for axis in row_axes:
+        for axis, (_, key, cmap) in zip(row_axes, columns):
+            axis.imshow(row[key], cmap=cmap)
             axis.set_xticks([])
             axis.set_yticks([])
-    for axis, title in zip(axes[0], columns):
+        row_axes[0].set_ylabel(row["title"], fontsize=8)
+    for axis, (title, _, _) in zip(axes[0], columns):
         axis.set_title(title, fontsize=9)
     figure.tight_layout()
     _save(figure, out_path)

@@ -16,18 +16,13 @@ from rich.console import Console
 
 from diffsal.data.annotations import read_saliency_map
 from diffsal.data.fold_lists import fold_list_path, read_fold_list
-from diffsal.demo.figures import plot_frame_grid, plot_training_loss
+from diffsal.demo.figures import DEMO_COLUMNS, plot_frame_grid, plot_training_loss
 from diffsal.demo.report import write_report
-from diffsal.errors import DiffSalError, InputError
+from diffsal.demo.steps import SPLIT, ensure_benchmark, run_command
+from diffsal.errors import InputError
 from diffsal.inference.outputs import MAP_PATTERN, UNCERTAINTY_DIR, read_std_png
 from diffsal.io.video import VideoReader
-from diffsal.synth.benchmark import DATABASE, SynthConfig, generate_benchmark
-
-SPLIT = 1
-
-
-class DemoError(DiffSalError):
-    """A demo step failed; the message names the step."""
+from diffsal.synth.benchmark import DATABASE, SynthConfig
 
 
 @dataclass
@@ -56,11 +51,8 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
         return time.perf_counter()
 
     started = step("1/5 synthetic audio-visual benchmark")
-    if fold_list_path(data_root, DATABASE, "test", SPLIT).is_file():
-        console.print(f"reusing {data_root}")
-    else:
-        generate_benchmark(data_root, SynthConfig(num_videos=settings.videos, seed=settings.seed, seconds=settings.seconds),
-                           progress=lambda done, total, name: console.print(f"  [{done}/{total}] {name}"))
+    ensure_benchmark(data_root, SynthConfig(num_videos=settings.videos, seed=settings.seed, seconds=settings.seconds),
+                     console.print)
     timings["data"] = time.perf_counter() - started
 
     started = step("2/5 training the tiny audio-visual model")
@@ -68,7 +60,7 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     overrides = [f"out_dir={run_dir}", f"data.root={data_root}", f"train.seed={settings.seed}"]
     if settings.train_steps is not None:
         overrides.append(f"train.max_steps={settings.train_steps}")
-    _command(["train", "--config", str(settings.recipe), *overrides,
+    run_command(["train", "--config", str(settings.recipe), *overrides,
               *(["--resume"] if (run_dir / "checkpoints" / "last").exists() else [])], "training")
     model_dir = run_dir / "checkpoints" / "best"
     timings["train"] = time.perf_counter() - started
@@ -76,7 +68,7 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     started = step("3/5 predicting the held-out test videos (split 1)")
     predictions = out / "predictions"
     steps_option = ["--steps", str(settings.sampling_steps)] if settings.sampling_steps else []
-    _command(["predict", str(data_root), "--model", str(model_dir), "--split", str(SPLIT), "--out", str(predictions),
+    run_command(["predict", str(data_root), "--model", str(model_dir), "--split", str(SPLIT), "--out", str(predictions),
               "--no-overlay", "--seed", str(settings.seed), "--quiet", *steps_option], "prediction")
     timings["predict"] = time.perf_counter() - started
 
@@ -84,7 +76,7 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     scores = {}
     for name, source in (("DiffSal tiny (audio-visual)", str(predictions)), ("centre prior", "center-prior")):
         evaluation = out / ("evaluation" if source != "center-prior" else "evaluation_center_prior")
-        _command(["evaluate", str(data_root), source, "--split", str(SPLIT), "--out", str(evaluation)], "evaluation")
+        run_command(["evaluate", str(data_root), source, "--split", str(SPLIT), "--out", str(evaluation)], "evaluation")
         document = json.loads((evaluation / "metrics.json").read_text())
         scores[name] = document["databases"][DATABASE]["scores"]
         sauc_variant = document["sauc"]["variant"]
@@ -94,10 +86,11 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     video_name = read_fold_list(fold_list_path(data_root, DATABASE, "test", SPLIT)).videos[0]
     video_path = data_root / "videos" / DATABASE / f"{video_name}.mp4"
     showcase = out / "showcase"
-    _command(["predict", str(video_path), "--model", str(model_dir), "--out", str(showcase), "--samples",
+    run_command(["predict", str(video_path), "--model", str(model_dir), "--out", str(showcase), "--samples",
               str(settings.showcase_samples), "--seed", str(settings.seed), "--quiet", *steps_option], "showcase")
     plot_training_loss(run_dir / "log.jsonl", out / "training_loss.png")
-    plot_frame_grid(_grid_rows(data_root, video_name, video_path, showcase / video_name), out / "frames.png")
+    plot_frame_grid(_grid_rows(data_root, video_name, video_path, showcase / video_name), DEMO_COLUMNS,
+                    out / "frames.png")
     timings["showcase"] = time.perf_counter() - started
 
     report = write_report(out, scores=scores, sauc_variant=sauc_variant, timings=timings, video_name=video_name,
@@ -107,14 +100,6 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     console.print(f"overlay:  {showcase / video_name / 'overlay.mp4'}")
     console.print(f"model:    {model_dir}")
     return report
-
-
-def _command(arguments: list[str], what: str) -> None:
-    from diffsal.cli import main
-
-    code = main(arguments)
-    if code != 0:
-        raise DemoError(f"{what} failed (exit code {code}): diffsal {' '.join(arguments)}")
 
 
 def _grid_rows(data_root: Path, video_name: str, video_path: Path, predicted: Path, count: int = 4) -> list[dict]:

@@ -1,0 +1,61 @@
+"""`diffsal ablate` at a toy size: tables agree with the per-seed scores, studies share trained models, reruns reuse."""
+
+import json
+import re
+
+import pytest
+
+from diffsal.cli import main
+from diffsal.demo.ablations import AblationSettings, _mean_spread, run_ablation
+
+TOY = ["--videos", "4", "--seconds", "1.2", "--train-steps", "2"]
+
+
+def test_mean_spread_is_mean_and_half_range():
+    assert _mean_spread([0.5, 0.7, 0.6]) == "0.600 ± 0.100"
+    assert _mean_spread([0.25]) == "0.250"
+    assert _mean_spread([0.0121, 0.0125], decimals=4) == "0.0123 ± 0.0002"
+
+
+@pytest.fixture(scope="module")
+def modality(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ablations")
+    assert main(["ablate", "modality", "--out", str(out), "--seeds", "0", "1", *TOY]) == 0
+    return out
+
+
+def test_modality_table_matches_the_per_seed_scores(modality):
+    table = (modality / "modality.md").read_text()
+    document = json.loads((modality / "modality.json").read_text())
+    labels = [row["label"] for row in document["rows"]]
+    assert labels == ["DiffSal tiny, audio-visual (MIM)", "DiffSal tiny, video-only", "centre prior"]
+    for row in document["rows"][:2]:
+        ccs = [row["per_seed"][seed]["CC"] for seed in ("0", "1")]
+        line = next(line for line in table.splitlines() if line.startswith(f"| {row['label']} |"))
+        mean, spread = map(float, re.search(r"\| ([-0-9.]+) ± ([0-9.]+) \|", line).groups())
+        assert mean == pytest.approx(sum(ccs) / 2, abs=6e-4)
+        assert spread == pytest.approx(abs(ccs[0] - ccs[1]) / 2, abs=6e-4)
+        assert "model.overrides.use_audio=false" in row["train_command"] or row["label"].endswith("(MIM)")
+    # The two seeds are different trainings, not one model scored twice.
+    weights = [(modality / "train" / f"audio-visual-seed{seed}" / "checkpoints" / "best" / "model.safetensors").read_bytes()
+               for seed in (0, 1)]
+    assert weights[0] != weights[1]
+    assert (modality / "modality.png").stat().st_size > 10_000
+
+
+def test_sampling_reuses_the_trained_models_and_times_each_row(modality, capsys):
+    best = modality / "train" / "audio-visual-seed0" / "checkpoints" / "best"
+    before = best.resolve().stat().st_mtime_ns
+    run_ablation(AblationSettings(study="sampling", out_dir=modality, seeds=(0,), videos=4, seconds=1.2,
+                                  train_steps=2, steps=(1, 2), samples=(1, 2)))
+    assert best.resolve().stat().st_mtime_ns == before  # not trained again
+    rows = json.loads((modality / "sampling.json").read_text())["rows"]
+    assert [row["label"] for row in rows] == ["1 DDIM step, 1 sample", "2 DDIM steps, 1 sample",
+                                              "1 DDIM step, 2 samples", "2 DDIM steps, 2 samples"]
+    assert all(row["per_seed"]["0"]["s_per_frame"] > 0 for row in rows)
+    assert "s/frame" in (modality / "sampling.md").read_text()
+
+
+def test_unknown_study_is_a_clear_error(tmp_path, capsys):
+    assert main(["ablate", "colour", "--out", str(tmp_path)]) == 2
+    assert "unknown study 'colour'" in capsys.readouterr().err
