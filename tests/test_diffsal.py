@@ -60,7 +60,7 @@ def test_paper_preset_shapes_and_parameter_counts():
         conditioning = model.encode(frames, torch.zeros(1, 24_320))
         out = model(frames, torch.zeros(1, 24_320), torch.zeros(1, 1, 224, 384), torch.zeros(1, dtype=torch.long))
     assert [tuple(m.shape[1:]) for m in conditioning.video_maps] == \
-        [(96, 8, 56, 96), (192, 8, 28, 48), (384, 8, 14, 24), (768, 8, 7, 12)]
+        [(8, 56, 96, 96), (8, 28, 48, 192), (8, 14, 24, 384), (8, 7, 12, 768)]  # channels-last
     assert tuple(conditioning.audio.shape[1:]) == (512, 9, 7, 12)
     assert tuple(out.shape[1:]) == (1, 224, 384)
     count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
@@ -74,7 +74,10 @@ def test_tiny_preset_every_stage():
     model = make_model()
     frames, audio = make_inputs()
     conditioning = model.encode(frames, audio)
-    assert [tuple(m.shape) for m in conditioning.video_maps] == [(2, *s) for s in TINY.feature_sizes]
+    assert [tuple(m.shape) for m in conditioning.video_maps] == [(2, t, h, w, c) for c, t, h, w in TINY.feature_sizes]
+    # Views of the encoder's tokens (the class token sliced off): channels-last in memory, nothing copied.
+    assert all(m.stride()[1:] == (h * w * c, w * c, c, 1) for m, (c, _, h, w) in zip(conditioning.video_maps,
+                                                                                      TINY.feature_sizes))
     assert tuple(conditioning.audio.shape) == (2, 32, 9, 2, 4)
     noisy = torch.randn(2, 1, TINY.height, TINY.width)
     out = model(frames, audio, noisy, torch.tensor([0, 999]))

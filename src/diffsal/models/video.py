@@ -101,7 +101,8 @@ class VideoEncoder(nn.Module):
             x, thw = block(x, thw)
             if index in self.output_blocks:
                 tokens = x[:, 1:]  # drop the class token
-                maps.append(tokens.transpose(1, 2).reshape(batch, tokens.shape[-1], *thw))
+                # A view of the tokens, channels-last in memory: the Saliency-UNet reads them that way.
+                maps.append(tokens.reshape(batch, *thw, tokens.shape[-1]).permute(0, 4, 1, 2, 3))
         return maps
 
     def load_kinetics_weights(self, path: str | Path, strict: bool = True) -> LoadReport:
