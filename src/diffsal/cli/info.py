@@ -115,8 +115,8 @@ def model_report(spec: str, frames_out: int | None = None) -> dict[str, Any]:
     return {
         "model": source,
         "input": f"{config.num_frames}x{config.height}x{config.width} frames"
-                 + (f" + {config.audio_window_s:.2f} s audio" if config.use_audio else " (video only)")
-                 + f", {config.frames_out} map(s) per clip",
+                 + (f" + {config.audio_window_s:.2f} s audio" if config.use_audio else " (video only)"),
+        "maps per clip": config.frames_out,
         "parameters": parameters,
         "flops": flops,
     }
@@ -216,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     if args.model:
         model = report["model"]
-        params = Table(title=f"{model['model']}: {model['input']}")
+        params = Table(title=f"{model['model']}: {model['input']}, {model['maps per clip']} map(s) per clip")
         params.add_column("component")
         params.add_column("parameters", justify="right")
         params.add_column("trainable", justify="right")
