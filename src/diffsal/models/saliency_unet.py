@@ -108,7 +108,6 @@ class SaliencyUNet(nn.Module):
                  audio_channels: int | None, maps: int = 1) -> None:
         super().__init__()
         self.config = config
-        self.maps = maps
         self.time_embedding = TimeEmbedding(config.time_embed_dim, config.time_hidden_dim)
         self.noise_encoder = NoiseEncoder(channels, config.time_hidden_dim, config.dropout, maps)
         num_slots = num_video_slots + 1
