@@ -28,7 +28,8 @@ def main() -> None:
     model = DiffSal.from_pretrained(args.model).eval()
     config = model.config
     dataset = AVSaliencyDataset(args.data, args.db, split=args.split, part="test", sampling="sparse", stride=25,
-                                clip_length=config.num_frames, size=(config.height, config.width),
+                                clip_length=config.num_frames, frames_out=config.frames_out,
+                                size=(config.height, config.width),
                                 audio_window_s=config.audio_window_s)
     items = [dataset[index] for index in range(min(args.clips, len(dataset)))]
     frames = torch.stack([item["frames"] for item in items])
@@ -36,7 +37,8 @@ def main() -> None:
     target = torch.stack([item["target"] for item in items])
 
     def mean_cc(prediction: torch.Tensor) -> float:
-        return float(np.mean([cc(prediction[i, 0].numpy(), target[i, 0].numpy()) for i in range(len(items))]))
+        return float(np.mean([cc(prediction[i, k].numpy(), target[i, k].numpy())
+                              for i in range(len(items)) for k in range(config.frames_out)]))
 
     def sampled(steps: int, clip_audio: torch.Tensor | None) -> float:
         generator = torch.Generator().manual_seed(args.seed)

@@ -164,3 +164,23 @@ def test_vggish_loading_errors_name_the_keys(tmp_path):
         encoder.load_vggish_weights(path)
     with pytest.raises(WeightsError, match="not found"):
         encoder.load_vggish_weights(tmp_path / "absent.pth")
+
+
+def test_transformer_layer_is_torchs_encoder_layer_with_sdpa():
+    """Same parameters (names, shapes, initial values) and outputs as nn.TransformerEncoderLayer(norm_first)."""
+    from diffsal.models.audio import TransformerLayer
+
+    torch.manual_seed(3)
+    ours = TransformerLayer(32, 4, 64)
+    torch.manual_seed(3)
+    reference = torch.nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, dropout=0.0, activation="gelu",
+                                                 batch_first=True, norm_first=True)
+    ours_state, reference_state = ours.state_dict(), reference.state_dict()
+    assert sorted(ours_state) == sorted(reference_state)
+    assert all(torch.equal(ours_state[key], reference_state[key]) for key in ours_state)
+    tokens = torch.randn(2, 27, 32)
+    with torch.no_grad():
+        for mode in (ours.train, ours.eval):
+            mode()
+            reference.train(ours.training)
+            torch.testing.assert_close(ours(tokens), reference(tokens), rtol=1e-4, atol=1e-5)

@@ -28,7 +28,18 @@ def test_tiny_preset_report(capsys):
     flops = report["flops"]
     assert flops["per extra step"] == flops["Saliency-UNet step"] > 0
     assert flops["per clip (1 step)"] > flops["video encoder"] + flops["audio encoder"] > 0
-    assert report["input"] == "8x64x112 frames + 1.52 s audio"
+    assert report["input"] == "8x64x112 frames + 1.52 s audio" and report["maps per clip"] == 1
+    assert flops["per predicted frame (1 step)"] == flops["per clip (1 step)"]
+
+
+def test_frames_out_divides_the_cost_per_frame(capsys, tmp_path):
+    report = run_json(capsys, "--model", "paper", "--frames-out", "8")["model"]
+    flops = report["flops"]
+    assert report["maps per clip"] == 8
+    assert flops["per predicted frame (1 step)"] == pytest.approx(flops["per clip (1 step)"] / 8, abs=1)
+    DiffSal(DiffSalConfig.preset("tiny")).save_pretrained(tmp_path / "m")
+    assert main(["info", "--model", str(tmp_path / "m"), "--frames-out", "8"]) == 2
+    assert "--frames-out applies to a preset" in capsys.readouterr().err
 
 
 def test_paper_preset_flops_match_the_published_budget(capsys):

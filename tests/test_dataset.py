@@ -102,6 +102,22 @@ def test_marker_and_click_land_in_the_clip_whose_target_is_frame_k(marker_root):
     assert _click_offset_s(shifted["audio"]) == pytest.approx(-0.2, abs=0.001)
 
 
+@pytest.mark.parametrize("frames_out", [4, 8])
+def test_k_targets_are_the_central_slots_clamped_to_the_video(marker_root, frames_out):
+    dataset = _dataset(marker_root, frames_out=frames_out)
+    for frame in (0, 1, MARKED, 29):
+        item = dataset[frame]
+        assert item["target"].shape == item["fixations"].shape == (frames_out, HEIGHT, WIDTH)
+        # The fixation's column encodes its frame: map k is frame `frame - K // 2 + k`, clamped to 0..29.
+        columns = [torch.nonzero(item["fixations"][k])[:, 1].tolist() for k in range(frames_out)]
+        expected = [[min(max(frame - frames_out // 2 + k, 0), 29)] for k in range(frames_out)]
+        assert columns == expected
+    # The clip's slot of map k shows map k's frame: slot T // 2 - K // 2 + k.
+    item = dataset[MARKED + 1]
+    assert _marker_slots(item["frames"]) == [8 // 2 - 1]
+    assert torch.nonzero(item["fixations"][frames_out // 2 - 1])[:, 1].tolist() == [MARKED]
+
+
 def test_a_dataloader_with_two_workers_keeps_the_alignment(marker_root):
     dataset = _dataset(marker_root)
     loader = DataLoader(dataset, batch_size=4, num_workers=2, shuffle=False)

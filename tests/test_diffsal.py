@@ -6,14 +6,16 @@ import pytest
 import torch
 
 from diffsal.errors import ConfigError, InputError
+from diffsal.metrics import cc
 from diffsal.models import DiffSal, DiffSalConfig, WeightsError
+from diffsal.models.cost import model_flops
 
 TINY = DiffSalConfig.preset("tiny")
 
 
-def make_model(use_audio=True, seed=0):
+def make_model(use_audio=True, seed=0, frames_out=1):
     torch.manual_seed(seed)
-    config = DiffSalConfig.from_dict({**TINY.to_dict(), "use_audio": use_audio})
+    config = DiffSalConfig.from_dict({**TINY.to_dict(), "use_audio": use_audio, "frames_out": frames_out})
     return DiffSal(config).eval()
 
 
@@ -31,6 +33,10 @@ def test_config_round_trips_through_json():
         assert DiffSalConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
     assert TINY.audio_window_s == pytest.approx(1.52) and TINY.target_frame == 4
     assert DiffSalConfig.preset("paper").target_frame == 8  # the 9th of 16 frames
+    assert TINY.frames_out == 1 and TINY.target_slots == [4]  # K = 1: the centre frame, as published
+    paper_k8 = DiffSalConfig.from_dict({**DiffSalConfig.preset("paper").to_dict(), "frames_out": 8})
+    assert paper_k8.target_slots == list(range(4, 12))  # the central 8 of 16
+    assert DiffSalConfig.from_dict({**TINY.to_dict(), "frames_out": 8}).target_slots == list(range(8))
 
 
 @pytest.mark.parametrize("change,message", [
@@ -41,6 +47,9 @@ def test_config_round_trips_through_json():
     ({"diffusion": {"map_range": "percent"}}, "diffusion.map_range: must be one of"),
     ({"video": {"channels": [96, 192, 384]}}, "video.channels must be 4 positive integers"),
     ({"use_audio": 1}, "use_audio: expected true/false"),
+    ({"frames_out": 0}, r"frames_out must be in \[1, num_frames=8\], got 0"),
+    ({"frames_out": 9}, r"frames_out must be in \[1, num_frames=8\], got 9"),
+    ({"frames_out": 2.5}, "frames_out: expected an integer"),
 ])
 def test_config_errors_name_the_key(change, message):
     data = TINY.to_dict()
@@ -60,7 +69,7 @@ def test_paper_preset_shapes_and_parameter_counts():
         conditioning = model.encode(frames, torch.zeros(1, 24_320))
         out = model(frames, torch.zeros(1, 24_320), torch.zeros(1, 1, 224, 384), torch.zeros(1, dtype=torch.long))
     assert [tuple(m.shape[1:]) for m in conditioning.video_maps] == \
-        [(96, 8, 56, 96), (192, 8, 28, 48), (384, 8, 14, 24), (768, 8, 7, 12)]
+        [(8, 56, 96, 96), (8, 28, 48, 192), (8, 14, 24, 384), (8, 7, 12, 768)]  # channels-last
     assert tuple(conditioning.audio.shape[1:]) == (512, 9, 7, 12)
     assert tuple(out.shape[1:]) == (1, 224, 384)
     count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
@@ -74,7 +83,10 @@ def test_tiny_preset_every_stage():
     model = make_model()
     frames, audio = make_inputs()
     conditioning = model.encode(frames, audio)
-    assert [tuple(m.shape) for m in conditioning.video_maps] == [(2, *s) for s in TINY.feature_sizes]
+    assert [tuple(m.shape) for m in conditioning.video_maps] == [(2, t, h, w, c) for c, t, h, w in TINY.feature_sizes]
+    # Views of the encoder's tokens (the class token sliced off): channels-last in memory, nothing copied.
+    assert all(m.stride()[1:] == (h * w * c, w * c, c, 1) for m, (c, _, h, w) in zip(conditioning.video_maps,
+                                                                                      TINY.feature_sizes))
     assert tuple(conditioning.audio.shape) == (2, 32, 9, 2, 4)
     noisy = torch.randn(2, 1, TINY.height, TINY.width)
     out = model(frames, audio, noisy, torch.tensor([0, 999]))
@@ -127,16 +139,18 @@ def test_audio_changes_the_audio_visual_output():
 
 
 # ---------------------------------------------------------------- sampling
-def test_sample_runs_encoders_once_and_returns_mean_and_std():
-    model = make_model()
+@pytest.mark.parametrize("frames_out,steps", [(1, 3), (8, 1), (8, 5)])
+def test_sample_runs_encoders_once_and_returns_mean_and_std(frames_out, steps):
+    model = make_model(frames_out=frames_out)
     frames, audio = make_inputs()
     calls = {"video": 0, "audio": 0, "unet": 0}
     model.video_encoder.register_forward_hook(lambda *a: calls.__setitem__("video", calls["video"] + 1))
     model.audio_encoder.register_forward_hook(lambda *a: calls.__setitem__("audio", calls["audio"] + 1))
     model.saliency_unet.register_forward_hook(lambda *a: calls.__setitem__("unet", calls["unet"] + 1))
-    result = model.sample(frames, audio, steps=3, n_samples=4, generator=torch.Generator().manual_seed(0))
-    assert calls == {"video": 1, "audio": 1, "unet": 3}
-    assert result.mean.shape == result.std.shape == (2, 1, TINY.height, TINY.width)
+    result = model.sample(frames, audio, steps=steps, n_samples=4, generator=torch.Generator().manual_seed(0))
+    # Once per call, whatever the steps; the 4 samples of the 2 clips go through the Saliency-UNet as one batch.
+    assert calls == {"video": 1, "audio": 1, "unet": steps}
+    assert result.mean.shape == result.std.shape == (2, frames_out, TINY.height, TINY.width)
     assert 0 <= float(result.mean.min()) and float(result.mean.max()) <= 1 and float(result.std.min()) >= 0
     assert float(result.std.max()) > 0
     single = model.sample(frames, audio, steps=2, generator=torch.Generator().manual_seed(0))
@@ -166,6 +180,19 @@ def test_sample_mean_is_the_mean_of_individual_samples():
     assert torch.allclose(result.std[0], singles.std(0), atol=1e-5)
 
 
+@pytest.mark.parametrize("frames_out", [1, 8])
+def test_bf16_maps_correlate_with_fp32_maps(frames_out):
+    model = make_model(frames_out=frames_out)
+    frames, audio = make_inputs()
+    noise = torch.randn(2, frames_out, TINY.height, TINY.width, generator=torch.Generator().manual_seed(3))
+    full = model.sample(frames, audio, steps=2, noise=noise).mean
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        half = model.sample(frames, audio, steps=2, noise=noise).mean
+    assert half.dtype == torch.float32
+    correlations = [cc(full[b, k].numpy(), half[b, k].numpy()) for b in range(2) for k in range(frames_out)]
+    assert min(correlations) >= 0.99, correlations
+
+
 def test_bf16_autocast_runs():
     model = make_model()
     frames, audio = make_inputs()
@@ -184,6 +211,60 @@ def test_runs_on_cuda():
     assert result.mean.is_cuda and result.std.is_cuda
     loss = model.train().training_loss(frames.cuda(), audio.cuda(), torch.rand(2, 1, TINY.height, TINY.width).cuda())
     loss.backward()
+
+
+# ---------------------------------------------------------------- K maps per clip
+@pytest.mark.parametrize("frames_out", [3, 8])
+def test_k_maps_are_denoised_jointly_and_trained_together(frames_out):
+    model = make_model(frames_out=frames_out)
+    frames, audio = make_inputs()
+    noisy = torch.randn(2, frames_out, TINY.height, TINY.width)
+    t = torch.tensor([20, 700])
+    with torch.no_grad():
+        base = model(frames, audio, noisy, t)
+        changed = noisy.clone()
+        changed[:, 0] = torch.randn_like(changed[:, 0])
+        other = model(frames, audio, changed, t)
+    assert base.shape == (2, frames_out, TINY.height, TINY.width)
+    # One diffusion over the K maps: the noise of map 0 moves every map, the last one included.
+    assert (base - other)[:, -1].abs().max() > 1e-5
+    target = torch.rand(2, frames_out, TINY.height, TINY.width)
+    model.train()
+    loss = model.training_loss(frames, audio, target, generator=torch.Generator().manual_seed(0))
+    loss.backward()
+    assert loss.dim() == 0 and torch.isfinite(loss)
+    assert float(model.saliency_unet.head.weight.grad[frames_out - 1].abs().sum()) > 0
+    with pytest.raises(InputError, match=rf"target must be \(2, {frames_out}, 64, 112\)"):
+        model.training_loss(frames, audio, torch.rand(2, 1, TINY.height, TINY.width))
+
+
+def test_a_step_costs_about_the_same_for_any_k():
+    """FLOPs per predicted frame fall ~K-fold: the noise stem is grouped per map, only the head grows."""
+    for name in ("tiny", "paper"):
+        config = DiffSalConfig.preset(name)
+        one = model_flops(config)
+        eight = model_flops(DiffSalConfig.from_dict({**config.to_dict(), "frames_out": 8}))
+        assert one.encoders == eight.encoders
+        assert 0 <= eight.step - one.step < 0.01 * one.step
+        assert one.per_frame(1) / eight.per_frame(1) > 7.9
+
+
+def test_k1_is_the_published_single_map_model(tmp_path):
+    """K = 1 keeps the parameters of the model before `frames_out` existed, and old config.json files load."""
+    model = make_model()
+    unet = model.saliency_unet
+    assert tuple(unet.noise_encoder.stem.weight.shape) == (16, 1, 3, 3) and unet.noise_encoder.stem.groups == 1
+    assert tuple(unet.head.weight.shape) == (1, 16, 1, 1)
+    folder = model.save_pretrained(tmp_path / "model")
+    document = json.loads((folder / "config.json").read_text())
+    assert document["config"].pop("frames_out") == 1
+    (folder / "config.json").write_text(json.dumps(document))
+    loaded = DiffSal.from_pretrained(folder)
+    assert loaded.config.frames_out == 1 and loaded.config == model.config
+    frames, audio = make_inputs()
+    noise = torch.randn(2, 1, TINY.height, TINY.width, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(loaded.sample(frames, audio, steps=2, noise=noise).mean,
+                       model.sample(frames, audio, steps=2, noise=noise).mean)
 
 
 # ---------------------------------------------------------------- inputs

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from diffsal.errors import InputError
-from diffsal.inference import (InputSpec, Predictor, VideoOutput, clip_seed, prediction_indices, resolve_inputs)
+from diffsal.inference import (InputSpec, Predictor, VideoOutput, clip_seed, plan_clips, prediction_indices,
+                               resolve_inputs)
 from diffsal.inference.overlay import JET, blend, colorize, panel
 from diffsal.io.clip import ClipReader
 from diffsal.io.test_pattern import tone
@@ -22,10 +23,10 @@ FPS = 5
 SIZE = (72, 40)  # (width, height), not the model's aspect ratio
 
 
-def micro_config(use_audio: bool = True) -> DiffSalConfig:
+def micro_config(use_audio: bool = True, frames_out: int = 1) -> DiffSalConfig:
     """The tiny preset at 4 frames of 32x64: the real architecture, ~30 ms per clip on one core."""
     data = DiffSalConfig.preset("tiny").to_dict()
-    data.update(num_frames=4, height=32, width=64, use_audio=use_audio)
+    data.update(num_frames=4, height=32, width=64, use_audio=use_audio, frames_out=frames_out)
     return DiffSalConfig.from_dict(data)
 
 
@@ -33,6 +34,13 @@ def micro_config(use_audio: bool = True) -> DiffSalConfig:
 def model() -> DiffSal:
     torch.manual_seed(0)
     return DiffSal(micro_config()).eval()
+
+
+@pytest.fixture(scope="module")
+def model_k4() -> DiffSal:
+    """Four maps per clip: all four slots of the micro clip."""
+    torch.manual_seed(0)
+    return DiffSal(micro_config(frames_out=4)).eval()
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +114,8 @@ def test_bad_settings_are_input_errors(model):
     for settings in ({"steps": 0}, {"samples": 0}, {"batch_size": 0}, {"eta": -1.0}):
         with pytest.raises(InputError):
             predictor(model, **settings)
+    with pytest.raises(InputError, match="precision must be one of fp32, bf16, got 'fp16'"):
+        predictor(model, precision="fp16")
     with pytest.raises(InputError, match="device"):
         Predictor(model, device="tpu")
 
@@ -167,6 +177,60 @@ def test_predict_video_with_a_frame_source_and_separate_audio(model, video):
         silent = predictor(model).predict_video(source)  # a frame source without audio: silence
     assert not np.array_equal(silent.mean[-1], from_path.mean[-1])  # the tone plays at the end
     np.testing.assert_array_equal(silent.mean[0], from_path.mean[0])  # its window is silent at the start
+
+
+@pytest.mark.parametrize("frames_out", [1, 3, 4, 8])
+@pytest.mark.parametrize("stride", [1, 2, 3])
+def test_clip_plan_predicts_every_frame_once(frames_out, stride):
+    for num_frames in (1, frames_out - 1, frames_out, frames_out + 1, 2 * frames_out + 3, 50):
+        if num_frames < 1:
+            continue
+        plan = plan_clips(num_frames, frames_out, stride)
+        frames = [frame for block in plan for frame in block.frames]
+        assert frames == sorted(set(frames)) and frames[0] == 0 and frames[-1] == num_frames - 1
+        for block in plan:
+            assert 0 <= block.centre < num_frames and block.first == block.centre - frames_out // 2
+            assert all(0 <= frame - block.first < frames_out for frame in block.frames)
+        if stride == 1:
+            assert frames == list(range(num_frames))
+            assert len(plan) == -(-num_frames // frames_out)  # one clip per K frames
+    assert [(b.centre, b.frames) for b in plan_clips(11, 4)] == [(2, (0, 1, 2, 3)), (6, (4, 5, 6, 7)), (10, (8, 9, 10))]
+    assert [(b.centre, b.frames) for b in plan_clips(10, 4, stride=2)] == [(2, (0, 1, 2, 3)), (9, (7, 8, 9))]
+    assert [b.frames for b in plan_clips(3, 8)] == [(0, 1, 2)]
+
+
+def test_k_map_model_predicts_each_frame_from_its_clip_slot(model_k4, video):
+    """Frame f comes from the clip whose central K slots hold it, at slot f - first; every frame once."""
+    runner = predictor(model_k4, batch_size=2)
+    maps = runner.predict_video(video)
+    assert maps.mean.shape == (NUM_FRAMES, SIZE[1], SIZE[0]) and maps.predicted.all()
+    config = model_k4.config
+    plan = plan_clips(NUM_FRAMES, 4)
+    assert [block.frames for block in plan] == [(0, 1, 2, 3), (4, 5, 6, 7), (8, 9)]
+    from diffsal.io.audio import read_audio
+
+    track = read_audio(video)
+    window_s = config.audio.num_samples / config.sample_rate_hz
+    with VideoReader(video) as source:
+        reader = ClipReader(source, config.num_frames, (config.height, config.width))
+        for block in (plan[0], plan[-1]):
+            clip = reader.clip(block.centre)
+            audio = torch.from_numpy(track.window(source.time_of(block.centre), window_s)[0, : config.audio.num_samples])
+            expected = runner.predict_clip(clip.frames, audio, frame_indices=[block.centre]).mean[0]
+            assert expected.shape == (4, config.height, config.width)
+            for frame in block.frames:
+                np.testing.assert_allclose(maps.mean[frame], clip.geometry.to_source(expected[frame - block.first]).numpy(),
+                                           atol=1e-5)
+    strided = predictor(model_k4, batch_size=2).predict_video(video, stride=2)
+    assert strided.predicted.tolist() == [index in prediction_indices(NUM_FRAMES, 2, 4) for index in range(NUM_FRAMES)]
+    assert strided.predicted.tolist() == [True] * 4 + [False] * 3 + [True] * 3
+
+
+def test_bf16_predictor_is_close_to_fp32(model_k4, video):
+    full = predictor(model_k4).predict_video(video)
+    half = predictor(model_k4, precision="bf16").predict_video(video)
+    assert half.mean.dtype == np.float32
+    assert min(np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(full.mean, half.mean)) >= 0.99
 
 
 def test_prediction_indices_and_seeds():

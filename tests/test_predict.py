@@ -20,6 +20,7 @@ from PIL import Image
 
 from diffsal.cli import main
 from diffsal.data.annotations import write_fixation_mat, write_saliency_map
+from diffsal.inference.outputs import VideoOutput
 from diffsal.io.test_pattern import pattern_frame, tone
 from diffsal.models import DiffSal, DiffSalConfig
 from media import make_video
@@ -149,6 +150,46 @@ def test_stride_and_no_audio_are_stated_in_the_summary(tmp_path, video, model_di
     assert len(list((out / "talk").glob("*.png"))) == E2E_FRAMES and summary["files"]["videos"] == []
 
 
+def test_k_frame_model_writes_every_frame_exactly_once(tmp_path, monkeypatch):
+    """K = 4 maps per clip: lengths 1, K - 1, K + 1 and 2K + 3 (not multiples of K) are covered, no frame twice."""
+    torch.manual_seed(0)
+    model_k4 = DiffSal(micro_config(frames_out=4)).save_pretrained(tmp_path / "model_k4")
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    lengths = {"one": 1, "short": 3, "k_plus_1": 5, "two_k_plus_3": 11}
+    for name, frames in lengths.items():
+        make_video(folder / f"{name}.mp4", frames, FPS, SIZE, sound(frames), 44_100)
+    writes: dict[tuple[str, int], int] = {}
+    original = VideoOutput.write_map
+
+    def counting(self, index, saliency, normalize):
+        writes[(self.key, index)] = writes.get((self.key, index), 0) + 1
+        return original(self, index, saliency, normalize)
+
+    monkeypatch.setattr(VideoOutput, "write_map", counting)
+    out = tmp_path / "out"
+    assert predict(folder, "--model", model_k4, "--out", out, "--no-overlay", *FAST, "--batch-size", "2") == 0
+    assert writes == {(name, index): 1 for name, frames in lengths.items() for index in range(frames)}
+    for name, frames in lengths.items():
+        assert sorted(path.name for path in (out / name).glob("*.png")) == [f"{n:05d}.png" for n in range(1, frames + 1)]
+        summary = json.loads((out / name / "summary.json").read_text())
+        assert summary["model"]["frames_out"] == 4 and summary["predicted_frames"] == frames
+        assert summary["precision"] == "fp32" and summary["interpolation"] == "none: every frame predicted (4 per clip)"
+
+
+def test_bf16_precision_is_recorded_and_close_to_fp32(tmp_path, video, model_dir):
+    full, half = tmp_path / "fp32", tmp_path / "bf16"
+    assert predict(video, "--model", model_dir, "--out", full, "--no-overlay", "--save-npy", *FAST) == 0
+    assert predict(video, "--model", model_dir, "--out", half, "--no-overlay", "--save-npy", *FAST,
+                   "--precision", "bf16") == 0
+    summary = json.loads((half / "talk" / "summary.json").read_text())
+    assert summary["precision"] == "bf16" and summary["signature"]["precision"] == "bf16"
+    assert "precision" not in json.loads((full / "talk" / "summary.json").read_text())["signature"]
+    for n in range(1, E2E_FRAMES + 1):
+        a, b = (np.load(root / "talk" / f"{n:05d}.npy").ravel() for root in (full, half))
+        assert np.corrcoef(a, b)[0, 1] >= 0.99
+
+
 # ---------------------------------------------------------------------- resumable, failures
 def test_rerun_skips_complete_videos_and_refuses_other_settings(tmp_path, video, model_dir, capsys):
     out = tmp_path / "out"
@@ -228,6 +269,7 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path, video, model_dir, capsy
         ((video, "--model", model_dir, "--steps", "0"), "steps must be in"),
         ((video, "--model", model_dir, "--stride", "0"), "stride must be >= 1"),
         ((video, "--model", model_dir, "--threads", "0"), "--threads must be >= 1"),
+        ((video, "--model", model_dir, "--precision", "fp16"), "precision must be one of fp32, bf16, got 'fp16'"),
     ]
     if not torch.cuda.is_available():
         cases.append(((video, "--model", model_dir, "--device", "cuda"), "no CUDA device is visible"))

@@ -24,7 +24,7 @@ def tiny_unet(audio=True, fusion="mim"):
 
 def tiny_inputs(batch=2, seed=1):
     g = torch.Generator().manual_seed(seed)
-    video = [torch.randn(batch, *size, generator=g) for size in TINY.feature_sizes]
+    video = [torch.randn(batch, t, h, w, c, generator=g) for c, t, h, w in TINY.feature_sizes]  # channels-last
     audio = torch.randn(batch, 32, 9, 2, 4, generator=g)
     noisy = torch.randn(batch, 1, TINY.height, TINY.width, generator=g)
     t = torch.tensor([10, 900])[:batch]

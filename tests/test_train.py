@@ -56,6 +56,17 @@ def test_tiny_model_learns_and_writes_a_complete_run_folder(synthetic_root, tmp_
     assert model.config.num_frames == 8
 
 
+def test_a_k_frame_model_trains_and_validates_on_its_k_targets(synthetic_root, tmp_path):
+    config = load_train_config(None, _overrides(synthetic_root, tmp_path / "k4", **{
+        "model.overrides.frames_out": 4, "train.max_steps": 2, "train.eval_every": 2}))
+    result = train(config, device="cpu")
+    records = [json.loads(line) for line in (tmp_path / "k4" / "log.jsonl").read_text().splitlines()]
+    validation = [record for record in records if record["kind"] == "val"]
+    assert len(_losses(tmp_path / "k4")) == 2 and validation and validation[-1]["maps"] % 4 == 0
+    model = DiffSal.from_pretrained(result.last_checkpoint)
+    assert model.config.frames_out == 4 and model.saliency_unet.head.out_channels == 4
+
+
 def test_resume_after_a_kill_matches_an_uninterrupted_run(synthetic_root, tmp_path):
     steps = 12
     straight = train(load_train_config(None, _overrides(synthetic_root, tmp_path / "straight",

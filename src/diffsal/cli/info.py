@@ -21,6 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "and FLOPs per clip and per extra denoising step")
     parser.add_argument("--time", action="store_true",
                         help="with --model: also time inference and one training step (random inputs and weights)")
+    parser.add_argument("--frames-out", type=int, metavar="K",
+                        help="with a preset: maps per clip (default: the preset's, 1); FLOPs per frame fall ~K-fold")
     parser.add_argument("--batch", type=int, default=1, help="batch size for --time (default 1)")
     parser.add_argument("--device", default="cpu", help="device for --time (cpu, cuda, cuda:1, ...; default cpu)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -61,21 +63,27 @@ def _parameter_counts(module: Any) -> dict[str, int]:
     }
 
 
-def model_report(spec: str) -> dict[str, Any]:
-    """Parameters per component and FLOPs of the preset or saved model `spec`.
+def model_report(spec: str, frames_out: int | None = None) -> dict[str, Any]:
+    """Parameters per component and FLOPs of the preset or saved model `spec` (`frames_out` sets K of a preset).
 
     FLOPs (multiply and add counted separately, as `torch.utils.flop_counter` does) are measured on the
     meta device: shapes only, no computation, so the paper preset costs no more than the tiny one.
     """
+    import dataclasses
+
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
 
     from diffsal.errors import InputError
     from diffsal.models import DiffSal, DiffSalConfig
     from diffsal.models.config import PRESETS
+    from diffsal.models.cost import model_flops
 
+    if frames_out is not None and spec not in PRESETS:
+        raise InputError("--frames-out applies to a preset; a saved model has its own")
     if spec in PRESETS:
         config = DiffSalConfig.preset(spec)
+        if frames_out is not None:
+            config = dataclasses.replace(config, frames_out=frames_out)
         with torch.device("meta"):
             model = DiffSal(config)
         source = f"preset {spec}"
@@ -95,38 +103,32 @@ def model_report(spec: str) -> dict[str, Any]:
     parameters = {name: _parameter_counts(module) for name, module in components.items() if module is not None}
     parameters["total"] = _parameter_counts(model)
 
-    with torch.device("meta"):
-        counted = DiffSal(config)
-        frames = torch.zeros(1, 3, config.num_frames, config.height, config.width)
-        audio = torch.zeros(1, config.audio.num_samples) if config.use_audio else None
-        noisy = torch.zeros(1, 1, config.height, config.width)
-        timesteps = torch.zeros(1, dtype=torch.long)
-        with FlopCounterMode(display=False) as encoders:
-            conditioning = counted.encode(frames, audio)
-        with FlopCounterMode(display=False) as step:
-            counted.denoise(noisy, timesteps, conditioning)
+    counted = model_flops(config)
     flops = {
-        "video encoder": _module_flops(encoders, "VideoEncoder"),
-        "audio encoder": _module_flops(encoders, "AudioEncoder"),
-        "Saliency-UNet step": step.get_total_flops(),
-        "per clip (1 step)": encoders.get_total_flops() + step.get_total_flops(),
-        "per extra step": step.get_total_flops(),
+        "video encoder": counted.video_encoder,
+        "audio encoder": counted.audio_encoder,
+        "Saliency-UNet step": counted.step,
+        "per clip (1 step)": counted.per_clip(1),
+        "per extra step": counted.step,
+        "per predicted frame (1 step)": round(counted.per_frame(1)),
     }
     return {
         "model": source,
         "input": f"{config.num_frames}x{config.height}x{config.width} frames"
                  + (f" + {config.audio_window_s:.2f} s audio" if config.use_audio else " (video only)"),
+        "maps per clip": config.frames_out,
         "parameters": parameters,
         "flops": flops,
     }
 
 
-def timing_report(spec: str, batch: int, device: str, repeats: int = 3) -> dict[str, Any]:
+def timing_report(spec: str, batch: int, device: str, repeats: int = 3, frames_out: int | None = None) -> dict[str, Any]:
     """Median wall time of a one-step prediction, of one extra denoising step and of one training step.
 
     Random weights and inputs (speed does not depend on them); the Adam update is included in the
     training step. On CUDA the peak memory of the training step is reported too.
     """
+    import dataclasses
     import statistics
     import time
 
@@ -144,12 +146,16 @@ def timing_report(spec: str, batch: int, device: str, repeats: int = 3) -> dict[
         raise InputError(f"--device {device!r}: {error}") from None
     if target_device.type == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is visible")
-    model = DiffSal(DiffSalConfig.preset(spec)) if spec in PRESETS else DiffSal.from_pretrained(spec)
+    if spec in PRESETS:
+        config = DiffSalConfig.preset(spec)
+        model = DiffSal(config if frames_out is None else dataclasses.replace(config, frames_out=frames_out))
+    else:
+        model = DiffSal.from_pretrained(spec)
     model.to(target_device)
     config = model.config
     frames = torch.randn(batch, 3, config.num_frames, config.height, config.width, device=target_device)
     audio = torch.randn(batch, config.audio.num_samples, device=target_device) if config.use_audio else None
-    target = torch.rand(batch, 1, config.height, config.width, device=target_device)
+    target = torch.rand(batch, config.frames_out, config.height, config.width, device=target_device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 
     def timed(action) -> float:
@@ -190,16 +196,12 @@ def timing_report(spec: str, batch: int, device: str, repeats: int = 3) -> dict[
     return report
 
 
-def _module_flops(counter: Any, name: str) -> int:
-    return int(sum(counter.get_flop_counts().get(name, {}).values()))
-
-
 def run(args: argparse.Namespace) -> int:
     report: dict[str, Any] = {"environment": environment_report()}
     if args.model:
-        report["model"] = model_report(args.model)
+        report["model"] = model_report(args.model, args.frames_out)
         if args.time:
-            report["timing"] = timing_report(args.model, args.batch, args.device)
+            report["timing"] = timing_report(args.model, args.batch, args.device, frames_out=args.frames_out)
     elif args.time:
         from diffsal.errors import InputError
 
@@ -214,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(table)
     if args.model:
         model = report["model"]
-        params = Table(title=f"{model['model']}: {model['input']}")
+        params = Table(title=f"{model['model']}: {model['input']}, {model['maps per clip']} map(s) per clip")
         params.add_column("component")
         params.add_column("parameters", justify="right")
         params.add_column("trainable", justify="right")

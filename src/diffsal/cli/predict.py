@@ -15,6 +15,7 @@ import torch
 
 from diffsal.errors import InputError
 from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, check_writable, file_sha256
+from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import Predictor
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sharding import Shard
@@ -48,6 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="feed silence (a zero waveform) instead of the sound to an audio-visual model")
     sampling.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     sampling.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
+    # Checked by the Predictor rather than by argparse `choices`, so that a bad value is one line, exit code 2.
+    sampling.add_argument("--precision", default="fp32", metavar="{" + ",".join(PRECISIONS) + "}",
+                          help="fp32 (default) or bf16 autocast: fast on GPUs; on a CPU without bf16 units "
+                               "(AVX-512 BF16 / AMX) it is emulated and much slower than fp32")
     sampling.add_argument("--threads", type=int,
                           help="CPU threads of torch (default: torch's choice; 1 is fastest on a busy machine)")
     dataset = parser.add_argument_group("dataset input (STAViS layout)")
@@ -85,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
                          f"use --model {model_dir / 'checkpoints' / 'best'}")
     predictor = Predictor.from_pretrained(args.model, device=shard.device(args.device), steps=args.steps,
                                           samples=args.samples, eta=args.eta, seed=args.seed,
-                                          batch_size=args.batch_size, use_audio=not args.no_audio)
+                                          batch_size=args.batch_size, use_audio=not args.no_audio,
+                                          precision=args.precision)
     model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
     options = OutputOptions(save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
                             uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)
@@ -94,8 +100,9 @@ def run(args: argparse.Namespace) -> int:
                                debug=args.debug)
     if shard.is_main and not args.quiet:
         print(f"diffsal predict: {len(videos)} video(s) from {kind} {args.input} -> {out_root} "
-              f"(steps {predictor.steps}, samples {predictor.samples}, stride {args.stride}, audio "
-              f"{predictor.audio_mode}, device {predictor.device}, {shard.world_size} process(es))", file=sys.stderr)
+              f"(steps {predictor.steps}, samples {predictor.samples}, stride {args.stride}, "
+              f"{predictor.config.frames_out} frame(s) per clip, audio {predictor.audio_mode}, {predictor.precision} "
+              f"on {predictor.device}, {shard.world_size} process(es))", file=sys.stderr)
     report = prediction.run()
     if shard.is_main:
         _print_report(report, out_root, len(videos), args.quiet)

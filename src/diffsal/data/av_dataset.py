@@ -42,7 +42,7 @@ class AVSaliencyDataset(ClipDataset):
         part: "train", "val" or "test".
         validation_fraction / validation_seed: the held-out share of each training list.
         sampling: "sparse" or "dense"; default sparse for "train", dense otherwise.
-        stride, random_offset, seed, clip_length, size, resize_mode, audio_window_s,
+        stride, random_offset, seed, clip_length, frames_out, size, resize_mode, audio_window_s,
             audio_offset_s, cached_videos, audio_cache_mb: see `ClipDataset`.
         annotations: load target maps (False for data without ground truth, e.g. `diffsal prepare`).
         audio: "required" (a missing wav is an error), "optional" (missing wav -> silence,
@@ -64,6 +64,7 @@ class AVSaliencyDataset(ClipDataset):
         random_offset: bool = False,
         seed: int = 0,
         clip_length: int = 16,
+        frames_out: int = 1,
         size: tuple[int, int] = (224, 384),
         resize_mode: ResizeMode = "stretch",
         audio_window_s: float = DEFAULT_AUDIO_WINDOW_S,
@@ -105,6 +106,7 @@ class AVSaliencyDataset(ClipDataset):
             random_offset=random_offset,
             seed=seed,
             clip_length=clip_length,
+            frames_out=frames_out,
             size=size,
             resize_mode=resize_mode,
             audio_window_s=audio_window_s,

@@ -2,14 +2,16 @@
 
 An item is a dict that torch's default collate can batch:
 
-- ``frames`` float32 `(3, T, H, W)`, normalised as `ClipReader` does; the target frame is slot ``T // 2``.
+- ``frames`` float32 `(3, T, H, W)`, normalised as `ClipReader` does; the clip's centre frame is slot ``T // 2``.
 - ``audio`` float32 `(round(audio_window_s * 16000),)`: the raw 16 kHz mono waveform centred on
-  the target frame's time (+ `audio_offset_s`); zeros where there is no sound. The model owns
+  the centre frame's time (+ `audio_offset_s`); zeros where there is no sound. The model owns
   the log-mel front end.
 - ``has_audio`` bool: False when the video has no sound track (DHF1K, a silent user video).
-- ``target`` float32 `(1, H, W)` continuous map of the target frame in [0, 1], placed like the frames.
-- ``fixations`` float32 `(1, H, W)` of 0/1, every fixated pixel kept.
-- ``dataset`` str, ``video`` str, ``frame`` int (0-based target frame), ``num_frames`` int,
+- ``target`` float32 `(K, H, W)` continuous maps in [0, 1] of the K = `frames_out` target frames, placed
+  like the frames: the clip's central K slots, frames ``frame - K // 2`` onwards (K = 1: the centre frame),
+  clamped to the video like the clip's padded slots (`diffsal.data.sampling.target_frames`).
+- ``fixations`` float32 `(K, H, W)` of 0/1, every fixated pixel kept.
+- ``dataset`` str, ``video`` str, ``frame`` int (0-based centre frame), ``num_frames`` int,
   ``fps`` float, ``original_size`` int64 `(2,)` = (height, width) of the source frames.
 
 ``target`` and ``fixations`` are present only when the dataset was built with annotations.
@@ -33,7 +35,7 @@ from torch.utils.data import Dataset
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
 from diffsal.data.records import VideoRecord
-from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, clip_centres, random_offsets
+from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, clip_centres, random_offsets, target_frames
 from diffsal.data.targets import resize_fixations, resize_saliency
 from diffsal.errors import DatasetError
 from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, AudioTrack, read_audio
@@ -55,6 +57,7 @@ class ClipDataset(Dataset):
             otherwise it is fixed at ``stride // 2``.
         seed: seed of the random offsets.
         clip_length: T; size: (H, W); resize_mode: see `ClipReader`.
+        frames_out: K, the target maps per clip (the model's `frames_out`).
         audio_window_s: length of the audio window; audio_offset_s: shift of its centre.
         annotations: load ``target`` and ``fixations``.
         cached_videos: open frame readers kept per process.
@@ -71,6 +74,7 @@ class ClipDataset(Dataset):
         random_offset: bool = False,
         seed: int = 0,
         clip_length: int = 16,
+        frames_out: int = 1,
         size: tuple[int, int] = (224, 384),
         resize_mode: ResizeMode = "stretch",
         audio_window_s: float = DEFAULT_AUDIO_WINDOW_S,
@@ -82,6 +86,8 @@ class ClipDataset(Dataset):
     ) -> None:
         if clip_length < 1:
             raise ValueError(f"clip_length must be >= 1, got {clip_length}")
+        if not 1 <= frames_out <= clip_length:
+            raise ValueError(f"frames_out must be in [1, clip_length={clip_length}], got {frames_out}")
         if audio_window_s <= 0:
             raise ValueError(f"audio_window_s must be positive, got {audio_window_s}")
         self.records = list(records)
@@ -90,6 +96,7 @@ class ClipDataset(Dataset):
         self.random_offset = random_offset
         self.seed = seed
         self.clip_length = clip_length
+        self.frames_out = frames_out
         self.size = (int(size[0]), int(size[1]))
         self.resize_mode = resize_mode
         self.audio_window_s = float(audio_window_s)
@@ -151,10 +158,11 @@ class ClipDataset(Dataset):
             "original_size": torch.tensor([height, width], dtype=torch.int64),
         }
         if self.annotations:
-            saliency = read_saliency_map(record.map_path(frame))
-            fixations = read_fixation_map(record.fixation_path(frame))
-            item["target"] = torch.from_numpy(resize_saliency(saliency, reader.geometry))[None]
-            item["fixations"] = torch.from_numpy(resize_fixations(fixations, reader.geometry))[None]
+            targets = target_frames(frame, record.num_frames, self.frames_out)
+            item["target"] = torch.from_numpy(np.stack([
+                resize_saliency(read_saliency_map(record.map_path(index)), reader.geometry) for index in targets]))
+            item["fixations"] = torch.from_numpy(np.stack([
+                resize_fixations(read_fixation_map(record.fixation_path(index)), reader.geometry) for index in targets]))
         return item
 
     # ------------------------------------------------------------------ per-process caches

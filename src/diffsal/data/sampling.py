@@ -36,6 +36,13 @@ def clip_centres(num_frames: int, sampling: Sampling, stride: int = DEFAULT_TRAI
     return np.arange(min(offset, num_frames - 1), num_frames, stride, dtype=np.int64)
 
 
+def target_frames(centre: int, num_frames: int, frames_out: int) -> list[int]:
+    """The K = `frames_out` frames whose maps a clip centred on `centre` predicts: its central K slots
+    (``centre - K // 2`` onwards), clamped to the video the way the clip's padded slots are."""
+    first = centre - frames_out // 2
+    return [min(max(index, 0), num_frames - 1) for index in range(first, first + frames_out)]
+
+
 def random_offsets(num_videos: int, stride: int, num_frames: Sequence[int], seed: int, epoch: int) -> list[int]:
     """One sparse-sampling offset per video, uniform in [0, min(stride, num_frames)), from (seed, epoch)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, epoch]))

@@ -19,6 +19,7 @@ def build_datasets(data: DataSection, model: DiffSalConfig, seed: int) -> tuple[
     """(training clips, validation clips or None). Validation never touches a test list."""
     common = dict(
         clip_length=model.num_frames,
+        frames_out=model.frames_out,
         size=(model.height, model.width),
         audio_window_s=model.audio_window_s,
     )

@@ -246,7 +246,7 @@ class _Trainer:
             self.ema.update_parameters(self.model)
 
     def _diffusion_draws(self, local_batch: int, micro: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Timesteps (B,) and noise (B, 1, H, W) of this rank's clips in micro-batch `micro` of this step.
+        """Timesteps (B,) and noise (B, K, H, W) of this rank's clips in micro-batch `micro` of this step.
 
         They are drawn for every clip of the step (all ranks, all accumulated micro-batches) from
         (seed, step), and each rank takes the rows of its clips: `DistributedSampler` deals clip g to
@@ -259,7 +259,7 @@ class _Trainer:
         config = self.model.config
         generator = torch.Generator().manual_seed(_seed(self.config.train.seed, -1, self.step))
         timesteps = self.model.diffusion.sample_timesteps(clips_per_step, generator=generator)
-        noise = torch.randn(clips_per_step, 1, config.height, config.width, generator=generator)
+        noise = torch.randn(clips_per_step, config.frames_out, config.height, config.width, generator=generator)
         rows = torch.arange(world * micro * batch + self.context.rank, world * (micro + 1) * batch, world)[:local_batch]
         device = self.context.device
         return timesteps[rows].to(device), noise[rows].to(device)
@@ -282,7 +282,7 @@ class _Trainer:
     # ------------------------------------------------------------------ validation and checkpoints
     @torch.no_grad()
     def _validate(self, log) -> bool:
-        """Score held-out training videos (CC, NSS of the sampled map); True if CC improved."""
+        """Score held-out training videos (CC, NSS of each of the K sampled maps); True if CC improved."""
         if self.validation_set is None:
             return False
         model = self._inference_model
@@ -297,23 +297,24 @@ class _Trainer:
             frames, audio, target = self._inputs(batch)
             prediction = model.sample(frames, audio, steps=train.sampling_steps, generator=generator).mean
             for index in range(prediction.shape[0]):
-                predicted = prediction[index, 0].float().cpu().numpy()
-                cc_value = cc(predicted, target[index, 0].float().cpu().numpy())
-                if math.isfinite(cc_value):
-                    cc_sum, count = cc_sum + cc_value, count + 1
-                fixations = batch["fixations"][index, 0].numpy() > 0
-                if fixations.any():
-                    nss_sum, nss_count = nss_sum + nss(predicted, fixations), nss_count + 1
+                for slot in range(prediction.shape[1]):
+                    predicted = prediction[index, slot].float().cpu().numpy()
+                    cc_value = cc(predicted, target[index, slot].float().cpu().numpy())
+                    if math.isfinite(cc_value):
+                        cc_sum, count = cc_sum + cc_value, count + 1
+                    fixations = batch["fixations"][index, slot].numpy() > 0
+                    if fixations.any():
+                        nss_sum, nss_count = nss_sum + nss(predicted, fixations), nss_count + 1
             if shown is None:
                 shown = np.concatenate([prediction[:4, 0].float().cpu().numpy(), target[:4, 0].float().cpu().numpy()])
         total = self.context.sum(count)
         mean_cc = self.context.sum(cc_sum) / total if total else float("nan")
         nss_total = self.context.sum(nss_count)
         mean_nss = self.context.sum(nss_sum) / nss_total if nss_total else float("nan")
-        log.write("val", self.step, {"cc": mean_cc, "nss": mean_nss, "clips": total})
+        log.write("val", self.step, {"cc": mean_cc, "nss": mean_nss, "maps": total})
         if shown is not None:
             log.images(self.step, "val/prediction_then_target", shown)
-        log.message(f"step {self.step}: validation CC {mean_cc:.4f}  NSS {mean_nss:.3f}  ({int(total)} clips)")
+        log.message(f"step {self.step}: validation CC {mean_cc:.4f}  NSS {mean_nss:.3f}  ({int(total)} maps)")
         improved = math.isfinite(mean_cc) and (self.best_cc is None or mean_cc > self.best_cc)
         if improved:
             self.best_cc, self.best_step = mean_cc, self.step

@@ -1,13 +1,16 @@
 """`Predictor`: a saved DiffSal model applied to clips and whole videos (the pipeline owns the I/O).
 
-Every frame of a video gets a map: frame k is the centre slot of a clip padded at the video's edges
-by repeating its first/last frame, with the audio window centred on frame k's time. Clips are
-batched; the encoders run once per clip and only the Saliency-UNet runs per denoising step.
+Every frame of a video gets a map. A model with ``frames_out = K`` predicts the central K frames of
+each clip, so a video is read as one clip every K frames (`diffsal.inference.clip_plan`; K = 1: frame
+k is the centre slot of its own clip). Clips are padded at the video's edges by repeating its
+first/last frame; the audio window is centred on the clip's centre frame. Clips (and the `samples`
+per clip) are batched; the encoders run once per clip and only the Saliency-UNet runs per denoising
+step. `precision="bf16"` runs the model under bf16 autocast (on CPU and CUDA).
 
 Reproducibility: the starting noise of each clip comes from its own generator, seeded by
-(`seed`, target frame index), so a map does not depend on the batch size, on `stride`, on which
-torchrun rank predicted it, or on the device (the noise is drawn on the CPU). With ``eta > 0``
-the per-step noise comes from one generator per batch, so it then also depends on the batching.
+(`seed`, the clip's centre frame), so a map does not depend on the batch size, on which torchrun
+rank predicted it, or on the device (the noise is drawn on the CPU). With ``eta > 0`` the per-step
+noise comes from one generator per batch, so it then also depends on the batching.
 
 Audio: an audio-visual model is fed the 16 kHz mono waveform around each frame. Without sound
 (``use_audio=False``, or a video with no audio stream) it is fed *silence*, a zero waveform: the
@@ -27,6 +30,8 @@ import torch
 
 from diffsal.diffusion import randn
 from diffsal.errors import InputError
+from diffsal.inference.clip_plan import ClipBlock, plan_clips
+from diffsal.inference.precision import autocast, check_precision
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader
 from diffsal.io.frame_source import FrameSource
@@ -37,7 +42,7 @@ Progress = Callable[[int, int], None]  # (frames done, frames in the video)
 
 
 def clip_seed(seed: int, frame_index: int) -> int:
-    """The seed of the starting noise of the clip whose target is `frame_index` (a 63-bit integer)."""
+    """The seed of the starting noise of the clip centred on `frame_index` (a 63-bit integer)."""
     state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(frame_index)]).generate_state(2, np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
 
@@ -57,17 +62,6 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if chosen.type not in ("cpu", "cuda"):
         raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
     return chosen
-
-
-def prediction_indices(num_frames: int, stride: int) -> list[int]:
-    """Frames the model predicts: every `stride`-th from 0, and always the last (so every frame has
-    predicted neighbours to interpolate between)."""
-    if stride < 1:
-        raise InputError(f"stride must be >= 1, got {stride}")
-    indices = list(range(0, num_frames, stride))
-    if indices[-1] != num_frames - 1:
-        indices.append(num_frames - 1)
-    return indices
 
 
 @dataclass
@@ -110,8 +104,9 @@ class Predictor:
         samples: diffusion samples per frame; > 1 gives a mean map and a per-pixel std (uncertainty).
         eta: DDIM eta (default: the model's; 0 = deterministic given the starting noise).
         seed: chooses the starting noise (see the module docstring).
-        batch_size: clips per forward pass.
+        batch_size: clips per forward pass (each with its `samples`, drawn in the same pass).
         use_audio: feed the sound to an audio-visual model; False feeds silence.
+        precision: "fp32", or "bf16" (autocast; fast on GPUs, emulated and slow on CPUs without bf16 units).
 
     Example::
 
@@ -121,7 +116,7 @@ class Predictor:
 
     def __init__(self, model: DiffSal, *, device: str | torch.device = "auto", steps: int | None = None,
                  samples: int = 1, eta: float | None = None, seed: int = 0, batch_size: int = 8,
-                 use_audio: bool = True) -> None:
+                 use_audio: bool = True, precision: str = "fp32") -> None:
         diffusion = model.config.diffusion
         self.steps = diffusion.sampling_steps if steps is None else int(steps)
         self.eta = diffusion.eta if eta is None else float(eta)
@@ -139,6 +134,7 @@ class Predictor:
         self.seed = int(seed)
         self.batch_size = int(batch_size)
         self.use_audio = bool(use_audio)
+        self.precision = check_precision(precision)
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "auto", **settings) -> Predictor:
@@ -165,17 +161,18 @@ class Predictor:
     @torch.inference_mode()
     def predict_clip(self, frames: torch.Tensor, audio: torch.Tensor | None = None, *,
                      frame_indices: Sequence[int] | None = None) -> SaliencySample:
-        """Maps of the target (centre) frames of a batch of clips, at the model's resolution.
+        """Maps of the K = `config.frames_out` central frames of a batch of clips, at the model's resolution.
 
         Args:
             frames: `(B, 3, T, H, W)` or `(3, T, H, W)`, normalised like `ClipReader` does.
-            audio: `(B, num_samples)` or `(num_samples,)` 16 kHz mono waveform centred on each target
-                frame, `config.audio_window_s` long; None feeds silence to an audio-visual model.
+            audio: `(B, num_samples)` or `(num_samples,)` 16 kHz mono waveform centred on each clip's
+                centre frame, `config.audio_window_s` long; None feeds silence to an audio-visual model.
                 Must be None for a video-only model.
-            frame_indices: one number per clip that chooses its starting noise (default 0 .. B-1).
+            frame_indices: one number per clip (its centre frame in a video) that chooses its starting
+                noise (default 0 .. B-1).
 
         Returns:
-            `SaliencySample(mean (B, 1, H, W) in [0, 1], std (B, 1, H, W) or None)`, on the CPU.
+            `SaliencySample(mean (B, K, H, W) in [0, 1], std (B, K, H, W) or None)`, float32 on the CPU.
         """
         if frames.dim() == 4:
             frames = frames.unsqueeze(0)
@@ -186,8 +183,9 @@ class Predictor:
             raise InputError(f"frame_indices has {len(indices)} entries for {batch} clips")
         model_audio = self._model_audio(audio, batch)
         frames = frames.to(self.device, torch.float32)
-        mean, std = self._sample(frames, model_audio, indices)
-        return SaliencySample(mean.cpu(), std.cpu() if std is not None else None)
+        with autocast(self.device, self.precision):
+            mean, std = self._sample(frames, model_audio, indices)
+        return SaliencySample(mean.float().cpu(), std.float().cpu() if std is not None else None)
 
     def _model_audio(self, audio: torch.Tensor | None, batch: int) -> torch.Tensor | None:
         if not self.config.use_audio:
@@ -202,15 +200,16 @@ class Predictor:
                 frame_indices: list[int]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """`DiffSal.sample` with the starting noise of each clip seeded by (seed, frame index)."""
         samples = self.samples
-        height, width = self.config.height, self.config.width
+        maps, height, width = self.config.frames_out, self.config.height, self.config.width
         # Sample-major like Conditioning.repeat: row s * B + b is sample s of clip b.
         generators = [torch.Generator().manual_seed(clip_seed(self.seed, index)) for index in frame_indices]
-        noise = torch.stack([randn((samples, 1, height, width), generator=generator) for generator in generators], dim=1)
+        noise = torch.stack([randn((samples, maps, height, width), generator=generator) for generator in generators],
+                            dim=1)
         step_generator = None
         if self.eta > 0:
             step_generator = torch.Generator().manual_seed(clip_seed(self.seed + 1, frame_indices[0]))
         result = self.model.sample(frames, audio, steps=self.steps, n_samples=samples, eta=self.eta,
-                                   generator=step_generator, noise=noise.reshape(-1, 1, height, width))
+                                   generator=step_generator, noise=noise.reshape(-1, maps, height, width))
         return result.mean, result.std
 
     # ------------------------------------------------------------------ videos
@@ -222,7 +221,8 @@ class Predictor:
             video: a video file, or any `FrameSource` (e.g. a `FrameFolder`).
             audio: the sound: a media file, an `AudioTrack` (16 kHz mono), or None, which reads the
                 sound of `video` when it is a file (silence for a frame source).
-            stride: predict every `stride`-th frame (and the last) and interpolate linearly in between.
+            stride: predict every `stride`-th frame (and the last) and interpolate linearly in between;
+                a K-frame model predicts K frames every `stride` * K frames.
             progress: called with (frames done, total) after each batch.
         """
         source, owned = (VideoReader(video), True) if isinstance(video, (str, Path)) else (video, False)
@@ -269,28 +269,29 @@ class Predictor:
         config = self.config
         reader = ClipReader(source, config.num_frames, (config.height, config.width), "stretch")
         total = source.num_frames
-        anchors = prediction_indices(total, stride)
+        plan = plan_clips(total, config.frames_out, stride)
         window_samples = config.audio.num_samples
         window_s = window_samples / config.sample_rate_hz
         previous: tuple[int, torch.Tensor, torch.Tensor | None] | None = None
-        done = 0
-        for start in range(0, len(anchors), self.batch_size):
-            batch_indices = anchors[start : start + self.batch_size]
-            frames = torch.stack([reader.clip(index).frames for index in batch_indices])
+        for start in range(0, len(plan), self.batch_size):
+            blocks: list[ClipBlock] = plan[start : start + self.batch_size]
+            centres = [block.centre for block in blocks]
+            frames = torch.stack([reader.clip(centre).frames for centre in centres])
             audio = None
             if track is not None and track.has_audio:
-                windows = [track.window(source.time_of(index), window_s)[0, :window_samples] for index in batch_indices]
+                windows = [track.window(source.time_of(centre), window_s)[0, :window_samples] for centre in centres]
                 audio = torch.from_numpy(np.stack(windows))
-            mean, std = self.predict_clip(frames, audio, frame_indices=batch_indices)
-            for position, index in enumerate(batch_indices):
-                current = (index, mean[position, 0], std[position, 0] if std is not None else None)
-                if previous is not None:
-                    yield from self._between(previous, current, reader)
-                yield self._frame_map(reader, index, current[1], current[2], predicted=True)
-                previous = current
-            done = batch_indices[-1] + 1
+            mean, std = self.predict_clip(frames, audio, frame_indices=centres)
+            for position, block in enumerate(blocks):
+                for index in block.frames:
+                    slot = index - block.first
+                    current = (index, mean[position, slot], std[position, slot] if std is not None else None)
+                    if previous is not None:
+                        yield from self._between(previous, current, reader)
+                    yield self._frame_map(reader, index, current[1], current[2], predicted=True)
+                    previous = current
             if progress is not None:
-                progress(done, total)
+                progress(blocks[-1].frames[-1] + 1, total)
 
     def _between(self, first, second, reader: ClipReader) -> Iterator[FrameMap]:
         """Frames strictly between two predicted frames, linearly interpolated (mean and std alike)."""

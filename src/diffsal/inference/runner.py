@@ -21,7 +21,8 @@ from diffsal import __version__
 from diffsal.errors import DiffSalError
 from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, RUN_SUMMARY_NAME, SUMMARY_NAME, UNCERTAINTY_DIR,
                                        VideoOutput, write_json)
-from diffsal.inference.predictor import Predictor, prediction_indices
+from diffsal.inference.clip_plan import plan_clips
+from diffsal.inference.predictor import Predictor
 from diffsal.inference.progress import RunProgress
 from diffsal.inference.render import render_videos
 from diffsal.inference.sharding import Shard, ShardGroup
@@ -60,7 +61,7 @@ class RunReport:
 def run_signature(predictor: Predictor, model_sha256: str, stride: int, options: OutputOptions) -> dict[str, Any]:
     """Everything that changes what is written; a complete output with another signature is not reused."""
     config = predictor.config
-    return {
+    signature = {
         "model_sha256": model_sha256,
         "steps": predictor.steps,
         "samples": predictor.samples,
@@ -71,6 +72,9 @@ def run_signature(predictor: Predictor, model_sha256: str, stride: int, options:
         "clip": [config.num_frames, config.height, config.width],
         **asdict(options),
     }
+    if predictor.precision != "fp32":  # fp32 keeps the signature of outputs made before the option existed
+        signature["precision"] = predictor.precision
+    return signature
 
 
 class PredictionRun:
@@ -102,7 +106,7 @@ class PredictionRun:
         self.shard = shard
         self.progress_enabled = progress
         self.debug = debug
-        prediction_indices(1, stride)  # validates stride
+        plan_clips(1, stride=stride)  # validates stride
         self.signature = run_signature(predictor, model_info["sha256"], stride, options)
 
     def run(self) -> RunReport:
@@ -235,7 +239,9 @@ class PredictionRun:
             "model": {"path": self.model_info["path"], "weights_sha256": self.model_info["sha256"],
                       "clip_frames": predictor.config.num_frames,
                       "clip_size": [predictor.config.height, predictor.config.width],
+                      "frames_out": predictor.config.frames_out,
                       "use_audio": predictor.config.use_audio},
+            "precision": predictor.precision,
             "steps": predictor.steps,
             "samples": predictor.samples,
             "eta": predictor.eta,
@@ -243,9 +249,7 @@ class PredictionRun:
             "stride": self.stride,
             "predicted_frames": predicted,
             "interpolated_frames": frames - predicted,
-            "interpolation": ("none: every frame predicted" if self.stride == 1 else
-                              f"every {self.stride}th frame (and the last) predicted; the maps in between are "
-                              "linear interpolations of their two predicted neighbours"),
+            "interpolation": self._interpolation_note(),
             "audio": audio_note,
             "batch_size": predictor.batch_size,
             "device": str(predictor.device),
@@ -266,6 +270,14 @@ class PredictionRun:
             summary["files"]["uncertainty"] = f"{UNCERTAINTY_DIR}/{MAP_PATTERN} (16-bit, value / 65535 = per-pixel std)"
             summary["uncertainty"] = {"mean_std": round(std_mean, 6), "max_std": round(std_max, 6)}
         return summary
+
+    def _interpolation_note(self) -> str:
+        frames_out = self.predictor.config.frames_out
+        if self.stride == 1:
+            return "none: every frame predicted" + (f" ({frames_out} per clip)" if frames_out > 1 else "")
+        predicted = (f"every {self.stride}th frame (and the last)" if frames_out == 1 else
+                     f"{frames_out} frames every {self.stride * frames_out} (and the last)")
+        return f"{predicted} predicted; the maps in between are linear interpolations of their two predicted neighbours"
 
     def _write_run_summary(self, outcomes: list[VideoOutcome], incomplete: dict[str, str], seconds: float) -> None:
         counts = {status: sum(o.status == status for o in outcomes) for status in ("done", "skipped", "failed")}

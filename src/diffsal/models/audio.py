@@ -121,6 +121,32 @@ class VGGishTrunk(nn.Module):
         return self.features(x)
 
 
+class TransformerLayer(nn.Module):
+    """Pre-norm transformer encoder layer (GELU MLP) on `(B, N, C)`, attention by `scaled_dot_product_attention`.
+
+    The parameters, their names and their initialisation are those of `nn.TransformerEncoderLayer(norm_first=True,
+    activation="gelu")`, so models saved with it load unchanged; its inference fast path multiplies the
+    attention matrices out with separate matmuls instead.
+    """
+
+    def __init__(self, channels: int, num_heads: int, hidden: int) -> None:
+        super().__init__()
+        self.num_heads = num_heads
+        self.self_attn = nn.MultiheadAttention(channels, num_heads, batch_first=True)  # holds the projections
+        self.linear1 = nn.Linear(channels, hidden)
+        self.linear2 = nn.Linear(hidden, channels)
+        self.norm1 = nn.LayerNorm(channels)
+        self.norm2 = nn.LayerNorm(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch, tokens, channels = x.shape
+        qkv = F.linear(self.norm1(x), self.self_attn.in_proj_weight, self.self_attn.in_proj_bias)
+        q, k, v = qkv.view(batch, tokens, 3, self.num_heads, channels // self.num_heads).permute(2, 0, 3, 1, 4)
+        attended = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(batch, tokens, channels)
+        x = x + self.self_attn.out_proj(attended)
+        return x + self.linear2(F.gelu(self.linear1(self.norm2(x))))
+
+
 class TemporalEnhancement(nn.Module):
     """Transformer over all audio tokens `(B, C, E, h, w)` with a learned position embedding per example."""
 
@@ -129,9 +155,7 @@ class TemporalEnhancement(nn.Module):
         self.position = nn.Parameter(torch.zeros(num_examples, channels))
         nn.init.trunc_normal_(self.position, std=0.02)
         self.layers = nn.ModuleList(
-            nn.TransformerEncoderLayer(channels, num_heads, dim_feedforward=round(channels * mlp_ratio),
-                                       dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
-            for _ in range(num_layers)
+            TransformerLayer(channels, num_heads, round(channels * mlp_ratio)) for _ in range(num_layers)
         )
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

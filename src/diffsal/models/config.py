@@ -200,6 +200,9 @@ class DiffSalConfig:
     num_frames: int = 16
     height: int = 224
     width: int = 384
+    # K: maps predicted per clip, those of the central K frames (1: the centre frame only, the paper's setting).
+    # The diffusion runs over the K maps jointly; a video is predicted K frames per clip.
+    frames_out: int = 1
     use_audio: bool = True
     video: VideoEncoderConfig = field(default_factory=VideoEncoderConfig)
     audio: AudioEncoderConfig = field(default_factory=AudioEncoderConfig)
@@ -212,6 +215,8 @@ class DiffSalConfig:
     def validate(self) -> None:
         if self.num_frames < 2:
             raise ConfigError(f"num_frames must be >= 2, got {self.num_frames}")
+        if not 1 <= self.frames_out <= self.num_frames:
+            raise ConfigError(f"frames_out must be in [1, num_frames={self.num_frames}], got {self.frames_out}")
         for name in ("height", "width"):
             value = getattr(self, name)
             if value < 32 or value % 4:
@@ -233,8 +238,14 @@ class DiffSalConfig:
 
     @property
     def target_frame(self) -> int:
-        """Slot of the clip whose saliency map is predicted (the centre: 9th of 16)."""
+        """The clip's centre slot (9th of 16): the audio window is centred on it, and with K = 1 it is the target."""
         return self.num_frames // 2
+
+    @property
+    def target_slots(self) -> list[int]:
+        """Slots of the clip whose maps are predicted: the central `frames_out` (K = 8 of 16: slots 4 .. 11)."""
+        first = self.num_frames // 2 - self.frames_out // 2
+        return list(range(first, first + self.frames_out))
 
     @property
     def feature_sizes(self) -> list[tuple[int, int, int, int]]:

@@ -26,11 +26,12 @@ FORMAT_VERSION = 1
 class Conditioning(NamedTuple):
     """Encoder outputs for a batch of clips: computed once, reused by every denoising step."""
 
-    video_maps: list[torch.Tensor]  # four (B, C_s, T', H_s, W_s)
+    video_maps: list[torch.Tensor]  # four channels-last (B, T', H_s, W_s, C_s)
     audio: torch.Tensor | None  # (B, C_a, E, h, w)
 
     def repeat(self, times: int) -> Conditioning:
-        """Tile along the batch (sample-major: index s * B + b) for several samples per input."""
+        """Tile along the batch (sample-major: index s * B + b) for several samples per input (one copy per
+        `sample` call, not per step)."""
         if times == 1:
             return self
         tile = lambda x: x.repeat(times, *([1] * (x.dim() - 1)))  # noqa: E731
@@ -38,7 +39,10 @@ class Conditioning(NamedTuple):
 
 
 class SaliencySample(NamedTuple):
-    """`mean` (B, 1, H, W) in [0, 1]; `std` (B, 1, H, W), the spread over samples, or None for one sample."""
+    """`mean` (B, K, H, W) in [0, 1]; `std` (B, K, H, W), the spread over samples, or None for one sample.
+
+    K = `config.frames_out`: channel k is the map of clip slot `config.target_slots[k]`.
+    """
 
     mean: torch.Tensor
     std: torch.Tensor | None
@@ -48,8 +52,9 @@ class DiffSal(nn.Module):
     """Audio-visual saliency prediction by conditional diffusion (Xiong et al., CVPR 2024).
 
     Inputs: `frames` (B, 3, T, H, W) normalised with the Kinetics mean/std; `audio` (B, num_samples) mono
-    16 kHz waveform centred on the clip's target frame (`config.audio_window_s` seconds), or None.
-    Maps: (B, 1, H, W) in [0, 1] for the target (centre) frame.
+    16 kHz waveform centred on the clip's centre frame (slot T // 2, `config.audio_window_s` seconds), or None.
+    Maps: (B, K, H, W) in [0, 1] for the K = `config.frames_out` central frames (`config.target_slots`;
+    K = 1: the centre frame). The diffusion runs over the K maps jointly.
     """
 
     def __init__(self, config: DiffSalConfig) -> None:
@@ -64,6 +69,7 @@ class DiffSal(nn.Module):
             tuple(config.video.channels),
             num_video_slots=config.feature_sizes[0][1],
             audio_channels=self.audio_encoder.out_channels if self.audio_encoder is not None else None,
+            maps=config.frames_out,
         )
         diffusion = config.diffusion
         self.diffusion = GaussianDiffusion.cosine(diffusion.num_timesteps, diffusion.cosine_offset)
@@ -92,9 +98,9 @@ class DiffSal(nn.Module):
 
     # ------------------------------------------------------------------ network
     def encode(self, frames: torch.Tensor, audio: torch.Tensor | None = None) -> Conditioning:
-        """Run the encoders once: video maps and (if given) audio features."""
+        """Run the encoders once: video maps (channels-last views of the encoder's tokens) and audio features."""
         self._check_inputs(frames, audio)
-        video_maps = self.video_encoder(frames)
+        video_maps = [video.permute(0, 2, 3, 4, 1) for video in self.video_encoder(frames)]
         audio_features = self.audio_encoder(audio) if audio is not None else None
         return Conditioning(video_maps, audio_features)
 
@@ -105,7 +111,7 @@ class DiffSal(nn.Module):
 
     def forward(self, frames: torch.Tensor, audio: torch.Tensor | None, noisy: torch.Tensor,
                 timesteps: torch.Tensor) -> torch.Tensor:
-        """Predicted clean map (B, 1, H, W) in [0, 1] from the noisy map `noisy` (diffusion space) at `timesteps`."""
+        """Predicted clean maps (B, K, H, W) in [0, 1] from the noisy maps `noisy` (diffusion space) at `timesteps`."""
         conditioning = self.encode(frames, audio)
         return self.saliency_unet(noisy, timesteps, conditioning.video_maps, conditioning.audio)
 
@@ -113,13 +119,13 @@ class DiffSal(nn.Module):
     def training_loss(self, frames: torch.Tensor, audio: torch.Tensor | None, target: torch.Tensor,
                       generator: torch.Generator | None = None, timesteps: torch.Tensor | None = None,
                       noise: torch.Tensor | None = None) -> torch.Tensor:
-        """x0-prediction MSE at a uniformly drawn t per sample; `target` (B, 1, H, W) in [0, 1].
+        """x0-prediction MSE over the K maps at a uniformly drawn t per sample; `target` (B, K, H, W) in [0, 1].
 
-        `timesteps` (B,) and `noise` (B, 1, H, W) may be given instead of drawn from `generator` (the
+        `timesteps` (B,) and `noise` (B, K, H, W) may be given instead of drawn from `generator` (the
         trainer draws them for the global batch so that N processes match one process exactly).
         """
         batch = frames.shape[0]
-        expected = (batch, 1, self.config.height, self.config.width)
+        expected = (batch, self.config.frames_out, self.config.height, self.config.width)
         if tuple(target.shape) != expected:
             raise InputError(f"target must be {expected}, got {tuple(target.shape)}")
         conditioning = self.encode(frames, audio)
@@ -140,7 +146,7 @@ class DiffSal(nn.Module):
         """DDIM from pure noise at t = T-1. Encoders run once; only the Saliency-UNet runs per step.
 
         With `n_samples` > 1 the samples are drawn in one batch; the result is their mean and per-pixel std.
-        `noise` (n_samples * B, 1, H, W), sample-major (row s * B + b), fixes the starting noise.
+        `noise` (n_samples * B, K, H, W), sample-major (row s * B + b), fixes the starting noise.
         """
         config = self.config.diffusion
         steps = config.sampling_steps if steps is None else steps
@@ -153,10 +159,10 @@ class DiffSal(nn.Module):
         def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             return self.denoise(x, t, conditioning).float()
 
-        shape = (n_samples * batch, 1, self.config.height, self.config.width)
+        shape = (n_samples * batch, self.config.frames_out, self.config.height, self.config.width)
         x0 = self.sampler.sample(denoise, shape, steps=steps, eta=eta, generator=generator, device=frames.device,
                                  noise=noise)
-        maps = self.scaling.decode(x0).view(n_samples, batch, 1, *shape[2:])
+        maps = self.scaling.decode(x0).view(n_samples, batch, *shape[1:])
         mean, std = mean_and_std(maps)
         return SaliencySample(mean, std)
 

@@ -1,13 +1,19 @@
-"""Saliency-UNet: denoises a saliency map S_t conditioned on multi-scale video (and audio) features.
+"""Saliency-UNet: denoises K saliency maps S_t jointly, conditioned on multi-scale video (and audio) features.
 
-Noise branch: S_t -> conv -> stride-4 conv -> three DDPM ResNet blocks with down-sampling, all conditioned
-on the time embedding of t. Its four maps join the four video maps as one more time slot (T' video slots +
-1 noise slot). Decoder: four stages from the coarsest scale up (spatial up-sampling + skip, multi-modal
-attention block), a temporal conv per stage that reads *every* slot (the noise slot included, so S_t and
-t reach the output), the stage outputs resized to H/2 x W/2 and summed, a conv head, sigmoid, x2.
+Noise branch: S_t (the K maps as K channels) -> conv -> stride-4 conv -> three DDPM ResNet blocks with
+down-sampling, all conditioned on the time embedding of t. Its four maps join the four video maps as one more
+time slot (T' video slots + 1 noise slot). Decoder: four stages from the coarsest scale up (spatial up-sampling
++ skip, multi-modal attention block), a temporal conv per stage that reads *every* slot (the noise slot
+included, so S_t and t reach the output), the stage outputs resized to H/2 x W/2 and summed, a conv head with
+K output channels (one per predicted frame), sigmoid, x2.
+
+The video maps come channels-last, `(B, T', H_s, W_s, C_s)`, the layout the video encoder's tokens already
+have: a denoising step adds its noise slot to them without copying them first.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +26,15 @@ from diffsal.models.interaction import FUSIONS
 
 
 class NoiseEncoder(nn.Module):
-    """`S_t (B, 1, H, W)`, time embedding -> four maps `(B, C_s, H/4/2^s, W/4/2^s)` matching the video scales."""
+    """`S_t (B, K, H, W)`, time embedding -> four maps `(B, C_s, H/4/2^s, W/4/2^s)` matching the video scales.
 
-    def __init__(self, channels: tuple[int, ...], time_dim: int, dropout: float) -> None:
+    The full-resolution stem convolves each of the K maps into its own C_0/K channels (groups = gcd(K, C_0)),
+    so that it costs what it costs for one map; the stride-4 patchify that follows mixes the K maps.
+    """
+
+    def __init__(self, channels: tuple[int, ...], time_dim: int, dropout: float, maps: int = 1) -> None:
         super().__init__()
-        self.stem = nn.Conv2d(1, channels[0], 3, padding=1)
+        self.stem = nn.Conv2d(maps, channels[0], 3, padding=1, groups=math.gcd(maps, channels[0]))
         self.patchify = nn.Conv2d(channels[0], channels[0], 4, stride=4)
         self.time_proj = nn.Linear(time_dim, channels[0])
         self.downsamples = nn.ModuleList(Downsample(c) for c in channels[:-1])
@@ -43,11 +53,12 @@ class NoiseEncoder(nn.Module):
 
 
 class DecoderStage(nn.Module):
-    """Up-sample the previous stage, add the skip slots, fuse the audio (MIM or concatenation), run the
-    cross-attention, collapse the slots.
+    """Up-sample the previous stage, add the video and noise slots, fuse the audio (MIM or concatenation), run
+    the cross-attention, collapse the slots.
 
-    Channels-last: `previous (B, S, h, w, C_prev)` or None, `skip (B, S, H, W, C)`, audio `(B, C_a, E, h_a, w_a)`
-    or None -> (`x (B, S, H, W, C)` for the next stage, `y (B, fuse_channels, H, W)` for the head).
+    Channels-last: `previous (B, S, h, w, C_prev)` or None, `video (B, S-1, H, W, C)`, `noise (B, H, W, C)`,
+    audio `(B, C_a, E, h_a, w_a)` or None -> (`x (B, S, H, W, C)` for the next stage, `y (B, fuse_channels, H, W)`
+    for the head).
     """
 
     def __init__(self, in_channels: int | None, channels: int, audio_channels: int | None, num_slots: int,
@@ -61,14 +72,19 @@ class DecoderStage(nn.Module):
         # slot, the noise slot included, has its own weights and none is skipped (published defect 1).
         self.collapse = nn.Linear(num_slots * channels, config.fuse_channels)
 
-    def forward(self, previous: torch.Tensor | None, skip: torch.Tensor,
+    def forward(self, previous: torch.Tensor | None, video: torch.Tensor, noise: torch.Tensor,
                 audio: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        batch, slots, height, width, channels = skip.shape
-        x = skip
-        if self.up is not None and previous is not None:
+        batch, video_slots, height, width, channels = video.shape
+        slots = video_slots + 1
+        if self.up is None or previous is None:
+            x = torch.cat([video, noise.to(video.dtype).unsqueeze(1)], dim=1)
+        else:
             per_slot = previous.reshape(-1, *previous.shape[2:]).permute(0, 3, 1, 2)  # (B*S, C_prev, h, w)
             up = F.interpolate(self.up(per_slot), size=(height, width), mode="bilinear", align_corners=False)
-            x = x + up.permute(0, 2, 3, 1).reshape(skip.shape)
+            x = up.permute(0, 2, 3, 1).reshape(batch, slots, height, width, channels)
+            # The up-sampled tensor is new; adding the skips into it leaves the video maps uncopied.
+            x[:, :video_slots] += video
+            x[:, video_slots] += noise
         context = None
         if self.fusion is not None and audio is not None:
             x, context = self.fusion(x, audio)
@@ -78,22 +94,22 @@ class DecoderStage(nn.Module):
 
 
 class SaliencyUNet(nn.Module):
-    """Predicts the clean map S_0 in [0, 1] from S_t, t and the encoders' features.
+    """Predicts the K clean maps S_0 in [0, 1] from S_t, t and the encoders' features.
 
     Args of `forward`:
-        noisy_map: `(B, 1, H, W)` S_t in diffusion space.
+        noisy_map: `(B, K, H, W)` S_t in diffusion space (K = `maps`).
         timesteps: `(B,)` diffusion steps t.
-        video_maps: four `(B, C_s, T', H_s, W_s)` maps, finest first.
+        video_maps: four channels-last `(B, T', H_s, W_s, C_s)` maps, finest first.
         audio: `(B, C_a, E, h, w)` audio features, or None (video only, or no audio for this clip).
-    Returns `(B, 1, H, W)` in [0, 1].
+    Returns `(B, K, H, W)` in [0, 1].
     """
 
     def __init__(self, config: SaliencyUNetConfig, channels: tuple[int, ...], num_video_slots: int,
-                 audio_channels: int | None) -> None:
+                 audio_channels: int | None, maps: int = 1) -> None:
         super().__init__()
         self.config = config
         self.time_embedding = TimeEmbedding(config.time_embed_dim, config.time_hidden_dim)
-        self.noise_encoder = NoiseEncoder(channels, config.time_hidden_dim, config.dropout)
+        self.noise_encoder = NoiseEncoder(channels, config.time_hidden_dim, config.dropout, maps)
         num_slots = num_video_slots + 1
         coarse_to_fine = list(reversed(channels))
         self.stages = nn.ModuleList(
@@ -105,7 +121,7 @@ class SaliencyUNet(nn.Module):
             group_norm(config.head_channels),
             nn.SiLU(),
         )
-        self.head = nn.Conv2d(config.head_channels, 1, 1)
+        self.head = nn.Conv2d(config.head_channels, maps, 1)
         nn.init.constant_(self.head.bias, config.output_bias_init)
 
     def forward(self, noisy_map: torch.Tensor, timesteps: torch.Tensor, video_maps: list[torch.Tensor],
@@ -113,19 +129,16 @@ class SaliencyUNet(nn.Module):
         height, width = noisy_map.shape[-2:]
         time = self.time_embedding(timesteps)
         noise_maps = self.noise_encoder(noisy_map.to(time.dtype), time)
-        slots = []
         for video, noise in zip(video_maps, noise_maps):
-            if video.shape[-2:] != noise.shape[-2:]:
+            if video.shape[2:4] != noise.shape[-2:]:
                 raise ValueError(f"video map {tuple(video.shape)} and noise map {tuple(noise.shape)} differ in size")
-            joined = torch.cat([video, noise.to(video.dtype).unsqueeze(2)], dim=2)  # (B, C, T'+1, H, W)
-            slots.append(joined.permute(0, 2, 3, 4, 1))  # channels-last (B, T'+1, H, W, C)
         x = None
         fused = None
         half_size = (max(1, height // 2), max(1, width // 2))
-        for stage, skip in zip(self.stages, reversed(slots)):
-            x, y = stage(x, skip, audio)
+        for stage, video, noise in zip(self.stages, reversed(video_maps), reversed(noise_maps)):
+            x, y = stage(x, video, noise.permute(0, 2, 3, 1), audio)
             y = F.interpolate(y, size=half_size, mode="bilinear", align_corners=False)
-            fused = y if fused is None else fused + y
+            fused = y if fused is None else fused.add_(y)
         logits = self.head(self.fuse(fused))
         saliency = torch.sigmoid(logits.float())
         return F.interpolate(saliency, size=(height, width), mode="bilinear", align_corners=False)

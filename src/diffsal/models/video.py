@@ -2,7 +2,8 @@
 
 The module keeps torchvision's parameter names (`conv_proj.*`, `pos_encoding.*`, `blocks.N.*`) so the
 Kinetics-400 MViTv2-S file (`mvit_v2_s-ae3be167.pth`) loads directly; its classifier (`norm.*`, `head.*`)
-is not used and not kept.
+is not used and not kept. The blocks' attention runs through `scaled_dot_product_attention`
+(`diffsal.models.pooled_attention`), with torchvision's parameters and results.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from torch import nn
 from torchvision.models.video.mvit import MSBlockConfig, MViT
 
 from diffsal.models.config import VideoEncoderConfig
+from diffsal.models.pooled_attention import use_sdpa
 from diffsal.models.weights import LoadReport, load_into, read_state_dict
 
 REL_POS_SUFFIXES = ("attn.rel_pos_h", "attn.rel_pos_w", "attn.rel_pos_t")
@@ -86,6 +88,7 @@ class VideoEncoder(nn.Module):
         self.conv_proj = mvit.conv_proj
         self.pos_encoding = mvit.pos_encoding
         self.blocks = nn.ModuleList(mvit.blocks[: self.output_blocks[-1] + 1])
+        use_sdpa(self.blocks)
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -101,7 +104,8 @@ class VideoEncoder(nn.Module):
             x, thw = block(x, thw)
             if index in self.output_blocks:
                 tokens = x[:, 1:]  # drop the class token
-                maps.append(tokens.transpose(1, 2).reshape(batch, tokens.shape[-1], *thw))
+                # A view of the tokens, channels-last in memory: the Saliency-UNet reads them that way.
+                maps.append(tokens.reshape(batch, *thw, tokens.shape[-1]).permute(0, 4, 1, 2, 3))
         return maps
 
     def load_kinetics_weights(self, path: str | Path, strict: bool = True) -> LoadReport:
