@@ -9,13 +9,19 @@ are not paid by the others); help without a command imports them all.
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import pkgutil
 import sys
 import traceback
 
 from diffsal import __version__
+from diffsal.cli._arguments import OneLineParser
 from diffsal.errors import DiffSalError
+
+# The machine, not the program, is at fault: said in one line with exit code 2, like bad input.
+ENVIRONMENT_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG,
+                      errno.ELOOP, errno.ENOTDIR, errno.EISDIR, errno.EMFILE}
 
 
 def command_names() -> list[str]:
@@ -24,7 +30,7 @@ def command_names() -> list[str]:
 
 def build_parser(commands: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser with the subcommands `commands` (default: all of them)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="diffsal",
         description="Audio-visual video saliency prediction with diffusion (DiffSal).",
     )
@@ -57,17 +63,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args) or 0)
     except DiffSalError as error:
-        if args.debug:
-            traceback.print_exc()
-        print(f"diffsal {args.command}: error: {error}", file=sys.stderr)
-        return error.exit_code
+        return _report(args, str(error), error.exit_code)
+    except OSError as error:
+        if error.errno in ENVIRONMENT_ERRNOS:
+            where = f"{error.filename}: " if error.filename else ""
+            return _report(args, f"{where}{error.strerror or error}", 2)
+        return _report_internal(args, error)
     except KeyboardInterrupt:
         print(f"diffsal {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as error:  # noqa: BLE001 - the CLI's last line of defence: one line unless --debug
-        if args.debug:
-            traceback.print_exc()
-        else:
-            print(f"diffsal {args.command}: internal error: {type(error).__name__}: {error} "
-                  "(run with --debug for the traceback)", file=sys.stderr)
-        return 1
+        return _report_internal(args, error)
+
+
+def _report(args: argparse.Namespace, message: str, exit_code: int) -> int:
+    if args.debug:
+        traceback.print_exc()
+    print(f"diffsal {args.command}: error: {message}", file=sys.stderr)
+    return exit_code
+
+
+def _report_internal(args: argparse.Namespace, error: Exception) -> int:
+    if args.debug:
+        traceback.print_exc()
+    else:
+        print(f"diffsal {args.command}: internal error: {type(error).__name__}: {error} "
+              "(run with --debug for the traceback)", file=sys.stderr)
+    return 1

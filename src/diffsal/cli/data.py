@@ -8,6 +8,7 @@ import sys
 
 from rich.console import Console
 from rich.table import Table
+from diffsal.cli._arguments import fraction, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,10 +37,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     listing.add_argument("root")
     listing.add_argument("--db", nargs="+", required=True, help="databases (e.g. Synthetic, or AVAD DIEM ...)")
-    listing.add_argument("--split", type=int, default=1, help="1, 2 or 3 (default 1)")
+    listing.add_argument("--split", type=positive_int, default=1, help="1, 2 or 3 (default 1)")
     listing.add_argument("--part", choices=("train", "val", "test"), default="train")
-    listing.add_argument("--stride", type=int, default=74, help="training: one clip per this many frames (default 74)")
-    listing.add_argument("--validation-fraction", type=float, default=0.1)
+    listing.add_argument("--stride", type=positive_int, default=74, help="training: one clip per this many frames (default 74)")
+    listing.add_argument("--validation-fraction", type=fraction, default=0.1)
     listing.add_argument("--no-annotations", action="store_true")
     listing.add_argument("--audio", choices=("required", "optional", "none"), default="required")
     listing.add_argument("--skip-bad", action="store_true", help="leave out (and report) videos with problems")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from diffsal.cli._arguments import non_negative_int, positive_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,11 +18,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
     parser.add_argument("--recipe", type=Path, default=Path("configs/synthetic_tiny.yaml"),
                         help="training recipe (default configs/synthetic_tiny.yaml)")
-    parser.add_argument("--videos", type=int, default=50, help="synthetic videos (default 50: 40 train / 10 test)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="length of each synthetic video (default 8)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of data, training and sampling (default 0)")
-    parser.add_argument("--train-steps", type=int, help="optimizer steps (default: the recipe's)")
-    parser.add_argument("--sampling-steps", type=int, help="DDIM steps for predictions (default: the model's)")
+    parser.add_argument("--videos", type=positive_int, default=50, help="synthetic videos (default 50: 40 train / 10 test)")
+    parser.add_argument("--seconds", type=positive_float, default=8.0, help="length of each synthetic video (default 8)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of data, training and sampling (default 0)")
+    parser.add_argument("--train-steps", type=positive_int, help="optimizer steps (default: the recipe's)")
+    parser.add_argument("--sampling-steps", type=positive_int, help="DDIM steps for predictions (default: the model's)")
     parser.set_defaults(handler=run)
 
 

@@ -12,6 +12,7 @@ from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, Eva
 from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
+from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
 
 MISSING_SHOWN = 5
 
@@ -38,17 +39,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)")
     parser.add_argument("--sauc-other", default="same-video", choices=SAUC_VARIANTS,
                         help="where sAUC negatives come from (default: same-video, as STAViS)")
-    parser.add_argument("--other-videos", type=int, default=DEFAULT_OTHER_VIDEOS,
+    parser.add_argument("--other-videos", type=positive_int, default=DEFAULT_OTHER_VIDEOS,
                         help=f"N for --sauc-other other-videos (default {DEFAULT_OTHER_VIDEOS})")
-    parser.add_argument("--auc-splits", type=int, default=100, help="random splits of AUC-Borji and sAUC (default 100)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the AUC jitter and splits (default 0)")
+    parser.add_argument("--auc-splits", type=positive_int, default=100, help="random splits of AUC-Borji and sAUC (default 100)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the AUC jitter and splits (default 0)")
     parser.add_argument("--no-min-max", action="store_true", help="skip min-max normalisation of predictions")
-    parser.add_argument("--blur-sigma", type=float, default=2.0,
+    parser.add_argument("--blur-sigma", type=non_negative_float, default=2.0,
                         help="Gaussian blur sigma in prediction pixels, 0 to skip (default 2)")
     parser.add_argument("--no-resize", action="store_true",
                         help="do not resize predictions to the ground-truth size (a size mismatch is then an error)")
     parser.add_argument("--strict", action="store_true", help="missing prediction frames are an error")
-    parser.add_argument("--workers", type=int, default=2, help="scoring threads (default 2)")
+    parser.add_argument("--workers", type=positive_int, default=2, help="scoring threads (default 2)")
     parser.set_defaults(handler=run)
 
 

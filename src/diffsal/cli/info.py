@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from diffsal.cli._arguments import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,9 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "and FLOPs per clip and per extra denoising step")
     parser.add_argument("--time", action="store_true",
                         help="with --model: also time inference and one training step (random inputs and weights)")
-    parser.add_argument("--frames-out", type=int, metavar="K",
+    parser.add_argument("--frames-out", type=positive_int, metavar="K",
                         help="with a preset: maps per clip (default: the preset's, 1); FLOPs per frame fall ~K-fold")
-    parser.add_argument("--batch", type=int, default=1, help="batch size for --time (default 1)")
+    parser.add_argument("--batch", type=positive_int, default=1, help="batch size for --time (default 1)")
     parser.add_argument("--device", default="cpu", help="device for --time (cpu, cuda, cuda:1, ...; default cpu)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run)

@@ -21,6 +21,7 @@ from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sharding import Shard
 from diffsal.inference.sources import InputSpec, resolve_inputs
 from diffsal.models.diffsal import CONFIG_NAME, WEIGHTS_NAME
+from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
 
 FAILURES_SHOWN = 10
 
@@ -38,22 +39,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(e.g. runs/x/checkpoints/best)")
     parser.add_argument("--out", default="predictions", help="output folder (default: ./predictions)")
     sampling = parser.add_argument_group("sampling")
-    sampling.add_argument("--steps", type=int, help="DDIM steps (default: the model's sampling_steps)")
-    sampling.add_argument("--samples", type=int, default=1,
+    sampling.add_argument("--steps", type=positive_int, help="DDIM steps (default: the model's sampling_steps)")
+    sampling.add_argument("--samples", type=positive_int, default=1,
                           help="diffusion samples per frame; > 1 writes the mean and a per-pixel std (uncertainty)")
-    sampling.add_argument("--eta", type=float, help="DDIM eta (default: the model's, normally 0)")
-    sampling.add_argument("--seed", type=int, default=0, help="seed of the starting noise (default 0)")
-    sampling.add_argument("--stride", type=int, default=1,
+    sampling.add_argument("--eta", type=non_negative_float, help="DDIM eta (default: the model's, normally 0)")
+    sampling.add_argument("--seed", type=non_negative_int, default=0, help="seed of the starting noise (default 0)")
+    sampling.add_argument("--stride", type=positive_int, default=1,
                           help="predict every k-th frame (and the last) and interpolate linearly in between (default 1)")
     sampling.add_argument("--no-audio", action="store_true",
                           help="feed silence (a zero waveform) instead of the sound to an audio-visual model")
     sampling.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    sampling.add_argument("--batch-size", type=int, default=8, help="clips per forward pass (default 8)")
+    sampling.add_argument("--batch-size", type=positive_int, default=8, help="clips per forward pass (default 8)")
     # Checked by the Predictor rather than by argparse `choices`, so that a bad value is one line, exit code 2.
     sampling.add_argument("--precision", default="fp32", metavar="{" + ",".join(PRECISIONS) + "}",
                           help="fp32 (default) or bf16 autocast: fast on GPUs; on a CPU without bf16 units "
                                "(AVX-512 BF16 / AMX) it is emulated and much slower than fp32")
-    sampling.add_argument("--threads", type=int,
+    sampling.add_argument("--threads", type=positive_int,
                           help="CPU threads of torch (default: torch's choice; 1 is fastest on a busy machine)")
     dataset = parser.add_argument_group("dataset input (STAViS layout)")
     dataset.add_argument("--split", default="1", help="1 (default), 2, 3, or all (the three lists' videos, each once)")
@@ -76,8 +77,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     shard = Shard.from_env()
     if args.threads is not None:
-        if args.threads < 1:
-            raise InputError(f"--threads must be >= 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     databases = tuple(name.strip() for name in args.datasets.split(",") if name.strip()) if args.datasets else None
     if databases == ():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from diffsal.cli._arguments import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", nargs="+", help="video files and/or folders of videos")
     parser.add_argument("--out", required=True, help="output root (created if needed)")
     parser.add_argument("--db", default="User", help="database name (default User)")
-    parser.add_argument("--jpeg-quality", type=int, default=95, help="quality of the frame JPEGs (default 95)")
+    parser.add_argument("--jpeg-quality", type=positive_int, default=95, help="quality of the frame JPEGs (default 95)")
     parser.add_argument("--overwrite", action="store_true", help="re-extract videos that are already prepared")
     parser.set_defaults(handler=run)
 

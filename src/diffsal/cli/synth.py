@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from diffsal.errors import InputError
+from diffsal.cli._arguments import fraction, non_negative_int, positive_float, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,16 +17,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "Deterministic from --seed; written in the STAViS layout under OUT (database 'Synthetic').",
     )
     parser.add_argument("out", help="output root (video_frames/, video_audio/, annotations/, fold_lists/, videos/, meta/)")
-    parser.add_argument("--videos", type=int, default=50, help="number of videos (default 50: 40 train / 10 test per split)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of pictures, observers and splits (default 0)")
-    parser.add_argument("--sound-seed", type=int, default=None,
+    parser.add_argument("--videos", type=positive_int, default=50, help="number of videos (default 50: 40 train / 10 test per split)")
+    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of pictures, observers and splits (default 0)")
+    parser.add_argument("--sound-seed", type=non_negative_int, default=None,
                         help="re-draw only who sounds when (same frames); default: --seed")
     parser.add_argument("--size", default="192x112", help="frame size WxH (default 192x112)")
-    parser.add_argument("--fps", type=float, default=25.0, help="frame rate (default 25)")
-    parser.add_argument("--seconds", type=float, default=8.0, help="duration of each video (default 8)")
-    parser.add_argument("--observers", type=int, default=12, help="simulated viewers per video (default 12)")
+    parser.add_argument("--fps", type=positive_float, default=25.0, help="frame rate (default 25)")
+    parser.add_argument("--seconds", type=positive_float, default=8.0, help="duration of each video (default 8)")
+    parser.add_argument("--observers", type=positive_int, default=12, help="simulated viewers per video (default 12)")
     parser.add_argument("--objects", default="3,4", help="MIN,MAX coloured objects per scene (default 3,4; at most 6)")
-    parser.add_argument("--test-fraction", type=float, default=0.2,
+    parser.add_argument("--test-fraction", type=fraction, default=0.2,
                         help="share of videos in each split's test list (default 0.2)")
     parser.add_argument("--db", default="Synthetic", help="database name (default Synthetic)")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -1,0 +1,63 @@
+"""Checks of the paths a command reads and writes, made before any long work starts."""
+
+from __future__ import annotations
+
+import errno
+import os
+from pathlib import Path
+
+from diffsal.errors import InputError
+
+
+def _existing_ancestor(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate):
+            return candidate
+    return Path(".")
+
+
+def check_output_folder(path: str | Path, *, create: bool = False) -> Path:
+    """`path` as a Path after checking that a folder can be created (or used) there; InputError otherwise.
+
+    Nothing is created unless `create`: a command validates all its options first and makes its output
+    folder only when it starts writing, so a rejected command leaves nothing behind.
+    """
+    path = Path(path)
+    ancestor = _existing_ancestor(path.absolute())
+    try:
+        ancestor.stat()  # follows links: a dangling link or a loop fails here
+    except OSError as error:
+        raise InputError(f"{ancestor}: {_reason(error)}") from None
+    if not ancestor.is_dir():
+        what = "the output folder" if ancestor == path.absolute() else f"a parent of output folder {path}"
+        raise InputError(f"{ancestor}: is a file, expected {what}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InputError(f"{ancestor}: permission denied (cannot write the output folder {path})")
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise InputError(f"{path}: cannot create the output folder ({_reason(error)})") from None
+    return path
+
+
+def check_input_path(path: str | Path, what: str = "input") -> Path:
+    """`path` as a Path after checking that it exists and can be followed; InputError otherwise."""
+    path = Path(path)
+    try:
+        path.stat()
+    except OSError as error:
+        if error.errno == errno.ENOENT and not os.path.lexists(path):
+            raise InputError(f"{path}: no such file or folder ({what})") from None
+        raise InputError(f"{path}: {_reason(error)} ({what})") from None
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied ({what})")
+    return path
+
+
+def _reason(error: OSError) -> str:
+    if error.errno == errno.ELOOP:
+        return "symbolic link loop"
+    if error.errno == errno.ENOENT:
+        return "dangling symbolic link"
+    return error.strerror or str(error)

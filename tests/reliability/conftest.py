@@ -1,0 +1,56 @@
+"""The reliability suite: every bad input gets one line naming the problem and exit code 2.
+
+Each test builds its own bad input, runs the command in this process (output captured at the file
+descriptors, so DataLoader workers and FFmpeg are captured too) and asserts the exit code, the message
+and what is left on disk.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/media.py
+
+from diffsal.cli import main  # noqa: E402
+
+
+@dataclass
+class Outcome:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+
+@pytest.fixture
+def cli(capfd):
+    """`cli("predict", "x", ...)` runs the command and returns its exit code and output."""
+
+    def run(*argv: str) -> Outcome:
+        capfd.readouterr()
+        try:
+            exit_code = main([str(argument) for argument in argv])
+        except SystemExit as exited:  # argparse
+            exit_code = exited.code if isinstance(exited.code, int) else 2
+        captured = capfd.readouterr()
+        return Outcome(exit_code, captured.out, captured.err)
+
+    return run
+
+
+def assert_rejected(outcome: Outcome, *fragments: str, exit_code: int = 2) -> str:
+    """The command failed with `exit_code` and one stderr line (no traceback) that contains every fragment."""
+    assert outcome.exit_code == exit_code, (outcome.exit_code, outcome.stderr)
+    assert "Traceback" not in outcome.stderr, outcome.stderr
+    errors = [line for line in outcome.error_lines if "error" in line]
+    assert len(errors) == 1, outcome.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])
+    return errors[0]
