@@ -45,7 +45,7 @@ def test_frames_out_divides_the_cost_per_frame(capsys, tmp_path):
 def test_paper_preset_flops_match_the_published_budget(capsys):
     report = run_json(capsys, "--model", "paper")["model"]
     flops = {k: v / 1e9 for k, v in report["flops"].items()}
-    # DESIGN.md section 6, measured on the published model: MViT 256, VGGish 52, Saliency-UNet 153 GFLOPs.
+    # Measured on the published model: MViT 256, VGGish 52, Saliency-UNet 153 GFLOPs.
     assert flops["video encoder"] == pytest.approx(256, rel=0.05)
     assert flops["audio encoder"] == pytest.approx(52, rel=0.10)
     assert 60 < flops["per extra step"] < 160

@@ -103,8 +103,8 @@ def test_affine_rescaling():
     rescaled = 3.5 * prediction + 2.0
     assert cc(rescaled, saliency) == pytest.approx(cc(prediction, saliency), rel=1e-10)
     assert nss(rescaled, fixations) == pytest.approx(nss(prediction, fixations), rel=1e-10)
-    # KLD divides by the sum, so a shift changes it; SIM min-max normalises first (MIT code and
-    # DESIGN.md), so an increasing affine map leaves it alone but a non-linear one does not.
+    # KLD divides by the sum, so a shift changes it; SIM min-max normalises first (as the MIT
+    # benchmark code does), so an increasing affine map leaves it alone but a non-linear one does not.
     assert kld(rescaled, saliency) != pytest.approx(kld(prediction, saliency), rel=1e-3)
     assert sim(rescaled, saliency) == pytest.approx(sim(prediction, saliency), rel=1e-10)
     assert sim(prediction ** 3, saliency) != pytest.approx(sim(prediction, saliency), rel=1e-3)

@@ -8,6 +8,7 @@ parsed as YAML). Every unknown key or wrong type raises `ConfigError` naming the
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from pathlib import Path
@@ -24,11 +25,26 @@ BASE_KEY = "_base_"
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping, resolving ``_base_`` inheritance."""
-    path = Path(path)
+    return _load_yaml(Path(path), ())
+
+
+def _load_yaml(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
+    """`path` read and merged over its bases; `children` are the files that inherit from it (cycle check)."""
+    resolved = path.resolve()
+    if resolved in children:
+        chain = " -> ".join(str(child) for child in (*children, resolved))
+        raise ConfigError(f"{path}: {BASE_KEY} inheritance loops ({chain})")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        text = path.read_text(encoding="utf-8")
+        data = yaml.safe_load(text) or {}
     except FileNotFoundError as error:
         raise ConfigError(f"{path}: config file not found") from error
+    except IsADirectoryError as error:
+        raise ConfigError(f"{path}: is a folder, expected a YAML recipe file") from error
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not a text file (expected a YAML recipe)") from error
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read the config file ({error.strerror or error})") from error
     except yaml.YAMLError as error:
         raise ConfigError(f"{path}: invalid YAML ({str(error).splitlines()[0]})") from error
     if not isinstance(data, dict):
@@ -36,7 +52,9 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
     base = data.pop(BASE_KEY, None)
     if base is None:
         return data
-    return merge(load_yaml(path.parent / base), data)
+    if not isinstance(base, str) or not base.strip():
+        raise ConfigError(f"{path}: {BASE_KEY} must name a YAML file, got {base!r}")
+    return merge(_load_yaml(path.parent / base, (*children, resolved)), data)
 
 
 def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
@@ -150,11 +168,13 @@ def _convert(hint: Any, value: Any, key: str) -> Any:
         # YAML 1.1 reads "1e-4" (no dot) as a string; accept it as the number it obviously is.
         if isinstance(value, str):
             try:
-                return float(value)
+                value = float(value)
             except ValueError:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key}: expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise ConfigError(f"{key}: expected a finite number, got {value!r}")
         return float(value)
     if hint is str:
         if not isinstance(value, str):

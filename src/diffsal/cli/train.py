@@ -15,6 +15,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", help="recipe YAML (see configs/)")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="override recipe keys, e.g. optim.lr=3e-4")
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in a run folder that holds a run (deletes its checkpoints and log)")
     parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     parser.set_defaults(handler=run)
 
@@ -24,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from diffsal.engine.trainer import train
 
     config = load_train_config(args.config, args.overrides)
-    result = train(config, resume=args.resume, device=args.device)
+    result = train(config, resume=args.resume, overwrite=args.overwrite, device=args.device)
     if result.best_checkpoint is not None:
         print(f"best checkpoint (validation CC {result.best_cc:.4f} at step {result.best_step}): {result.best_checkpoint}")
     print(f"last checkpoint (step {result.steps}): {result.last_checkpoint}")

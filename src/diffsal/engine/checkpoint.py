@@ -5,15 +5,19 @@ Layout of a run folder::
     checkpoints/step-000120/model.safetensors   weights used for inference (EMA weights when EMA is on)
     checkpoints/step-000120/config.json         the model config
     checkpoints/step-000120/training_state.pt   raw weights, optimizer, scheduler, scaler, EMA, RNG, step, epoch
+                                                (tensors and plain values only: read with weights_only=True)
     checkpoints/last -> step-000120             symbolic links, swapped atomically
     checkpoints/best -> step-000100
 
 A step folder is complete before a link points to it; links are replaced with one `rename`, so a
-reader sees either the old checkpoint or the new one, never a half-written one.
+reader sees either the old checkpoint or the new one, never a half-written one. The training state is
+never unpickled as arbitrary objects: `torch.load(weights_only=True)` accepts only tensors and plain
+Python values, so a crafted file cannot run code.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
@@ -23,10 +27,16 @@ from typing import Any
 
 import torch
 
-from diffsal.errors import InputError
+from diffsal.errors import DiffSalError, InputError
 
 TRAINING_STATE_FILE = "training_state.pt"
 LINK_NAMES = ("last", "best")
+
+
+class StorageError(DiffSalError):
+    """A checkpoint could not be written (full disk, quota, permissions); the last complete one is kept."""
+
+    exit_code = 2
 
 
 class CheckpointStore:
@@ -40,9 +50,20 @@ class CheckpointStore:
         final = self.folder / f"step-{step:06d}"
         staging = self.folder / f".staging-step-{step:06d}"
         shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
-        write_model(staging)
-        torch.save(training_state, staging / TRAINING_STATE_FILE)
+        try:
+            staging.mkdir()
+            write_model(staging)
+            # Serialised in memory first: torch.save reports a failed write as an opaque RuntimeError,
+            # a plain file write as the OSError that names the cause (e.g. no space left on device).
+            buffer = io.BytesIO()
+            torch.save(training_state, buffer)
+            (staging / TRAINING_STATE_FILE).write_bytes(buffer.getbuffer())
+        except OSError as error:
+            shutil.rmtree(staging, ignore_errors=True)
+            last = self.path("last")
+            kept = f"the last complete checkpoint is {last.name}" if last else "no checkpoint was written yet"
+            raise StorageError(f"{self.folder}: cannot write the checkpoint of step {step} "
+                               f"({error.strerror or error}); {kept}. Free space, then continue with --resume") from error
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
@@ -62,9 +83,15 @@ class CheckpointStore:
             raise InputError(f"{self.folder / link}: no checkpoint to resume from")
         state_file = folder / TRAINING_STATE_FILE
         try:
-            return folder, torch.load(state_file, map_location=map_location, weights_only=False)
-        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:
-            raise InputError(f"{state_file}: cannot read training state ({error})") from error
+            return folder, torch.load(state_file, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as error:
+            if "GLOBAL" in str(error):  # the weights-only unpickler met a class or function reference
+                raise InputError(f"{state_file}: not a diffsal training state (it refers to Python objects "
+                                 "other than tensors and plain values; refused without running them)") from error
+            raise InputError(f"{state_file}: cannot read training state (corrupt, or not written by "
+                             "diffsal train)") from error
+        except (OSError, RuntimeError, EOFError) as error:
+            raise InputError(f"{state_file}: cannot read training state ({str(error).splitlines()[0]})") from error
 
     def _point(self, link: str, target_name: str) -> None:
         temporary = self.folder / f".{link}.new"

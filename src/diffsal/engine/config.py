@@ -30,6 +30,7 @@ class DataSection:
     train_stride: int = 74  # one training clip per this many frames of each video
     random_offset: bool = True  # a new sparse-sampling phase every epoch
     validation_fraction: float = 0.1  # of the *training* videos, held out for checkpoint selection
+    validation_seed: int | None = None  # which videos are held out; None: train.seed
     validation_stride: int = 8  # validate on every k-th frame of the held-out videos
     validation_max_clips: int = 256
     audio: Literal["required", "optional", "none"] = "required"
@@ -74,33 +75,50 @@ class TrainConfig:
     train: TrainSection = field(default_factory=TrainSection)
 
     def __post_init__(self) -> None:
+        train, optim, data = self.train, self.optim, self.data
         checks = [
-            ("train.batch_size", self.train.batch_size, ">= 1", self.train.batch_size >= 1),
-            ("train.grad_accum", self.train.grad_accum, ">= 1", self.train.grad_accum >= 1),
-            ("train.log_every", self.train.log_every, ">= 1", self.train.log_every >= 1),
-            ("train.eval_every", self.train.eval_every, ">= 1", self.train.eval_every >= 1),
-            ("train.checkpoint_every", self.train.checkpoint_every, ">= 1", self.train.checkpoint_every >= 1),
-            ("optim.lr", self.optim.lr, "> 0", self.optim.lr > 0),
-            ("optim.warmup_steps", self.optim.warmup_steps, ">= 0", self.optim.warmup_steps >= 0),
-            ("data.train_stride", self.data.train_stride, ">= 1", self.data.train_stride >= 1),
-            ("data.validation_stride", self.data.validation_stride, ">= 1", self.data.validation_stride >= 1),
-            ("data.num_workers", self.data.num_workers, ">= 0", self.data.num_workers >= 0),
-            ("data.validation_fraction", self.data.validation_fraction, "in [0, 1)",
-             0 <= self.data.validation_fraction < 1),
+            ("train.batch_size", train.batch_size, ">= 1", train.batch_size >= 1),
+            ("train.grad_accum", train.grad_accum, ">= 1", train.grad_accum >= 1),
+            ("train.log_every", train.log_every, ">= 1", train.log_every >= 1),
+            ("train.eval_every", train.eval_every, ">= 1", train.eval_every >= 1),
+            ("train.checkpoint_every", train.checkpoint_every, ">= 1", train.checkpoint_every >= 1),
+            ("train.seed", train.seed, ">= 0", train.seed >= 0),
+            ("train.epochs", train.epochs, ">= 1 or null", train.epochs is None or train.epochs >= 1),
+            ("train.max_steps", train.max_steps, ">= 1 or null", train.max_steps is None or train.max_steps >= 1),
+            ("train.sampling_steps", train.sampling_steps, ">= 1 or null",
+             train.sampling_steps is None or train.sampling_steps >= 1),
+            ("train.ema_decay", train.ema_decay, "in (0, 1) or null",
+             train.ema_decay is None or 0 < train.ema_decay < 1),
+            ("optim.lr", optim.lr, "> 0", optim.lr > 0),
+            ("optim.weight_decay", optim.weight_decay, ">= 0", optim.weight_decay >= 0),
+            ("optim.betas", list(optim.betas), "two numbers in [0, 1)", all(0 <= beta < 1 for beta in optim.betas)),
+            ("optim.grad_clip", optim.grad_clip, "> 0 or null", optim.grad_clip is None or optim.grad_clip > 0),
+            ("optim.warmup_steps", optim.warmup_steps, ">= 0", optim.warmup_steps >= 0),
+            ("optim.milestones", list(optim.milestones), "increasing fractions in (0, 1)",
+             all(0 < value < 1 for value in optim.milestones) and list(optim.milestones) == sorted(optim.milestones)),
+            ("optim.gamma", optim.gamma, "> 0", optim.gamma > 0),
+            ("optim.min_lr_ratio", optim.min_lr_ratio, "in [0, 1]", 0 <= optim.min_lr_ratio <= 1),
+            ("data.split", data.split, "1, 2 or 3", data.split in (1, 2, 3)),
+            ("data.train_stride", data.train_stride, ">= 1", data.train_stride >= 1),
+            ("data.validation_stride", data.validation_stride, ">= 1", data.validation_stride >= 1),
+            ("data.validation_max_clips", data.validation_max_clips, ">= 1", data.validation_max_clips >= 1),
+            ("data.validation_seed", data.validation_seed, ">= 0 or null",
+             data.validation_seed is None or data.validation_seed >= 0),
+            ("data.num_workers", data.num_workers, ">= 0", data.num_workers >= 0),
+            ("data.validation_fraction", data.validation_fraction, "in [0, 1)", 0 <= data.validation_fraction < 1),
+            ("data.databases", data.databases, "a non-empty list", bool(data.databases)),
+            ("out_dir", self.out_dir, "a path", bool(self.out_dir.strip())),
         ]
         for key, value, requirement, ok in checks:
             if not ok:
                 raise ConfigError(f"{key} must be {requirement}, got {value}")
-        if self.train.epochs is None and self.train.max_steps is None:
+        if train.epochs is None and train.max_steps is None:
             raise ConfigError("train.epochs or train.max_steps must be set")
-        if self.train.max_steps is not None and self.train.max_steps < 1:
-            raise ConfigError(f"train.max_steps must be >= 1, got {self.train.max_steps}")
-        if self.train.epochs is not None and self.train.epochs < 1:
-            raise ConfigError(f"train.epochs must be >= 1, got {self.train.epochs}")
-        if self.optim.grad_clip is not None and self.optim.grad_clip <= 0:
-            raise ConfigError(f"optim.grad_clip must be positive or null, got {self.optim.grad_clip}")
-        if self.train.ema_decay is not None and not 0 < self.train.ema_decay < 1:
-            raise ConfigError(f"train.ema_decay must be in (0, 1) or null, got {self.train.ema_decay}")
+
+    @property
+    def validation_seed(self) -> int:
+        """The seed that picks the held-out validation videos."""
+        return self.train.seed if self.data.validation_seed is None else self.data.validation_seed
 
 
 def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:

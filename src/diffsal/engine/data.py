@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
@@ -12,11 +13,16 @@ from diffsal.data.dhf1k import DHF1KDataset
 from diffsal.engine.config import DataSection
 from diffsal.engine.distributed import DistributedContext
 from diffsal.engine.reproducibility import worker_init_fn
+from diffsal.errors import DiffSalError
 from diffsal.models.config import DiffSalConfig
 
 
-def build_datasets(data: DataSection, model: DiffSalConfig, seed: int) -> tuple[Dataset, Dataset | None]:
-    """(training clips, validation clips or None). Validation never touches a test list."""
+def build_datasets(data: DataSection, model: DiffSalConfig, seed: int,
+                   validation_seed: int) -> tuple[Dataset, Dataset | None]:
+    """(training clips, validation clips or None). Validation never touches a test list.
+
+    `seed` draws the training clips; `validation_seed` picks which training videos are held out.
+    """
     common = dict(
         clip_length=model.num_frames,
         frames_out=model.frames_out,
@@ -32,13 +38,13 @@ def build_datasets(data: DataSection, model: DiffSalConfig, seed: int) -> tuple[
         return train, validation
     audio_policy = "none" if not model.use_audio else data.audio
     train = AVSaliencyDataset(data.root, data.databases, data.split, "train",
-                              validation_fraction=data.validation_fraction, validation_seed=seed,
+                              validation_fraction=data.validation_fraction, validation_seed=validation_seed,
                               sampling="sparse", stride=data.train_stride, random_offset=data.random_offset,
                               seed=seed, audio=audio_policy, **common)
     if data.validation_fraction == 0:
         return train, None
     validation = AVSaliencyDataset(data.root, data.databases, data.split, "val",
-                                   validation_fraction=data.validation_fraction, validation_seed=seed,
+                                   validation_fraction=data.validation_fraction, validation_seed=validation_seed,
                                    sampling="sparse", stride=data.validation_stride, random_offset=False,
                                    audio=audio_policy, **common)
     return train, validation
@@ -75,7 +81,7 @@ class BatchStream:
             loader = DataLoader(self.dataset, batch_sampler=batches[offset:], num_workers=self.num_workers,
                                 worker_init_fn=worker_init_fn, pin_memory=self.context.device.type == "cuda",
                                 generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
-            for batch in loader:
+            for batch in one_line_errors(loader):
                 yield epoch, batch
             epoch, offset = epoch + 1, 0
 
@@ -89,11 +95,36 @@ class BatchStream:
         return list(sampler)
 
 
-def validation_loader(dataset: Dataset, batch_size: int, context: DistributedContext, max_clips: int,
-                      num_workers: int) -> DataLoader:
+def validation_batches(dataset: Dataset, batch_size: int, context: DistributedContext, max_clips: int,
+                       num_workers: int) -> Iterator[dict]:
     """This rank's share of at most `max_clips` validation clips spread evenly over the set, in a fixed order."""
     count = min(len(dataset), max_clips)
     chosen = sorted({round(position * (len(dataset) - 1) / max(count - 1, 1)) for position in range(count)})
     indices = chosen[context.rank :: context.world_size]
     batches = [indices[start : start + batch_size] for start in range(0, len(indices), batch_size)]
-    return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, worker_init_fn=worker_init_fn)
+    yield from one_line_errors(DataLoader(dataset, batch_sampler=batches, num_workers=num_workers,
+                                          worker_init_fn=worker_init_fn))
+
+
+_EXCEPTION_PREFIX = re.compile(r"^[\w.]+: ")
+
+
+def one_line_errors(batches: Iterable[dict]) -> Iterator[dict]:
+    """Iterate `batches`; a diffsal error raised in a DataLoader worker comes out with its own message.
+
+    PyTorch re-raises a worker's exception as the same type with the worker's whole traceback as its
+    message; the user needs the last line of it (the file that is bad), not fifty.
+    """
+    iterator = iter(batches)
+    while True:
+        try:
+            batch = next(iterator)
+        except StopIteration:
+            return
+        except DiffSalError as error:
+            text = str(error)
+            if "Original Traceback" not in text:
+                raise
+            last_line = next(line for line in reversed(text.splitlines()) if line.strip())
+            raise type(error)(_EXCEPTION_PREFIX.sub("", last_line.strip())) from None
+        yield batch

@@ -1,6 +1,8 @@
 """What a training run tells the user: a rich progress bar, TensorBoard scalars/images, a JSONL log.
 
-Only the main process (rank 0) creates a `RunLog`; other ranks use `NullRunLog`.
+Only the main process (rank 0) creates a `RunLog`; other ranks use `NullRunLog`. A resumed run
+continues the log of the run it resumes: the records a killed run wrote after its last checkpoint
+are dropped first (the resumed run computes those steps again), so each step is logged once.
 """
 
 from __future__ import annotations
@@ -14,7 +16,24 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-LOG_FILE = "log.jsonl"
+from diffsal.engine.run_folder import LOG_NAME, TENSORBOARD_DIR
+from diffsal.io.atomic import atomic_output
+
+
+def truncate_log(path: Path, last_step: int) -> None:
+    """Keep the records of `path` up to step `last_step` (a torn last line of a killed run goes too)."""
+    if not path.exists():
+        return
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict) and isinstance(record.get("step"), int) and record["step"] <= last_step:
+            kept.append(line + "\n")
+    with atomic_output(path) as temporary:
+        temporary.write_text("".join(kept), encoding="utf-8")
 
 
 class RunLog:
@@ -23,8 +42,9 @@ class RunLog:
 
         self.run_dir = run_dir
         self.console = console or Console(stderr=True)
-        self._jsonl = open(run_dir / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
-        self._tensorboard = SummaryWriter(log_dir=str(run_dir / "tensorboard"), purge_step=start_step or None)
+        truncate_log(run_dir / LOG_NAME, start_step)
+        self._jsonl = open(run_dir / LOG_NAME, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        self._tensorboard = SummaryWriter(log_dir=str(run_dir / TENSORBOARD_DIR), purge_step=start_step or None)
         self._progress = Progress(
             TextColumn("[bold]train"),
             BarColumn(),
@@ -52,8 +72,11 @@ class RunLog:
         self.write("train", step, scalars)
 
     def write(self, kind: str, step: int, scalars: dict[str, Any]) -> None:
-        record = {"kind": kind, "step": step, "time": time.time(), **scalars}
-        self._jsonl.write(json.dumps(record) + "\n")
+        # JSON has no NaN: a value that is not finite (no validation map scored, say) is written as null.
+        finite = {name: None if isinstance(value, float) and not np.isfinite(value) else value
+                  for name, value in scalars.items()}
+        record = {"kind": kind, "step": step, "time": time.time(), **finite}
+        self._jsonl.write(json.dumps(record, allow_nan=False) + "\n")
         self._jsonl.flush()
         for name, value in scalars.items():
             if isinstance(value, (int, float)) and np.isfinite(value):

@@ -17,19 +17,19 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from diffsal.engine.checkpoint import CheckpointStore
 from diffsal.engine.config import ModelSection, OptimSection, TrainConfig
-from diffsal.engine.data import BatchStream, build_datasets, validation_loader
+from diffsal.engine.data import BatchStream, build_datasets, validation_batches
 from diffsal.engine.distributed import DistributedContext, init_distributed, shutdown_distributed
 from diffsal.engine.reproducibility import rng_state, seed_everything, set_rng_state
+from diffsal.engine.run_folder import CHECKPOINTS_DIR, RESOLVED_CONFIG, check_run_folder, clear_run
 from diffsal.engine.run_log import NullRunLog, RunLog
 from diffsal.engine.schedule import lr_multiplier
 from diffsal.errors import DiffSalError, InputError
+from diffsal.io.atomic import atomic_output
 from diffsal.metrics import cc, nss
 from diffsal.models.config import DiffSalConfig
 from diffsal.models.diffsal import DiffSal
 from diffsal.models.weights import LoadReport, describe_keys, load_into, read_state_dict
 from diffsal.typed_config import merge, to_dict
-
-RESOLVED_CONFIG = "config.yaml"
 
 
 class TrainingError(DiffSalError):
@@ -96,10 +96,18 @@ def _summary(report: LoadReport) -> str:
     return text
 
 
-def train(config: TrainConfig, *, resume: bool = False, device: str = "auto") -> TrainResult:
-    """Run (or resume) the recipe `config`; returns where the checkpoints are."""
+def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, device: str = "auto") -> TrainResult:
+    """Run (or resume) the recipe `config`; returns where the checkpoints are.
+
+    A fresh run refuses a folder that holds another run's checkpoints unless `overwrite` (see
+    `diffsal.engine.run_folder`); the check runs before anything is built or written.
+    """
+    run_dir = check_run_folder(config.out_dir, resume=resume, overwrite=overwrite)
     context = init_distributed(device)
     try:
+        if overwrite and context.is_main and run_dir.exists():
+            clear_run(run_dir)
+        context.barrier()
         return _Trainer(config, context, resume).run()
     finally:
         shutdown_distributed()
@@ -110,13 +118,14 @@ class _Trainer:
         self.config = config
         self.context = context
         self.run_dir = Path(config.out_dir)
-        self.store = CheckpointStore(self.run_dir / "checkpoints")
+        self.store = CheckpointStore(self.run_dir / CHECKPOINTS_DIR)
         self.resume = resume
         train = config.train
         seed_everything(train.seed)  # the same initial weights on every rank
         self.model, self.notes = build_model(config.model)
         self.model.to(context.device)
-        self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed)
+        self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed,
+                                                            config.validation_seed)
         self.stream = BatchStream(self.train_set, train.batch_size, context, train.seed, config.data.num_workers)
         self.total_steps = self._total_steps()
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
@@ -187,7 +196,8 @@ class _Trainer:
         if not self.context.is_main:
             return NullRunLog()
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / RESOLVED_CONFIG).write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
+        with atomic_output(self.run_dir / RESOLVED_CONFIG) as temporary:
+            temporary.write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
         return RunLog(self.run_dir, self.total_steps, start_step=self.step)
 
     def _loop(self, log) -> None:
@@ -288,12 +298,12 @@ class _Trainer:
         model = self._inference_model
         model.eval()
         train = self.config.train
-        loader = validation_loader(self.validation_set, train.batch_size, self.context,
-                                   self.config.data.validation_max_clips, self.config.data.num_workers)
+        batches = validation_batches(self.validation_set, train.batch_size, self.context,
+                                     self.config.data.validation_max_clips, self.config.data.num_workers)
         generator = torch.Generator(self.context.device).manual_seed(train.seed)
         cc_sum = nss_sum = count = nss_count = 0.0
         shown = None
-        for batch in loader:
+        for batch in batches:
             frames, audio, target = self._inputs(batch)
             prediction = model.sample(frames, audio, steps=train.sampling_steps, generator=generator).mean
             for index in range(prediction.shape[0]):

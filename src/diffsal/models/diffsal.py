@@ -181,13 +181,15 @@ class DiffSal(nn.Module):
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write `model.safetensors` (every tensor inference uses, nothing else) and `config.json`."""
-        from safetensors.torch import save_file
+        from safetensors.torch import save
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {key: value.detach().contiguous().cpu() for key, value in self.state_dict().items()}
+        # Serialised in memory, written by Python: a full disk is then an OSError that says so.
+        encoded = save(state, metadata={"format": "diffsal", "format_version": str(FORMAT_VERSION)})
         with atomic_output(directory / WEIGHTS_NAME) as temporary:
-            save_file(state, str(temporary), metadata={"format": "diffsal", "format_version": str(FORMAT_VERSION)})
+            temporary.write_bytes(encoded)
         document = {
             "format": "diffsal",
             "format_version": FORMAT_VERSION,
