@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import types
 import typing
 from pathlib import Path
@@ -30,10 +31,6 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
 
 def _load_yaml(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
     """`path` read and merged over its bases; `children` are the files that inherit from it (cycle check)."""
-    resolved = path.resolve()
-    if resolved in children:
-        chain = " -> ".join(str(child) for child in (*children, resolved))
-        raise ConfigError(f"{path}: {BASE_KEY} inheritance loops ({chain})")
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text) or {}
@@ -49,6 +46,10 @@ def _load_yaml(path: Path, children: tuple[Path, ...]) -> dict[str, Any]:
         raise ConfigError(f"{path}: invalid YAML ({str(error).splitlines()[0]})") from error
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping")
+    resolved = Path(os.path.realpath(path))
+    if resolved in children:
+        chain = " -> ".join(str(child) for child in (*children, resolved))
+        raise ConfigError(f"{path}: {BASE_KEY} inheritance loops ({chain})")
     base = data.pop(BASE_KEY, None)
     if base is None:
         return data

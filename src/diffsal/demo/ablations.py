@@ -29,6 +29,7 @@ from diffsal.errors import InputError
 from diffsal.evaluation.predictions import read_prediction
 from diffsal.inference.outputs import MAP_PATTERN
 from diffsal.io.atomic import atomic_output
+from diffsal.io.paths import check_output_folder
 from diffsal.io.video import VideoReader
 from diffsal.synth.benchmark import DATABASE, SynthConfig
 
@@ -87,7 +88,7 @@ class Ablation:
             raise InputError(f"{settings.recipe}: recipe not found (run from the repository root or pass --recipe)")
         self.settings = settings
         self.console = console
-        self.out = Path(settings.out_dir)
+        self.out = check_output_folder(settings.out_dir)
         self.data_root = self.out / "data"
 
     # ------------------------------------------------------------------ steps

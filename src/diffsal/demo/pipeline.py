@@ -21,6 +21,7 @@ from diffsal.demo.report import write_report
 from diffsal.demo.steps import SPLIT, ensure_benchmark, run_command
 from diffsal.errors import InputError
 from diffsal.inference.outputs import MAP_PATTERN, UNCERTAINTY_DIR, read_std_png
+from diffsal.io.paths import check_output_folder
 from diffsal.io.video import VideoReader
 from diffsal.synth.benchmark import DATABASE, SynthConfig
 
@@ -40,7 +41,7 @@ class DemoSettings:
 def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     """Run every step; returns the path of ``report.md``."""
     console = console or Console(stderr=True)
-    out = Path(settings.out_dir)
+    out = check_output_folder(settings.out_dir)
     if not settings.recipe.is_file():
         raise InputError(f"{settings.recipe}: recipe not found (run the demo from the repository root or pass --recipe)")
     timings: dict[str, float] = {}

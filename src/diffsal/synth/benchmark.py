@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from diffsal.errors import InputError
+from diffsal.io.paths import check_output_folder
 from diffsal.synth.audio import SoundSchedule, make_schedule, synthesize
 from diffsal.synth.observers import ObserverModel, simulate_gaze
 from diffsal.synth.scene import PALETTE, Scene, make_scene
@@ -183,7 +184,7 @@ def generate_benchmark(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BenchmarkSummary:
     """Generate and write the whole benchmark under `root` (STAViS layout, mp4s, fold lists)."""
-    root = Path(root)
+    root = check_output_folder(root)
     started = time.perf_counter()
     names = []
     for index in range(config.num_videos):
