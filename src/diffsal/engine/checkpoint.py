@@ -67,7 +67,9 @@ class CheckpointStore:
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
-        for link in links:
+        # `last` moves last: a kill between two swaps leaves `best` ahead of `last`, and the resumed run
+        # recomputes the same improvement and points both again, as the uninterrupted run did.
+        for link in sorted(links, key=lambda name: name == "last"):
             self._point(link, final.name)
         self._remove_unreferenced()
         return final
