@@ -54,13 +54,16 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
     data = make_stavis(tmp_path / "data")
     cases = [
         (["evaluate", str(tmp_path), "center-prior"], "unknown dataset layout"),
-        (["evaluate", str(data), str(tmp_path / "absent")], "prediction folder not found"),
+        (["evaluate", str(data), str(tmp_path / "absent")], "no such file or folder (prediction folder)"),
         (["evaluate", str(data), "center-prior", "--metrics", "CC,EMD"], "unknown metric 'EMD'"),
         (["evaluate", str(data), "center-prior", "--split", "val"], "split for the STAViS layout"),
-        (["evaluate", str(data), "center-prior", "--blur-sigma", "-1"], "blur sigma"),
+        (["evaluate", str(data), "center-prior", "--blur-sigma", "-1"], "--blur-sigma: must be >= 0"),
     ]
     for argv, message in cases:
-        code = main(argv + ["--out", str(tmp_path / "out")])
+        try:
+            code = main(argv + ["--out", str(tmp_path / "out")])
+        except SystemExit as exited:  # argparse checks the numbers
+            code = exited.code
         captured = capsys.readouterr()
         assert code == 2, argv
         assert message in captured.err

@@ -277,7 +277,7 @@ def test_wrong_layouts_are_dataset_errors(tmp_path):
     (tmp_path / "nothing").mkdir()
     with pytest.raises(DatasetError, match="unknown dataset layout"):
         load_benchmark(tmp_path / "nothing")
-    with pytest.raises(InputError, match="dataset folder not found"):
+    with pytest.raises(InputError, match=r"no such file or folder \(dataset folder\)"):
         load_benchmark(tmp_path / "absent")
     data = make_stavis(tmp_path / "data")
     (data / "fold_lists" / "DBX_list_test_2_fps.txt").unlink()
@@ -293,7 +293,7 @@ def test_wrong_layouts_are_dataset_errors(tmp_path):
 
 
 def test_bad_prediction_patterns(tmp_path):
-    with pytest.raises(InputError, match="prediction folder not found"):
+    with pytest.raises(InputError, match=r"no such file or folder \(prediction folder\)"):
         FolderPredictions(tmp_path / "absent")
     with pytest.raises(InputError, match="unknown field {name}"):
         FolderPredictions(tmp_path, "{name}/{frame}.png")

@@ -71,9 +71,10 @@ def test_prepare_reuses_finished_videos_and_keeps_other_list_lines(videos, tmp_p
 def test_prepare_rejects_bad_inputs(videos, tmp_path, capsys):
     assert main(["prepare", str(tmp_path / "absent"), "--out", str(tmp_path / "o")]) == 2
     assert str(tmp_path / "absent") in capsys.readouterr().err
-    (videos / "silent.mkv").write_bytes((videos / "silent.mp4").read_bytes())
-    with pytest.raises(InputError, match="same name 'silent'"):
+    (videos / "silent.MP4").write_bytes((videos / "silent.mp4").read_bytes())
+    with pytest.raises(InputError, match="silent.MP4 and .*silent.mp4 would both be named 'silent_mp4'"):
         prepare_videos([videos], tmp_path / "o")
+    assert not (tmp_path / "o").exists()
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 100)
     assert main(["prepare", str(broken), "--out", str(tmp_path / "o")]) == 2

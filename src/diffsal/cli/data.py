@@ -12,18 +12,21 @@ from diffsal.cli._arguments import fraction, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("data", help="validate a dataset root (STAViS layout) and list its clips")
+    parser = subparsers.add_parser("data", help="validate a dataset root (STAViS or DHF1K layout) and list its clips")
     commands = parser.add_subparsers(dest="data_command", metavar="DATA_COMMAND", required=True)
 
     check = commands.add_parser(
         "check",
         help="list what is present and missing (fold lists, frames, wav, maps); exit 1 on problems",
-        description="Check a STAViS-layout root. Every problem names its file; the exit status is 0 when "
-        "there are none, 1 otherwise.",
+        description="Check a STAViS-layout or DHF1K root. Every problem names its file; the exit status is 0 "
+        "when there are none, 1 otherwise.",
     )
-    check.add_argument("root", help="dataset root (video_frames/, video_audio/, annotations/, fold_lists/)")
+    check.add_argument("root", help="dataset root: STAViS (video_frames/, video_audio/, annotations/, fold_lists/) "
+                       "or DHF1K (video/ + annotation/, or the extracted <XXXX>/{images,maps,fixation}/)")
     check.add_argument("--db", nargs="+", default=None, help="databases to check (default: all found)")
-    check.add_argument("--decode", action="store_true", help="also decode every JPEG, MAT and wav (slow)")
+    check.add_argument("--decode", action="store_true",
+                       help="also decode every image, MAT and wav (slow); finds maps of another size within a "
+                            "video and all-black maps of frames with fixations")
     check.add_argument("--no-annotations", action="store_true", help="maps are not required (prediction data)")
     check.add_argument("--audio-optional", action="store_true", help="a missing wav is not a problem")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -66,7 +69,7 @@ def run_check(args: argparse.Namespace) -> int:
             str(len(database.fold_lists)),
             str(len(videos)),
             f"{sum(v.frames == v.num_frames for v in videos)}/{len(videos)}",
-            f"{sum(v.wav for v in videos)}/{len(videos)}",
+            "-" if any(v.wav is None for v in videos) else f"{sum(v.wav for v in videos)}/{len(videos)}",
             f"{sum(v.eye_maps == v.num_frames for v in videos)}/{len(videos)}",
             f"{sum(v.fix_maps == v.num_frames for v in videos)}/{len(videos)}",
             str(len(database.all_problems)),

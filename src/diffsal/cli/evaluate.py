@@ -11,6 +11,7 @@ from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, Eva
                                 load_benchmark, markdown_table, notes, prediction_source, write_results)
 from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
+from diffsal.io.paths import check_output_folder
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
 from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
 
@@ -22,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "evaluate", help="score predicted saliency maps against a benchmark (CC, NSS, SIM, KLD, AUCs, IG)",
         description="Score predicted maps against a STAViS-layout or DHF1K-layout dataset with the STAViS "
                     "protocol. Prints a Markdown table; writes metrics.json and per_video.csv.")
-    parser.add_argument("data", help="dataset root (annotations/ + fold_lists/, or DHF1K annotation/)")
+    parser.add_argument("data", help="dataset root (annotations/ + fold_lists/, or DHF1K: annotation/ or the "
+                        "extracted <XXXX>/maps/, also under train/ val/ test/)")
     parser.add_argument("predictions", help=f"folder of predicted maps, or '{CENTER_PRIOR}' for the baseline")
     parser.add_argument("--out", default="evaluation", help="folder for metrics.json and per_video.csv "
                         "(default: ./evaluation)")
@@ -34,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--datasets", help="comma-separated STAViS databases (default: all under annotations/)")
     parser.add_argument("--split", default="default",
                         help="STAViS: all (default, test lists of splits 1-3 pooled), 1, 2 or 3; "
-                             "DHF1K: val (default), train or all")
+                             "DHF1K: val (default, videos 601-700), train, test or all")
     parser.add_argument("--metrics", default=",".join(METRIC_NAMES),
                         help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)")
     parser.add_argument("--sauc-other", default="same-video", choices=SAUC_VARIANTS,
@@ -54,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_folder(args.out)  # before scoring, which can take hours
     metrics = parse_metric_names(args.metrics)
     postprocess = PostProcess(min_max=not args.no_min_max, blur_sigma_px=args.blur_sigma, resize=not args.no_resize)
     settings = EvaluationSettings(metrics=metrics, sauc_variant=args.sauc_other, other_videos=args.other_videos,

@@ -1,7 +1,8 @@
 """`diffsal predict INPUT --model DIR`: saliency maps, overlay videos and uncertainty for videos or a dataset split.
 
-Exit codes: 0 every video complete; 1 some video failed (the others are done); 2 bad input
-(missing INPUT, no videos, model folder without weights or not fitting its config, unwritable OUT).
+Exit codes: 0 every video complete; 1 some video failed (the others are done); 2 bad input, found
+before anything is written (missing INPUT, no videos, two videos with the same name, a model folder
+without weights, not fitting its config or with NaN weights, bad options, an OUT that cannot be made).
 Scale out with ``torchrun --nproc_per_node=N -m diffsal predict ...``: each rank takes a shard.
 """
 
@@ -13,13 +14,15 @@ from pathlib import Path
 
 import torch
 
+from diffsal.data.dhf1k import is_dhf1k_root
 from diffsal.errors import InputError
-from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, check_writable, file_sha256
+from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, file_sha256
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import Predictor
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sharding import Shard
-from diffsal.inference.sources import InputSpec, resolve_inputs
+from diffsal.inference.sources import InputSpec, VideoInput, resolve_inputs
+from diffsal.io.paths import check_output_folder
 from diffsal.models.diffsal import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
 
@@ -29,12 +32,13 @@ FAILURES_SHOWN = 10
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "predict", help="predict saliency maps (+ overlay videos with sound) for videos or a dataset split",
-        description="Predict a saliency map for every frame of a video file, a folder of videos, or a dataset "
-                    "split in the STAViS layout. Writes OUT/<video>/<frame:05d>.png (1-based; for a dataset "
-                    "OUT/<DB>/<video>/..., the layout `diffsal evaluate` reads), overlay.mp4 with the original "
+        description="Predict a saliency map for every frame of a video file, a folder of videos, a dataset "
+                    "split in the STAViS layout or a DHF1K part. Writes OUT/<video>/<frame:05d>.png (1-based; for "
+                    "a dataset OUT/<DB>/<video>/..., the layout `diffsal evaluate` reads), overlay.mp4 with the original "
                     "sound, and summary.json. Reruns skip complete videos. Exit code 0: all complete; 1: some "
                     "video failed; 2: bad input.")
-    parser.add_argument("input", help="a video file (.mp4/.avi/.mkv/...), a folder of videos, or a STAViS dataset root")
+    parser.add_argument("input", help="a video file (.mp4/.avi/.mkv/...), a folder of videos, a STAViS dataset root "
+                        "or a DHF1K root")
     parser.add_argument("--model", required=True, help="model folder with model.safetensors + config.json "
                         "(e.g. runs/x/checkpoints/best)")
     parser.add_argument("--out", default="predictions", help="output folder (default: ./predictions)")
@@ -48,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="predict every k-th frame (and the last) and interpolate linearly in between (default 1)")
     sampling.add_argument("--no-audio", action="store_true",
                           help="feed silence (a zero waveform) instead of the sound to an audio-visual model")
+    sampling.add_argument("--audio-optional", action="store_true",
+                          help="dataset input: a video whose wav is missing is predicted on silence (and its "
+                               "summary.json says so) instead of failing")
     sampling.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
     sampling.add_argument("--batch-size", type=positive_int, default=8, help="clips per forward pass (default 8)")
     # Checked by the Predictor rather than by argparse `choices`, so that a bad value is one line, exit code 2.
@@ -56,10 +63,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                "(AVX-512 BF16 / AMX) it is emulated and much slower than fp32")
     sampling.add_argument("--threads", type=positive_int,
                           help="CPU threads of torch (default: torch's choice; 1 is fastest on a busy machine)")
-    dataset = parser.add_argument_group("dataset input (STAViS layout)")
-    dataset.add_argument("--split", default="1", help="1 (default), 2, 3, or all (the three lists' videos, each once)")
-    dataset.add_argument("--part", default="test", choices=("test", "train"), help="fold list part (default test)")
-    dataset.add_argument("--datasets", help="comma-separated databases (default: every one with fold lists)")
+    dataset = parser.add_argument_group("dataset input (STAViS layout or DHF1K)")
+    dataset.add_argument("--split", help="STAViS: 1 (default), 2, 3, or all (the three lists' videos, each once)")
+    dataset.add_argument("--part", choices=("test", "train", "val"),
+                         help="STAViS: the fold list part, test (default) or train; DHF1K: val (default, videos "
+                              "601-700), train (1-600) or test (701-1000)")
+    dataset.add_argument("--datasets", help="comma-separated STAViS databases (default: every one with fold lists)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--save-npy", action="store_true", help="also write float32 <frame:05d>.npy maps")
     outputs.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
@@ -82,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if databases == ():
         raise InputError("--datasets names no database")
     kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part))
-    out_root = check_writable(args.out)
+    out_root = check_output_folder(args.out)  # made only when the first file is written
     model_dir = Path(args.model)
     if not (model_dir / CONFIG_NAME).exists() and (model_dir / "checkpoints" / "best").is_dir():
         raise InputError(f"{model_dir} is a training run, not a model folder; "
@@ -95,8 +104,10 @@ def run(args: argparse.Namespace) -> int:
     options = OutputOptions(save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
                             uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)
     prediction = PredictionRun(predictor, videos, out_root, model_info=model_info, stride=args.stride,
-                               options=options, overwrite=args.overwrite, shard=shard, progress=not args.quiet,
-                               debug=args.debug)
+                               options=options, overwrite=args.overwrite, audio_optional=args.audio_optional,
+                               shard=shard, progress=not args.quiet, debug=args.debug)
+    if shard.is_main:
+        _print_notes(kind, videos, Path(args.input), out_root)
     if shard.is_main and not args.quiet:
         print(f"diffsal predict: {len(videos)} video(s) from {kind} {args.input} -> {out_root} "
               f"(steps {predictor.steps}, samples {predictor.samples}, stride {args.stride}, "
@@ -106,6 +117,19 @@ def run(args: argparse.Namespace) -> int:
     if shard.is_main:
         _print_report(report, out_root, len(videos), args.quiet)
     return report.exit_code
+
+
+def _print_notes(kind: str, videos: list[VideoInput], input_path: Path, out_root: Path) -> None:
+    """Where a video's output does not go by its file stem, and a DHF1K video folder given instead of its root."""
+    if kind not in ("file", "folder"):
+        return
+    for video in videos:
+        if video.key != video.frames.stem:
+            print(f"diffsal predict: note: {video.frames.name} -> {out_root / video.key}", file=sys.stderr)
+    if kind == "folder" and input_path.name == "video" and is_dhf1k_root(input_path.resolve().parent):
+        print(f"diffsal predict: note: {input_path} is the video folder of a DHF1K root; predict "
+              f"{input_path.resolve().parent} to write the layout `diffsal evaluate` reads (OUT/DHF1K/<XXXX>/)",
+              file=sys.stderr)
 
 
 def _print_report(report, out_root: Path, total: int, quiet: bool) -> None:

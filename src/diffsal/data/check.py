@@ -1,15 +1,23 @@
-"""Validation of a STAViS-layout root: what is present, what is missing, what does not match.
+"""Validation of a dataset root (STAViS or DHF1K layout): what is present, what is missing, what does not match.
 
-Every problem is one line that starts with the path it is about. Checked per database:
+Every problem is one line that starts with the path it is about. Checked per STAViS database:
 
 - fold lists: present, every line ``name n_frames fps`` with n_frames >= 1 and fps > 0, a video
   described the same way in every list;
 - per listed video: frames folder (present, no gaps, as many frames as the list says), wav,
   ``maps/eyeMap_*.jpg`` and ``fixMap_*.mat`` (present, as many as frames);
-- with ``decode=True`` every JPEG, MAT and wav is also decoded (slow on the full benchmarks).
+- with ``decode=True`` every JPEG, MAT and wav is also decoded (slow on the full benchmarks), and
+  per video: maps of another size than the video's first map (eyeMaps and fixMaps alike, and
+  eyeMaps against fixMaps), and all-black eyeMaps of frames whose fixMap has fixations.
+
+DHF1K (either layout, `diffsal.data.dhf1k.find_dhf1k_videos`): per video its frames (the AVI, or
+``images/`` without gaps), and for the train and val videos ``maps/`` and ``fixation/`` with one
+map per frame; ``decode=True`` decodes every image and map (and counts the AVI's frames) and
+makes the same per-video checks.
 
 Notes (not problems): videos on disk that no fold list names, fold-list files of a split that
-are absent, videos listed twice in one list (a published AVAD quirk).
+are absent, videos listed twice in one list (a published AVAD quirk); DHF1K videos absent from
+a part.
 """
 
 from __future__ import annotations
@@ -20,12 +28,18 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
+from diffsal.data.dhf1k import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, DHF1KVideo,
+                                find_dhf1k_videos, is_dhf1k_root)
 from diffsal.data.fold_lists import SINGLE_SPLIT_DATABASES, SPLITS, FoldEntry, read_fold_list_reporting
 from diffsal.data.layout import EYE_MAP_PATTERN, FIX_MAP_PATTERN, StavisLayout, count_numbered
 from diffsal.data.records import folder_problems
 from diffsal.errors import DiffSalError, InputError
 from diffsal.io.audio import read_audio
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
+from diffsal.io.paths import check_input_path
+from diffsal.io.video import VideoReader
+
+ABSENT_NAMED = 10  # absent DHF1K videos named in a note before counting the rest
 
 
 @dataclass
@@ -34,7 +48,7 @@ class VideoCheck:
     num_frames: int  # from the fold list
     fps: float
     frames: int  # files found
-    wav: bool
+    wav: bool | None  # None: the dataset has no sound (DHF1K)
     eye_maps: int
     fix_maps: int
     problems: list[str] = field(default_factory=list)
@@ -91,20 +105,24 @@ def check_dataset(
     audio: bool = True,
     decode: bool = False,
 ) -> CheckReport:
-    """Check `databases` (default: every database found) under `root`.
+    """Check `databases` (default: every database found) under `root`; a DHF1K root is checked as DHF1K.
 
     Args:
         annotations: require eyeMaps and fixMaps (False for `diffsal prepare` output).
-        audio: require a wav per video.
+        audio: require a wav per video (STAViS).
         decode: decode every file, not only count it.
     """
+    root = check_input_path(root, "dataset root")
+    if not root.is_dir():
+        raise InputError(f"{root}: not a folder (expected a dataset root)")
     layout = StavisLayout(root)
-    if not layout.root.is_dir():
-        raise InputError(f"{layout.root}: no such folder")
     names = databases or layout.databases()
+    if names in ([], [DHF1K_NAME]) and is_dhf1k_root(root):
+        return CheckReport(root, [_check_dhf1k(root, annotations, decode)])
     if not names:
-        raise InputError(f"{layout.root}: no databases found (expected fold_lists/ and video_frames/<DB>/)")
-    return CheckReport(layout.root, [_check_database(layout, name, annotations, audio, decode) for name in names])
+        raise InputError(f"{root}: no databases found (expected fold_lists/ and video_frames/<DB>/ (STAViS), "
+                         "or video/ + annotation/ or <XXXX>/images/ (DHF1K))")
+    return CheckReport(root, [_check_database(layout, name, annotations, audio, decode) for name in names])
 
 
 def _check_database(layout: StavisLayout, name: str, annotations: bool, audio: bool, decode: bool) -> DatabaseCheck:
@@ -164,10 +182,9 @@ def _check_video(layout: StavisLayout, database: str, entry: FoldEntry, annotati
         check.problems += folder_problems(maps_dir, EYE_MAP_PATTERN, "eyeMaps", entry.num_frames)
         check.problems += folder_problems(annotation_dir, FIX_MAP_PATTERN, "fixMaps", entry.num_frames)
     if decode:
-        check.problems += _decode_problems(frames_dir, STAVIS_FRAME_PATTERN, check.frames, _decode_image)
+        check.problems += _decode_problems(frames_dir, STAVIS_FRAME_PATTERN, _decode_image)
         if annotations:
-            check.problems += _decode_problems(maps_dir, EYE_MAP_PATTERN, check.eye_maps, read_saliency_map)
-            check.problems += _decode_problems(annotation_dir, FIX_MAP_PATTERN, check.fix_maps, read_fixation_map)
+            check.problems += _annotation_problems(maps_dir, EYE_MAP_PATTERN, annotation_dir, FIX_MAP_PATTERN)
         if audio and check.wav:
             try:
                 read_audio(wav)
@@ -176,17 +193,114 @@ def _check_video(layout: StavisLayout, database: str, entry: FoldEntry, annotati
     return check
 
 
-def _decode_problems(folder: Path, pattern: str, count: int, decode) -> list[str]:
-    problems = []
-    for number in range(1, count + 1):
-        path = folder / pattern.format(number)
-        if not path.exists():
-            continue  # gaps are reported by the count check
-        try:
-            decode(path)
-        except DiffSalError as error:
-            problems.append(str(error))
+def _check_dhf1k(root: Path, annotations: bool, decode: bool) -> DatabaseCheck:
+    result = DatabaseCheck(DHF1K_NAME)
+    videos = find_dhf1k_videos(root)
+    result.videos = [_check_dhf1k_video(video, annotations, decode) for video in videos]
+    for part, numbers in DHF1K_PARTS.items():
+        present = {video.number for video in videos if video.part == part}
+        absent = [f"{number:04d}" for number in numbers if number not in present]
+        if absent:
+            named = ", ".join(absent[:ABSENT_NAMED]) + (" ..." if len(absent) > ABSENT_NAMED else "")
+            result.notes.append(f"{root}: {len(absent)} of the {len(numbers)} {part} videos "
+                                f"({numbers[0]:04d}-{numbers[-1]:04d}) absent: {named}")
+    return result
+
+
+def _check_dhf1k_video(video: DHF1KVideo, annotations: bool, decode: bool) -> VideoCheck:
+    """One DHF1K video; maps are required for the train and val parts (the test part has none public)."""
+    problems: list[str] = []
+    maps_count = count_numbered(video.maps, DHF1K_PATTERN)[0]
+    num_frames, counted_by, fps = maps_count, "the maps folder has", DHF1K_FPS
+    if video.frames is None:
+        problems.append(f"{video.annotation}: annotations of DHF1K video {video.name} but no frames "
+                        f"(video/{video.number:03d}.AVI or {video.name}/{IMAGES_DIR}/)")
+        num_frames = 0
+    elif video.is_file:
+        if video.frames.stat().st_size == 0:
+            problems.append(f"{video.frames}: video file is empty")
+        elif decode:  # counting the AVI's frames means opening it
+            try:
+                with VideoReader(video.frames) as reader:
+                    num_frames, counted_by, fps = reader.num_frames, "the video has", reader.fps
+            except DiffSalError as error:
+                problems.append(str(error))
+    else:
+        pattern = video.frame_pattern()
+        problems += folder_problems(video.frames, pattern, "frames", None)
+        num_frames, counted_by = count_numbered(video.frames, pattern)[0], "the images folder has"
+        if decode:
+            problems += _decode_problems(video.frames, pattern, _decode_image)
+    if annotations and (video.part != "test" or video.annotated):
+        for folder, what in ((video.maps, "maps"), (video.fixations, "fixation maps")):
+            problems += folder_problems(folder, DHF1K_PATTERN, what, num_frames or None, counted_by)
+        if decode:
+            problems += _annotation_problems(video.maps, DHF1K_PATTERN, video.fixations, DHF1K_PATTERN)
+    return VideoCheck(video=video.name, num_frames=num_frames, fps=fps, frames=num_frames if video.frames else 0,
+                      wav=None, eye_maps=maps_count, fix_maps=count_numbered(video.fixations, DHF1K_PATTERN)[0],
+                      problems=problems)
+
+
+def _numbers(folder: Path, pattern: str) -> range:
+    """1 .. the highest number present in `folder` (gaps included: the count check reports them)."""
+    count, gaps = count_numbered(folder, pattern)
+    return range(1, count + len(gaps) + 1)
+
+
+def _decode_problems(folder: Path, pattern: str, decode) -> list[str]:
+    problems: list[str] = []
+    for number in _numbers(folder, pattern):
+        _decoded(folder / pattern.format(number), decode, problems)
     return problems
+
+
+def _annotation_problems(maps_dir: Path, map_pattern: str, fixations_dir: Path, fixation_pattern: str) -> list[str]:
+    """Decode a video's maps and fixation maps: unreadable files, sizes that differ within the video,
+    and all-black maps of frames that have fixations (an export error: every map metric of such a
+    frame is undefined, and evaluation would silently drop it)."""
+    problems: list[str] = []
+    first: dict[str, tuple[Path, tuple[int, ...]]] = {}  # kind -> the video's first file of that kind, its size
+    other_size: dict[str, list[tuple[Path, tuple[int, ...]]]] = {"map": [], "fixation map": []}
+    black: list[tuple[Path, Path, int]] = []
+    numbers = max(_numbers(maps_dir, map_pattern), _numbers(fixations_dir, fixation_pattern), key=len)
+    for number in numbers:
+        map_path, fixation_path = maps_dir / map_pattern.format(number), fixations_dir / fixation_pattern.format(number)
+        saliency = _decoded(map_path, read_saliency_map, problems)
+        fixations = _decoded(fixation_path, read_fixation_map, problems)
+        for kind, path, array in (("map", map_path, saliency), ("fixation map", fixation_path, fixations)):
+            if array is not None and first.setdefault(kind, (path, array.shape))[1] != array.shape:
+                other_size[kind].append((path, array.shape))
+        if saliency is not None and fixations is not None and saliency.max() == 0 and fixations.any():
+            black.append((map_path, fixation_path, int(fixations.sum())))
+    for kind, odd in other_size.items():
+        if odd:
+            (path, shape), (reference, reference_shape) = odd[0], first[kind]
+            problems.append(f"{path}: {kind} is {_size(shape)}, but {reference} is {_size(reference_shape)} "
+                            f"({len(odd)} {kind}(s) of another size in this video)")
+    if len(first) == 2 and first["map"][1] != first["fixation map"][1]:
+        (map_path, map_shape), (fixation_path, fixation_shape) = first["map"], first["fixation map"]
+        problems.append(f"{map_path}: map is {_size(map_shape)}, but fixation map {fixation_path} is {_size(fixation_shape)}")
+    if black:
+        map_path, fixation_path, count = black[0]
+        more = f" ({len(black)} such frames in this video)" if len(black) > 1 else ""
+        problems.append(f"{map_path}: all-black map, but {fixation_path} has {count} fixation(s){more}")
+    return problems
+
+
+def _decoded(path: Path, read, problems: list[str]):
+    """`read(path)`, or None when the file is absent (a gap, reported by the count check) or unreadable
+    (the error is added to `problems`)."""
+    if not path.exists():
+        return None
+    try:
+        return read(path)
+    except DiffSalError as error:
+        problems.append(str(error))
+        return None
+
+
+def _size(shape: tuple[int, ...]) -> str:
+    return "x".join(map(str, shape[::-1]))  # width x height
 
 
 def _decode_image(path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Where each file of the STAViS layout lives (DESIGN.md section 3). Frame numbers here are
+"""Where each file of the STAViS layout lives. Frame numbers here are
 0-based; on disk they are 1-based with 5 digits.
 
 ```
@@ -9,17 +9,24 @@ annotations/<DB>/<video>/fixMap_00001.mat ...
 fold_lists/<DB>_list_{train,test}_{1,2,3}_fps.txt          (DIEM: <DB>_list_{train,test}_fps.txt)
 videos/<DB>/<video>.mp4                                    (ours: the synthetic benchmark's mp4s)
 ```
+
+Also here: the one naming rule that turns video files into video names (`video_names`), used by
+`diffsal prepare` for the layout above and by `diffsal predict` for its output folders.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from diffsal.data.fold_lists import Part, fold_list_path
+from diffsal.errors import InputError
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 EYE_MAP_PATTERN = "eyeMap_{:05d}.jpg"
 FIX_MAP_PATTERN = "fixMap_{:05d}.mat"
 _FOLD_LIST_NAME = re.compile(r"^(?P<db>.+)_list_(?P<part>train|test)(?:_(?P<split>\d+))?_fps\.txt$")
@@ -93,3 +100,33 @@ def count_numbered(folder: Path, pattern: str) -> tuple[int, list[int]]:
     if not numbers:
         return 0, []
     return len(numbers), sorted(set(range(1, max(numbers) + 1)) - numbers)
+
+
+def video_files(folder: Path) -> list[Path]:
+    """The video files (`VIDEO_SUFFIXES`, any case) directly in `folder`, sorted by name."""
+    return sorted(path for path in folder.iterdir() if path.suffix.lower() in VIDEO_SUFFIXES and path.is_file())
+
+
+def video_names(files: Sequence[Path]) -> list[str]:
+    """One name per video file, unique among `files`: the folder (and fold-list) name of each video.
+
+    The name is the file stem with whitespace replaced by '_'. Files whose names would be equal
+    (compared case-insensitively, as a case-insensitive disk would) each get their extension
+    appended instead: ``clip.mp4`` and ``clip.avi`` become ``clip_mp4`` and ``clip_avi``. The rule
+    depends only on the set of files, so a rerun on the same files gives the same names.
+
+    Raises:
+        InputError: two files would still get the same name (``A.MP4`` and ``A.mp4``; ``clip.mp4``
+            next to ``clip_mp4.mp4`` and ``clip.avi``), naming both: one must be renamed.
+    """
+    stems = [re.sub(r"\s+", "_", path.stem.strip()) or "video" for path in files]
+    taken = Counter(stem.casefold() for stem in stems)
+    names = [f"{stem}_{path.suffix.lstrip('.').lower()}" if taken[stem.casefold()] > 1 else stem
+             for stem, path in zip(stems, files)]
+    owners: dict[str, Path] = {}
+    for name, path in zip(names, files):
+        other = owners.setdefault(name.casefold(), path)
+        if other != path:
+            raise InputError(f"{other} and {path} would both be named {name!r} (output and dataset names ignore "
+                             "case); rename one of them")
+    return names

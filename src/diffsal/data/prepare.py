@@ -1,8 +1,10 @@
 """Convert a user's own videos into the STAViS layout, so that they go through the benchmark code.
 
-For each video ``<name>.mp4`` (or .mov/.mkv/.avi/.webm/.m4v):
+For each video ``<name>.mp4`` (or .mov/.mkv/.avi/.webm/.m4v), named by `diffsal.data.layout.video_names`
+(the rule `diffsal predict` names its output folders by):
 
-- ``video_frames/<DB>/<name>/img_00001.jpg ...`` every frame in display order;
+- ``video_frames/<DB>/<name>/img_00001.jpg ...`` every frame in display order, and
+  ``.prepared.json`` naming the video file they were decoded from;
 - ``video_audio/<DB>/<name>/<name>.wav`` 16 kHz mono 16-bit, sample 0 at the first frame's time
   (an audio stream that starts late or early is shifted onto the video's clock); no wav when the
   video has no sound;
@@ -10,11 +12,15 @@ For each video ``<name>.mp4`` (or .mov/.mkv/.avi/.webm/.m4v):
 
 Read it back with ``AVSaliencyDataset(root, DB, split=1, part="test", annotations=False,
 audio="optional")``. Frames go to a hidden folder first and are renamed when complete, so an
-interrupted run never leaves a half-written video under its final name.
+interrupted run never leaves a half-written video under its final name. A rerun reuses a video's
+frames only when ``.prepared.json`` says they come from the same file (name and size); frames made
+from another file (``a b.mp4`` prepared earlier, now ``a_b.mp4``, both named ``a_b``) are never
+taken for this one nor replaced without ``overwrite``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Callable
@@ -26,15 +32,16 @@ import scipy.io.wavfile
 from PIL import Image
 
 from diffsal.data.fold_lists import FoldEntry, read_fold_list
-from diffsal.data.layout import StavisLayout, count_numbered
+from diffsal.data.layout import VIDEO_SUFFIXES, StavisLayout, count_numbered, video_files, video_names
 from diffsal.errors import InputError
-from diffsal.io.atomic import atomic_output
+from diffsal.io.atomic import atomic_output, temporary_stem
 from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, read_audio
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
+from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.io.video import VideoReader
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v")
 DEFAULT_DATABASE = "User"
+SOURCE_NAME = ".prepared.json"  # in a video's frames folder: which file its frames come from
 
 
 @dataclass(frozen=True)
@@ -50,22 +57,13 @@ class PreparedVideo:
 def find_videos(inputs: list[str | Path]) -> list[Path]:
     """Video files among `inputs` (files, or folders searched one level deep), sorted, unique."""
     found: list[Path] = []
-    for item in map(Path, inputs):
-        if item.is_dir():
-            found += sorted(path for path in item.iterdir() if path.is_file() and path.suffix.lower() in VIDEO_SUFFIXES)
-        elif item.is_file():
-            found.append(item)
-        else:
-            raise InputError(f"{item}: no such file or folder")
+    for item in inputs:
+        item = check_input_path(item)
+        found += video_files(item) if item.is_dir() else [item]
     unique = list(dict.fromkeys(path.resolve() for path in found))
     if not unique:
         raise InputError(f"no video files ({', '.join(VIDEO_SUFFIXES)}) in {', '.join(map(str, inputs))}")
     return unique
-
-
-def video_name(path: Path) -> str:
-    """A fold-list-safe name: the file stem with whitespace replaced by '_'."""
-    return re.sub(r"\s+", "_", path.stem.strip()) or "video"
 
 
 def prepare_videos(
@@ -78,18 +76,25 @@ def prepare_videos(
 ) -> list[PreparedVideo]:
     """Prepare every video of `inputs` under `root`; returns one entry per video.
 
-    A video whose frames folder already holds all its frames is reused unless `overwrite`.
+    A video whose frames folder already holds all its frames, decoded from the same file, is reused
+    unless `overwrite`.
+
+    Raises:
+        InputError: before any work: a bad database name, a missing input, no videos, two videos with
+            the same name, an output root that cannot be made, a frames folder that holds another
+            file's frames (without `overwrite`).
     """
     if not database or re.search(r"[\s/\\]", database):
         raise InputError(f"database name must be non-empty without spaces or slashes, got {database!r}")
-    layout = StavisLayout(root)
     videos = find_videos(inputs)
-    names: dict[str, Path] = {}
-    for path in videos:
-        name = video_name(path)
-        if name in names:
-            raise InputError(f"{path}: same name {name!r} as {names[name]}; rename one of them")
-        names[name] = path
+    names = dict(zip(video_names(videos), videos))
+    layout = StavisLayout(check_output_folder(root))
+    if not overwrite:
+        taken = [problem for name, path in names.items()
+                 if (problem := _made_from_another_file(layout.frames_dir(database, name), path))]
+        if taken:
+            more = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+            raise InputError(f"{taken[0]}{more}; pass --overwrite to replace them, or use another --db")
     prepared = []
     for name, path in names.items():
         result = _prepare_one(layout, database, name, path, jpeg_quality, overwrite)
@@ -110,11 +115,12 @@ def _prepare_one(layout: StavisLayout, database: str, name: str, path: Path, jpe
         complete = count_numbered(frames_dir, STAVIS_FRAME_PATTERN) == (num_frames, [])
         if complete and not overwrite:
             return PreparedVideo(path, name, num_frames, fps, wav_path.is_file(), reused=True)
-        partial = frames_dir.with_name(f".{name}.partial")
+        partial = frames_dir.with_name(f".{temporary_stem(name)}.partial")  # within the file-name limit
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         for index in range(num_frames):
             Image.fromarray(reader.frame(index)).save(partial / STAVIS_FRAME_PATTERN.format(index + 1), quality=jpeg_quality)
+        (partial / SOURCE_NAME).write_text(json.dumps(_source_of(path)) + "\n", encoding="utf-8")
         duration_s = reader.duration_s
     track = read_audio(path, MODEL_SAMPLE_RATE_HZ, mono=True)
     if not track.has_audio:
@@ -128,6 +134,26 @@ def _prepare_one(layout: StavisLayout, database: str, name: str, path: Path, jpe
     shutil.rmtree(frames_dir, ignore_errors=True)
     partial.rename(frames_dir)
     return PreparedVideo(path, name, num_frames, fps, track.has_audio, reused=False)
+
+
+def _source_of(path: Path) -> dict:
+    """What identifies a video file across runs, also after its folder moved: its name and size."""
+    return {"file": path.name, "bytes": path.stat().st_size}
+
+
+def _made_from_another_file(frames_dir: Path, path: Path) -> str | None:
+    """Why `frames_dir` must not be reused for, nor replaced by, the frames of `path`; None when it may."""
+    if not frames_dir.exists():
+        return None
+    try:
+        source = json.loads((frames_dir / SOURCE_NAME).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        source = None
+    if source == _source_of(path):
+        return None
+    if isinstance(source, dict) and "file" in source:
+        return f"{frames_dir}: holds the frames of {source['file']!r}, a different file from {path.name!r}"
+    return f"{frames_dir}: holds frames that diffsal prepare did not make from {path.name!r}"
 
 
 def _update_fold_list(layout: StavisLayout, database: str, video: PreparedVideo) -> None:

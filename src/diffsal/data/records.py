@@ -41,9 +41,13 @@ class VideoRecord:
         return Path(self.fixations) / self.fixation_pattern.format(index + 1)
 
 
-def folder_problems(folder: Path, pattern: str, what: str, expected: int | None) -> list[str]:
-    """Problems of a numbered-file folder: missing, empty, gaps in the numbering, fewer files
-    than `expected`. Each message starts with the path it is about."""
+VIDEOS_NAMED = 5  # how many problem videos one error message names before counting the rest
+
+
+def folder_problems(folder: Path, pattern: str, what: str, expected: int | None,
+                    expected_from: str = "the fold list says") -> list[str]:
+    """Problems of a numbered-file folder: missing, empty, gaps in the numbering, a count other
+    than `expected` (which `expected_from` names). Each message starts with the path it is about."""
     if not folder.is_dir():
         return [f"{folder}: {what} folder missing"]
     count, gaps = count_numbered(folder, pattern)
@@ -53,7 +57,7 @@ def folder_problems(folder: Path, pattern: str, what: str, expected: int | None)
     if gaps:
         problems.append(f"{folder / pattern.format(gaps[0])}: {what} missing ({len(gaps)} gap(s) in the numbering)")
     if expected is not None and count != expected:
-        problems.append(f"{folder}: {count} {what} but the fold list says {expected} frames")
+        problems.append(f"{folder}: {count} {what} but {expected_from} {expected} frames")
     return problems
 
 
@@ -61,3 +65,10 @@ def summarise(problems: list[str]) -> str:
     """One line for a video's problems: the first one, and how many more there are."""
     more = len(problems) - 1
     return problems[0] + (f" (and {more} more problem(s) with this video)" if more else "")
+
+
+def summarise_videos(summaries: list[str], limit: int = VIDEOS_NAMED) -> str:
+    """One line for several videos' problems (one `summarise` line each): the first `limit`, then a count."""
+    more = len(summaries) - limit
+    head = f"{len(summaries)} video(s) with problems: " if len(summaries) > 1 else ""
+    return head + "; ".join(summaries[:limit]) + (f"; and {more} more" if more > 0 else "")

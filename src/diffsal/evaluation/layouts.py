@@ -6,8 +6,10 @@ STAViS layout (the six audio-visual benchmarks)::
     annotations/<DB>/<video>/fixMap_00001.mat        binary fixations, MAT variable "eyeMap"
     fold_lists/<DB>_list_test_<split>_fps.txt        the videos scored and their frame counts
 
-DHF1K layout: ``annotation/<XXXX>/{maps,fixation}/<NNNN>.png`` (or the extracted
-``<root>/<XXXX>/{maps,fixation}/<NNNN>.png``); videos 0001-0600 are training, 0601-0700 validation.
+DHF1K layout: ``annotation/<XXXX>/{maps,fixation}/<NNNN>.png`` or the extracted
+``<root>/<XXXX>/{maps,fixation}/<NNNN>.png`` (also under ``train/``, ``val/``, ``test/``), read by
+`diffsal.data.dhf1k.find_dhf1k_videos` as training reads it; videos 0001-0600 are training,
+0601-0700 validation.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from diffsal.data.dhf1k import DHF1K_NAME, DHF1K_PARTS, find_dhf1k_videos, is_dhf1k_root
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
+from diffsal.data.records import summarise_videos
 from diffsal.errors import DatasetError, InputError
+from diffsal.io.paths import check_input_path
 
 LAYOUTS = ("stavis", "dhf1k")
-DHF1K_NAME = "DHF1K"
-DHF1K_SPLITS = {"train": range(1, 601), "val": range(601, 701)}
+DHF1K_SPLITS = (*DHF1K_PARTS, "all")
 
 
 @dataclass(frozen=True)
@@ -73,16 +77,16 @@ class Benchmark:
 
 def detect_layout(root: str | Path) -> str:
     """'stavis' or 'dhf1k' from the folders under `root`; DatasetError naming what was expected."""
-    root = Path(root)
+    root = check_input_path(root, "dataset folder")
     if not root.is_dir():
-        raise InputError(f"{root}: dataset folder not found")
+        raise InputError(f"{root}: not a folder (expected a dataset root)")
     if (root / "annotations").is_dir():
         return "stavis"
-    if (root / "annotation").is_dir() or _dhf1k_video_folders(root):
+    if is_dhf1k_root(root):
         return "dhf1k"
     raise DatasetError(
         f"{root}: unknown dataset layout: expected annotations/<DB>/<video>/maps/eyeMap_00001.jpg (STAViS) "
-        "or annotation/<XXXX>/maps/0001.png (DHF1K)")
+        "or annotation/<XXXX>/maps/0001.png, <XXXX>/maps/0001.png, train|val/<XXXX>/maps/0001.png (DHF1K)")
 
 
 def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[str] | None = None,
@@ -93,13 +97,15 @@ def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[st
         layout: "auto", "stavis" or "dhf1k".
         databases: STAViS database names (default: every folder under ``annotations/``).
         split: STAViS "all" (default; the three test lists pooled) or "1"/"2"/"3";
-            DHF1K "val" (default), "train" or "all".
+            DHF1K "val" (default), "train", "test" or "all" (every annotated video).
         per_split: one unit per (video, split) when predictions differ per split model; otherwise
             a video tested by several splits is scored once.
     """
     root = Path(root)
     if layout == "auto":
         layout = detect_layout(root)
+    else:
+        check_input_path(root, "dataset folder")
     if layout == "stavis":
         return _load_stavis(root, databases, "all" if split == "default" else split, per_split)
     if layout == "dhf1k":
@@ -125,6 +131,7 @@ def _load_stavis(root: Path, databases: list[str] | None, split: str, per_split:
             raise DatasetError(f"{annotations}: no database folders")
     units: list[EvaluationUnit] = []
     coverage: dict[str, SplitCoverage] = {}
+    missing: list[str] = []
     for database in databases:
         if not (annotations / database).is_dir():
             raise DatasetError(f"{annotations / database}: database folder not found")
@@ -133,35 +140,34 @@ def _load_stavis(root: Path, databases: list[str] | None, split: str, per_split:
             entry = coverage[database].entry(video)
             folder = annotations / database / video
             if not (folder / "maps").is_dir():
-                raise DatasetError(f"{folder / 'maps'}: annotation folder of {database}/{video} not found")
+                missing.append(f"{folder / 'maps'}: annotation folder of {database}/{video} not found")
+                continue
             ground_truth = GroundTruthVideo(database, video, folder, tuple(range(1, entry.num_frames + 1)),
                                             "maps/eyeMap_{frame:05d}.jpg", "fixMap_{frame:05d}.mat")
             for unit_split in (tested_in if per_split else (None,)):
                 units.append(EvaluationUnit(ground_truth, unit_split))
+    if missing:
+        raise DatasetError(summarise_videos(missing) + " (diffsal data check ROOT lists every problem)")
     return Benchmark(root, "stavis", units, coverage)
 
 
-def _dhf1k_video_folders(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.iterdir()
-                  if path.is_dir() and path.name.isdigit() and (path / "maps").is_dir())
-
-
 def _load_dhf1k(root: Path, split: str) -> Benchmark:
-    if split not in ("train", "val", "all"):
-        raise InputError(f"split for the DHF1K layout must be val, train or all, got {split!r}")
-    base = root / "annotation" if (root / "annotation").is_dir() else root
-    folders = _dhf1k_video_folders(base)
-    if split != "all":
-        folders = [folder for folder in folders if int(folder.name) in DHF1K_SPLITS[split]]
-    if not folders:
-        raise DatasetError(f"{base}: no DHF1K video folders (<XXXX>/maps/) of split {split!r}")
-    units = []
-    for folder in folders:
-        frames = sorted(int(path.stem) for path in (folder / "maps").glob("*.png") if path.stem.isdigit())
-        if not frames:
-            raise DatasetError(f"{folder / 'maps'}: no <NNNN>.png maps")
-        width = len(next((folder / "maps").glob("*.png")).stem)
-        ground_truth = GroundTruthVideo(DHF1K_NAME, folder.name, folder, tuple(frames),
+    if split not in DHF1K_SPLITS:
+        raise InputError(f"split for the DHF1K layout must be val, train, test or all, got {split!r}")
+    videos = [video for video in find_dhf1k_videos(root, DHF1K_PARTS if split == "all" else (split,))
+              if video.annotated]
+    if not videos:
+        raise DatasetError(f"{root}: no annotated DHF1K videos (<XXXX>/maps/) of split {split!r}")
+    units, empty = [], []
+    for video in videos:
+        maps = sorted(path for path in video.maps.glob("*.png") if path.stem.isdigit())
+        if not maps:
+            empty.append(f"{video.maps}: no <NNNN>.png maps")
+            continue
+        width = len(maps[0].stem)
+        ground_truth = GroundTruthVideo(DHF1K_NAME, video.name, video.annotation, tuple(int(path.stem) for path in maps),
                                         f"maps/{{frame:0{width}d}}.png", f"fixation/{{frame:0{width}d}}.png")
         units.append(EvaluationUnit(ground_truth, None))
+    if empty:
+        raise DatasetError(summarise_videos(empty))
     return Benchmark(root, "dhf1k", units, {})

@@ -22,6 +22,7 @@ from PIL import Image, UnidentifiedImageError
 from diffsal.errors import InputError
 from diffsal.evaluation.center_prior import DEFAULT_SIGMA_FRACTION, center_prior
 from diffsal.evaluation.layouts import EvaluationUnit
+from diffsal.io.paths import check_input_path
 
 NAMING_PRESETS = {
     "default": "{db}/{video}/{frame:05d}.png",
@@ -37,9 +38,9 @@ class FolderPredictions:
     postprocess = True  # model outputs get the protocol's post-processing
 
     def __init__(self, root: str | Path, pattern: str = "default") -> None:
-        self.root = Path(root)
+        self.root = check_input_path(root, "prediction folder")
         if not self.root.is_dir():
-            raise InputError(f"{self.root}: prediction folder not found")
+            raise InputError(f"{self.root}: not a folder (expected the prediction folder)")
         self.pattern = NAMING_PRESETS.get(pattern, pattern)
         self.uses_split = "split" in _pattern_fields(self.pattern)
         try:

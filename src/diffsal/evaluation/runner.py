@@ -95,12 +95,18 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
     """Score every unit of `benchmark`; see the module docstring for the steps.
 
     Raises:
-        InputError: with `settings.strict`, when prediction files are missing (count and names);
+        InputError: no prediction file at all (the folder and the pattern looked for: nothing would be
+            scored); with `settings.strict`, when prediction files are missing (count and names);
             a prediction that cannot be read or scored (naming the file).
         DatasetError: missing or corrupt ground truth (naming the file).
     """
     missing = {id(unit): _missing_frames(unit, source) for unit in benchmark.units}
     total_missing = sum(len(frames) for frames in missing.values())
+    if isinstance(source, FolderPredictions) and total_missing == sum(len(unit.ground_truth.frames)
+                                                                      for unit in benchmark.units):
+        first = benchmark.units[0]
+        raise InputError(f"{source.root}: no prediction file matches the pattern {source.pattern!r} "
+                         f"(looked for e.g. {source.path(first, first.ground_truth.frames[0])})")
     if settings.strict and total_missing:
         listed = [str(source.path(unit, frame)) for unit in benchmark.units for frame in missing[id(unit)]]
         more = f" and {total_missing - MISSING_LISTED} more" if total_missing > MISSING_LISTED else ""

@@ -10,15 +10,21 @@ Layout of ``OUT/<key>/`` (``<key>`` is ``<video>`` or ``<DB>/<video>``)::
     uncertainty.mp4          mean overlay | std, with the sound (--samples > 1)
     summary.json             written last
 
-Everything is written into a hidden sibling folder ``.<name>.partial-<pid>`` that is renamed to
-``<name>`` only after `summary.json` is in it, so ``OUT/<key>`` exists only when complete; a
-crashed run leaves only the hidden folder, which the next run deletes.
+Everything is written into a hidden sibling folder ``.<name>.partial-<pid>-<random>`` that is
+renamed to ``<name>`` only after `summary.json` is in it, so ``OUT/<key>`` exists only when
+complete; a crashed run leaves only the hidden folder, which the next run deletes. (A long name is
+shortened there, with a hash of the whole name, to stay within the 255-byte file-name limit.)
+
+`summary.json` records the input it was made from: an output is never taken for another video's
+(a rerun in which ``clip.avi`` would now be written to the folder that ``clip.mp4`` filled).
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import math
 import os
 import shutil
 import uuid
@@ -28,9 +34,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from diffsal.errors import InputError
 from diffsal.inference.overlay import to_uint8
-from diffsal.io.atomic import atomic_output
+from diffsal.io.atomic import atomic_output, temporary_stem
 
 SUMMARY_NAME = "summary.json"
 SUMMARY_FORMAT = "diffsal-prediction"
@@ -75,22 +80,27 @@ def file_sha256(path: str | Path, chunk_bytes: int = 1 << 22) -> str:
     return digest.hexdigest()
 
 
-def check_writable(root: str | Path) -> Path:
-    """Create `root` if needed and prove that files can be written in it; InputError otherwise."""
-    root = Path(root)
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".write-test-{os.getpid()}-{uuid.uuid4().hex}"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as error:
-        raise InputError(f"{root}: output folder is not writable ({error.strerror or error})") from None
-    return root
-
-
 def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write `document` atomically as strict JSON: a NaN or inf (which JSON cannot hold) becomes null."""
     with atomic_output(path) as temporary:
-        temporary.write_text(json.dumps(document, indent=2) + "\n")
+        temporary.write_text(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
+def _hidden_stem(name: str) -> str:
+    """The part of `name` in the hidden folders of its output: `name`, or when too long for a file name
+    with a suffix, its start and a hash of the whole (so two long names never share hidden folders)."""
+    short = temporary_stem(name)
+    return name if short == name else f"{short}~{hashlib.sha256(name.encode()).hexdigest()[:12]}"
 
 
 class VideoOutput:
@@ -106,6 +116,7 @@ class VideoOutput:
         self.key = key
         self.path = self.root / key
         self.building: Path | None = None
+        self._hidden = _hidden_stem(self.path.name)
 
     # ------------------------------------------------------------------ state of a previous run
     def read_summary(self) -> dict[str, Any] | None:
@@ -121,13 +132,20 @@ class VideoOutput:
             return None
         return document
 
-    def problem(self, signature: dict[str, Any]) -> str | None:
-        """Why the folder is not a complete output made with `signature`, or None when it is."""
+    def problem(self, signature: dict[str, Any], source: Path | None = None) -> str | None:
+        """Why the folder is not a complete output of `source` made with `signature`, or None when it is.
+
+        `source` (the video file or frame folder) is compared by name: the output of ``clip.mp4`` is
+        not that of ``clip.avi``, wherever the input folder is now.
+        """
         if not self.path.is_dir():
             return "not predicted"
         summary = self.read_summary()
         if summary is None:
             return f"{self.path / SUMMARY_NAME} missing or not a complete prediction summary"
+        made_from = Path(str(summary.get("input", ""))).name
+        if source is not None and made_from != source.name:
+            return f"holds the prediction of another input ({made_from}, not {source.name})"
         if summary.get("signature") != signature:
             return f"predicted with other settings ({describe_difference(summary.get('signature'), signature)})"
         frames = summary.get("frames")
@@ -144,9 +162,9 @@ class VideoOutput:
     def begin(self) -> Path:
         """Make a fresh hidden folder to build in (deleting what crashed runs left for this video)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for stale in self.path.parent.glob(f".{self.path.name}.partial-*"):
+        for stale in self.path.parent.glob(f".{glob.escape(self._hidden)}.partial-*"):
             shutil.rmtree(stale, ignore_errors=True)
-        self.building = self.path.parent / f".{self.path.name}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self.building = self.path.parent / f".{self._hidden}.partial-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.building.mkdir()
         return self.building
 
@@ -173,7 +191,7 @@ class VideoOutput:
         if self.path.exists():
             # The old output stops looking complete before it is removed (its summary goes first).
             (self.path / SUMMARY_NAME).unlink(missing_ok=True)
-            retired = self.path.parent / f".{self.path.name}.partial-old-{uuid.uuid4().hex[:8]}"
+            retired = self.path.parent / f".{self._hidden}.partial-old-{uuid.uuid4().hex[:8]}"
             os.replace(self.path, retired)
             shutil.rmtree(retired, ignore_errors=True)
         os.replace(building, self.path)

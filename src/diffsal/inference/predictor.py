@@ -12,6 +12,10 @@ Reproducibility: the starting noise of each clip comes from its own generator, s
 rank predicted it, or on the device (the noise is drawn on the CPU). With ``eta > 0`` the per-step
 noise comes from one generator per batch, so it then also depends on the batching.
 
+Finite maps only: a model whose weights hold NaN or inf is refused when the `Predictor` is made
+(`InputError`), and a clip whose output is not finite (an overflow) raises `NonFiniteOutputError`
+instead of giving a map: a NaN map would look like a prediction (an all-black PNG) but mean nothing.
+
 Audio: an audio-visual model is fed the 16 kHz mono waveform around each frame. Without sound
 (``use_audio=False``, or a video with no audio stream) it is fed *silence*, a zero waveform: the
 training data loader gives exactly that for videos without a sound track, so the model has seen
@@ -21,6 +25,7 @@ trained on. A video-only model (``config.use_audio = False``) never reads audio.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +34,7 @@ import numpy as np
 import torch
 
 from diffsal.diffusion import randn
-from diffsal.errors import InputError
+from diffsal.errors import DiffSalError, InputError
 from diffsal.inference.clip_plan import ClipBlock, plan_clips
 from diffsal.inference.precision import autocast, check_precision
 from diffsal.io.audio import AudioTrack, read_audio
@@ -39,6 +44,11 @@ from diffsal.io.video import VideoReader
 from diffsal.models.diffsal import DiffSal, SaliencySample
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the video)
+NAMES_LISTED = 3  # non-finite weight tensors named in an error message
+
+
+class NonFiniteOutputError(DiffSalError):
+    """The model gave NaN or inf for a clip (its maps would be meaningless)."""
 
 
 def clip_seed(seed: int, frame_index: int) -> int:
@@ -126,8 +136,9 @@ class Predictor:
             raise InputError(f"samples must be >= 1, got {samples}")
         if batch_size < 1:
             raise InputError(f"batch size must be >= 1, got {batch_size}")
-        if self.eta < 0:
-            raise InputError(f"eta must be >= 0, got {self.eta}")
+        if not math.isfinite(self.eta) or self.eta < 0:
+            raise InputError(f"eta must be a finite number >= 0, got {self.eta}")
+        _check_finite_weights(model)
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.samples = int(samples)
@@ -141,7 +152,8 @@ class Predictor:
         """Load a saved model folder (`model.safetensors` + `config.json`, e.g. ``runs/x/checkpoints/best``).
 
         Raises:
-            InputError (WeightsError, ConfigError): missing folder, no weights, weights that do not fit the config.
+            InputError (WeightsError, ConfigError): missing folder, no weights, weights that do not fit the
+                config, weights that hold NaN or inf.
         """
         chosen = resolve_device(device)
         return cls(DiffSal.from_pretrained(directory, map_location=chosen), device=chosen, **settings)
@@ -282,6 +294,7 @@ class Predictor:
                 windows = [track.window(source.time_of(centre), window_s)[0, :window_samples] for centre in centres]
                 audio = torch.from_numpy(np.stack(windows))
             mean, std = self.predict_clip(frames, audio, frame_indices=centres)
+            _check_finite_output(mean, std, centres)
             for position, block in enumerate(blocks):
                 for index in block.frames:
                     slot = index - block.first
@@ -312,3 +325,24 @@ class Predictor:
         std_source = to_source(std).clamp_(min=0.0).numpy().astype(np.float32, copy=False) if std is not None else None
         return FrameMap(index, mean_source, std_source, predicted)
 
+
+
+def _check_finite_weights(model: DiffSal) -> None:
+    """InputError naming the parameters or buffers of `model` that hold NaN or inf."""
+    bad = [name for name, tensor in (*model.named_parameters(), *model.named_buffers())
+           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if bad:
+        more = f" and {len(bad) - NAMES_LISTED} more" if len(bad) > NAMES_LISTED else ""
+        raise InputError(f"the model's weights hold NaN or inf values ({', '.join(bad[:NAMES_LISTED])}{more}); "
+                         "its maps would be meaningless: use another checkpoint")
+
+
+def _check_finite_output(mean: torch.Tensor, std: torch.Tensor | None, centres: list[int]) -> None:
+    """NonFiniteOutputError naming the first clip (by its centre frame, 1-based) whose maps are not finite."""
+    finite = torch.isfinite(mean).flatten(1).all(1)
+    if std is not None:
+        finite &= torch.isfinite(std).flatten(1).all(1)
+    if not bool(finite.all()):
+        centre = centres[int((~finite).nonzero()[0])]
+        raise NonFiniteOutputError(f"the model's output is NaN or inf for the clip centred on frame {centre + 1} "
+                                   "(1-based): it gives no meaningful map")

@@ -5,6 +5,11 @@ reported and its partial output deleted, and the run goes on. Under torchrun eac
 its shard; afterwards rank 0 checks that *every* video of the run has a complete output made with
 this run's settings and writes ``OUT/predict_summary.json``. The exit code is 0 when all videos
 are complete, 1 otherwise, and the same on every rank.
+
+A video fails (and the others go on) when it cannot be read, when the model's output for it is
+not finite, or when the dataset names a wav that is missing: the model would hear silence where
+the dataset promises sound, which training refuses too. ``audio_optional`` predicts such a video
+on silence instead, and its summary says so.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from diffsal import __version__
-from diffsal.errors import DiffSalError
+from diffsal.errors import DiffSalError, InputError
 from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, RUN_SUMMARY_NAME, SUMMARY_NAME, UNCERTAINTY_DIR,
                                        VideoOutput, write_json)
 from diffsal.inference.clip_plan import plan_clips
@@ -88,6 +93,7 @@ class PredictionRun:
         stride: predict every stride-th frame and interpolate.
         options: the extra outputs.
         overwrite: redo videos that are already complete.
+        audio_optional: predict a dataset video whose wav is missing on silence instead of failing it.
         shard: this process's place under torchrun.
         progress: draw progress (failures are printed regardless).
         debug: print tracebacks of failed videos.
@@ -95,7 +101,8 @@ class PredictionRun:
 
     def __init__(self, predictor: Predictor, videos: list[VideoInput], out_root: str | Path, *,
                  model_info: dict[str, str], stride: int = 1, options: OutputOptions = OutputOptions(),
-                 overwrite: bool = False, shard: Shard = Shard(), progress: bool = True, debug: bool = False) -> None:
+                 overwrite: bool = False, audio_optional: bool = False, shard: Shard = Shard(), progress: bool = True,
+                 debug: bool = False) -> None:
         self.predictor = predictor
         self.videos = videos
         self.out_root = Path(out_root)
@@ -103,6 +110,7 @@ class PredictionRun:
         self.stride = stride
         self.options = options
         self.overwrite = overwrite
+        self.audio_optional = audio_optional
         self.shard = shard
         self.progress_enabled = progress
         self.debug = debug
@@ -133,7 +141,7 @@ class PredictionRun:
         """Videos of the run without a complete output made with this run's settings: key -> why."""
         problems = {}
         for video in self.videos:
-            problem = VideoOutput(self.out_root, video.key).problem(self.signature)
+            problem = VideoOutput(self.out_root, video.key).problem(self.signature, video.frames)
             if problem is not None:
                 problems[video.key] = problem
         return problems
@@ -142,7 +150,7 @@ class PredictionRun:
     def _predict_one(self, video: VideoInput, progress: RunProgress) -> VideoOutcome:
         output = VideoOutput(self.out_root, video.key)
         started = time.perf_counter()
-        skip = self._previous_output(output)
+        skip = self._previous_output(output, video)
         if skip is not None:
             outcome = VideoOutcome(video.key, *skip, rank=self.shard.rank)
             progress.end_video(video.key, outcome.message if outcome.status == "skipped" else f"FAILED: {outcome.message}")
@@ -163,18 +171,18 @@ class PredictionRun:
         progress.end_video(video.key, f"done, {frames} frames in {seconds:.1f} s")
         return VideoOutcome(video.key, "done", "", frames, seconds, self.shard.rank)
 
-    def _previous_output(self, output: VideoOutput) -> tuple[str, str] | None:
+    def _previous_output(self, output: VideoOutput, video: VideoInput) -> tuple[str, str] | None:
         """(status, message) when the video is not to be predicted again, else None."""
         if self.overwrite or not output.path.exists():
             return None
         if output.read_summary() is None:
             return ("failed", f"{output.path} exists but is not a diffsal prediction; remove it, pass --overwrite, "
                               "or choose another --out")
-        problem = output.problem(self.signature)
+        problem = output.problem(self.signature, video.frames)
         if problem is None:
             return ("skipped", "already complete")
-        if problem.startswith("predicted with other settings"):
-            return ("failed", f"{output.path} was {problem}; pass --overwrite or choose another --out")
+        if problem.startswith(("predicted with other settings", "holds the prediction of another input")):
+            return ("failed", f"{output.path}: {problem}; pass --overwrite or choose another --out")
         return None  # a damaged output of ours: predict it again
 
     def _predict_into(self, output: VideoOutput, video: VideoInput, progress: RunProgress) -> int:
@@ -219,6 +227,12 @@ class PredictionRun:
             return None, "none: video-only model"
         if mode == "silence":
             return None, "silence: --no-audio (a zero waveform, as in training for videos without sound)"
+        if video.missing_audio is not None:
+            if not self.audio_optional:
+                raise InputError(f"{video.missing_audio}: wav missing, so the model would hear silence; pass "
+                                 "--no-audio (silence for every video) or --audio-optional (silence where the wav "
+                                 "is missing) to predict it anyway")
+            return None, f"silence: {video.missing_audio} missing (--audio-optional; a zero waveform)"
         if video.audio is None:
             return None, "silence: the video has no sound track (a zero waveform, as in training)"
         track = read_audio(video.audio, self.predictor.config.sample_rate_hz, mono=True)

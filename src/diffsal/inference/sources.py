@@ -2,12 +2,17 @@
 
 INPUT is one of:
 
-- a video file (.mp4, .avi, .mkv, .mov, .webm, .m4v): one video, output key ``<stem>``;
-- a folder of video files (one level deep, sorted): output keys ``<stem>``;
+- a video file (.mp4, .avi, .mkv, .mov, .webm, .m4v): one video;
+- a folder of video files (one level deep, sorted); each video's output key is its name by
+  `diffsal.data.layout.video_names` (the stem; ``<stem>_<ext>`` for files that share a stem), the
+  rule `diffsal prepare` names videos by;
 - a dataset root in the STAViS layout (``fold_lists/`` + ``video_frames/``): the videos of one part
-  of one split, read from the frame folders with the wav next to them; output keys
-  ``<DB>/<video>``, so that ``OUT`` is the prediction root that ``diffsal evaluate`` reads by default.
+  of one split, read from the frame folders with the wav next to them; output keys ``<DB>/<video>``;
+- a DHF1K root in any layout that training reads (`diffsal.data.dhf1k.find_dhf1k_videos`): the
+  videos of one part (val by default), from the AVIs or the extracted images; output keys
+  ``DHF1K/<XXXX>``.
 
+For the datasets, ``OUT`` is then the prediction root that ``diffsal evaluate`` reads by default.
 Resolving checks only what is cheap (paths, fold lists). A video that turns out unreadable fails
 when it is predicted, and the others go on.
 """
@@ -17,15 +22,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from diffsal.data.dhf1k import DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, find_dhf1k_videos, is_dhf1k_root
 from diffsal.data.fold_lists import SPLITS, read_fold_list
-from diffsal.data.layout import EYE_MAP_PATTERN, StavisLayout
+from diffsal.data.layout import EYE_MAP_PATTERN, VIDEO_SUFFIXES, StavisLayout, video_files, video_names
 from diffsal.errors import InputError, MediaError
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN, FrameFolder
 from diffsal.io.frame_source import FrameSource
+from diffsal.io.paths import check_input_path
 from diffsal.io.video import VideoReader
 
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
-PARTS = ("test", "train")
+STAVIS_PARTS = ("test", "train")
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,10 @@ class VideoInput:
         audio: the file whose sound goes with the frames (the video itself, or a wav); None: no sound.
         fps: frame rate of a frame folder (from the fold list); None for a video file.
         num_frames: the fold list's frame count, or None when only opening the video tells.
-        ground_truth: folder of ``eyeMap_00001.jpg`` ... continuous maps, when the dataset has them.
+        ground_truth: folder of the continuous maps (`map_pattern`, 1-based), when the dataset has them.
+        frame_pattern: the naming of a frame folder's files (1-based); not used for a video file.
+        map_pattern: the naming of the ground-truth maps (1-based).
+        missing_audio: the wav that the dataset should have for this video but does not.
     """
 
     key: str
@@ -47,12 +56,15 @@ class VideoInput:
     fps: float | None = None
     num_frames: int | None = None
     ground_truth: Path | None = None
+    frame_pattern: str | None = STAVIS_FRAME_PATTERN
+    map_pattern: str = EYE_MAP_PATTERN
+    missing_audio: Path | None = None
 
     def open_frames(self) -> FrameSource:
         """A `VideoReader` or `FrameFolder` (raises `MediaError` for a missing or broken video)."""
         if self.fps is None:
             return VideoReader(self.frames)
-        folder = FrameFolder(self.frames, self.fps, STAVIS_FRAME_PATTERN)
+        folder = FrameFolder(self.frames, self.fps, self.frame_pattern)
         if self.num_frames is not None and folder.num_frames != self.num_frames:
             raise MediaError(f"{self.frames}: {folder.num_frames} frames but the fold list says {self.num_frames}")
         return folder
@@ -61,17 +73,24 @@ class VideoInput:
         """The continuous ground-truth map of 0-based frame `index`, or None."""
         if self.ground_truth is None:
             return None
-        path = self.ground_truth / EYE_MAP_PATTERN.format(index + 1)
+        path = self.ground_truth / self.map_pattern.format(index + 1)
         return path if path.is_file() else None
 
 
 @dataclass(frozen=True)
 class InputSpec:
-    """How a STAViS dataset root is read: the databases (None: every one with fold lists), split and part."""
+    """How a dataset root is read; None chooses the layout's default.
+
+    Attributes:
+        databases: STAViS databases (None: every one with fold lists); DHF1K: only "DHF1K".
+        split: STAViS "1" (default), "2", "3" or "all" (the union of the three lists, each video once);
+            not used by DHF1K.
+        part: STAViS "test" (default) or "train"; DHF1K "val" (default), "train" or "test".
+    """
 
     databases: tuple[str, ...] | None = None
-    split: str = "1"  # "1", "2", "3" or "all" (the union of the three test lists, each video once)
-    part: str = "test"
+    split: str | None = None
+    part: str | None = None
 
 
 def is_stavis_root(path: Path) -> bool:
@@ -79,44 +98,40 @@ def is_stavis_root(path: Path) -> bool:
 
 
 def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str, list[VideoInput]]:
-    """(kind, videos) for INPUT; kind is "file", "folder" or "dataset".
+    """(kind, videos) for INPUT; kind is "file", "folder", "dataset" (STAViS) or "DHF1K dataset".
 
     Raises:
-        InputError: missing path, a file that is not a video, a folder with no videos, a dataset
-            split with no videos, a bad fold list.
+        InputError: a missing or unreadable path (a symbolic link loop, ...), a file that is not a
+            video, a folder with no videos, two videos that would get the same name, a dataset part
+            with no videos, a bad fold list.
     """
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
+    path = check_input_path(path)
     if path.is_file():
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             raise InputError(f"{path}: not a video file (expected one of {', '.join(VIDEO_SUFFIXES)})")
-        return "file", [VideoInput(path.stem, path, path)]
+        return "file", [VideoInput(video_names([path])[0], path, path)]
     if is_stavis_root(path):
-        return "dataset", _dataset_videos(path, spec)
-    files = sorted(item for item in path.iterdir() if item.is_file() and item.suffix.lower() in VIDEO_SUFFIXES)
+        return "dataset", _stavis_videos(path, spec)
+    if is_dhf1k_root(path):
+        return "DHF1K dataset", _dhf1k_videos(path, spec)
+    files = video_files(path)
     if not files:
-        raise InputError(f"{path}: no video files ({', '.join(VIDEO_SUFFIXES)}) and not a STAViS dataset root "
-                         "(fold_lists/ + video_frames/)")
-    return "folder", [VideoInput(key, file, file) for key, file in zip(_unique_keys(files), files)]
+        raise InputError(f"{path}: no video files ({', '.join(VIDEO_SUFFIXES)}) and not a dataset root "
+                         "(STAViS: fold_lists/ + video_frames/; DHF1K: video/ + annotation/ or <XXXX>/images/)")
+    return "folder", [VideoInput(key, file, file) for key, file in zip(video_names(files), files)]
 
 
-def _unique_keys(files: list[Path]) -> list[str]:
-    """File stems, with the extension appended where two files share a stem (clip.mp4, clip.avi)."""
-    stems = [file.stem for file in files]
-    return [f"{file.stem}_{file.suffix.lstrip('.').lower()}" if stems.count(file.stem) > 1 else file.stem
-            for file in files]
-
-
-def _dataset_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
-    if spec.part not in PARTS:
-        raise InputError(f"--part must be one of {', '.join(PARTS)}, got {spec.part!r}")
-    if spec.split == "all":
+def _stavis_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
+    part = spec.part or "test"
+    split = spec.split or "1"
+    if part not in STAVIS_PARTS:
+        raise InputError(f"--part for a STAViS dataset must be one of {', '.join(STAVIS_PARTS)}, got {part!r}")
+    if split == "all":
         splits = SPLITS
-    elif spec.split.isdigit() and int(spec.split) in SPLITS:
-        splits = (int(spec.split),)
+    elif split.isdigit() and int(split) in SPLITS:
+        splits = (int(split),)
     else:
-        raise InputError(f"--split must be 1, 2, 3 or all, got {spec.split!r}")
+        raise InputError(f"--split must be 1, 2, 3 or all, got {split!r}")
     layout = StavisLayout(root)
     available = layout.fold_lists()
     databases = list(spec.databases) if spec.databases else sorted(available)
@@ -127,9 +142,9 @@ def _dataset_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
     videos: dict[str, VideoInput] = {}
     for database in databases:
         lists = []
-        for split in splits:
-            path = layout.fold_list(database, spec.part, split)
-            if path.is_file() or spec.split != "all":
+        for number in splits:
+            path = layout.fold_list(database, part, number)
+            if path.is_file() or split != "all":
                 lists.append(read_fold_list(path))
         for fold_list in lists:
             for entry in fold_list.entries:
@@ -137,15 +152,46 @@ def _dataset_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
                 if key in videos:
                     continue
                 wav = layout.wav_path(database, entry.video)
+                has_wav = wav.is_file() and wav.stat().st_size > 0  # what training accepts as a wav
                 maps = layout.maps_dir(database, entry.video)
                 videos[key] = VideoInput(
                     key=key,
                     frames=layout.frames_dir(database, entry.video),
-                    audio=wav if wav.is_file() else None,
+                    audio=wav if has_wav else None,
                     fps=entry.fps,
                     num_frames=entry.num_frames,
                     ground_truth=maps if maps.is_dir() else None,
+                    missing_audio=None if has_wav else wav,
                 )
     if not videos:
-        raise InputError(f"{root}: the {spec.part} lists of split {spec.split} for {', '.join(databases)} name no videos")
+        raise InputError(f"{root}: the {part} lists of split {split} for {', '.join(databases)} name no videos")
     return list(videos.values())
+
+
+def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
+    """The videos of one DHF1K part that have frames; DHF1K has no sound (an AVI's own track is used if any)."""
+    part = spec.part or "val"
+    if part not in DHF1K_PARTS:
+        raise InputError(f"--part for DHF1K must be one of {', '.join(DHF1K_PARTS)}, got {part!r}")
+    if spec.split is not None:
+        raise InputError("--split does not apply to DHF1K (its parts are fixed: --part val, train or test)")
+    if spec.databases and spec.databases != (DHF1K_NAME,):
+        raise InputError(f"--datasets does not apply to DHF1K (got {', '.join(spec.databases)})")
+    videos = []
+    for video in find_dhf1k_videos(root, (part,)):
+        if video.frames is None:
+            continue  # annotations only: nothing to predict from
+        videos.append(VideoInput(
+            key=f"{DHF1K_NAME}/{video.name}",
+            frames=video.frames,
+            audio=video.frames if video.is_file else None,
+            fps=None if video.is_file else DHF1K_FPS,
+            ground_truth=video.maps if video.annotated else None,
+            frame_pattern=video.frame_pattern(),
+            map_pattern=DHF1K_PATTERN,
+        ))
+    if not videos:
+        numbers = DHF1K_PARTS[part]
+        raise InputError(f"{root}: no DHF1K videos with frames of the {part} part (numbers {numbers[0]}-{numbers[-1]}; "
+                         "video/NNN.AVI or NNNN/images/); choose another --part")
+    return videos

@@ -1,0 +1,198 @@
+"""`diffsal prepare` and `diffsal data check` against hostile input: names that collide, outputs that are
+files, frames of another video, DHF1K in every layout, broken maps that only decoding finds."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import assert_rejected
+from diffsal.data import DHF1KDataset
+from diffsal.data.annotations import write_fixation_mat, write_saliency_map
+from diffsal.data.fold_lists import read_fold_list
+from diffsal.errors import DatasetError
+from diffsal.io.test_pattern import pattern_frame
+from media import make_video
+
+SIZE = (80, 48)  # (width, height)
+FPS = 5
+
+
+def _truth(frame: int, size: tuple[int, int] = SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """(fixations bool, map in [0, 1]) of a frame: two fixated pixels and a blob around them."""
+    width, height = size
+    fixations = np.zeros((height, width), bool)
+    fixations[height // 3, (5 + 7 * frame) % width] = fixations[2 * height // 3, width // 2] = True
+    rows, columns = np.mgrid[0:height, 0:width]
+    saliency = np.exp(-((rows - height / 2) ** 2 + (columns - (5 + 7 * frame) % width) ** 2) / 60.0)
+    return fixations, saliency / saliency.max()
+
+
+def make_dhf1k(root: Path, layout: str, videos: dict[int, int]) -> Path:
+    """DHF1K with `videos` (number -> frames) in one layout: "official" (video/NNN.AVI + annotation/NNNN/),
+    "flat" (NNNN/{images,maps,fixation}/) or "parts" (the same under train/ val/ test/)."""
+    for number, frames in videos.items():
+        name = f"{number:04d}"
+        part = "train" if number <= 600 else "val" if number <= 700 else "test"
+        if layout == "official":
+            folder = root / "annotation" / name
+            (root / "video").mkdir(parents=True, exist_ok=True)
+            avi = make_video(root / "video" / f"{number:03d}.avi", frames, 30, SIZE)
+            avi.rename(avi.with_suffix(".AVI"))  # the official naming
+        else:
+            folder = root / (part if layout == "parts" else ".") / name
+            (folder / "images").mkdir(parents=True)
+            for index in range(frames):
+                Image.fromarray(pattern_frame(index, *SIZE)).save(folder / "images" / f"{index + 1:04d}.png")
+        (folder / "maps").mkdir(parents=True)
+        (folder / "fixation").mkdir()
+        for index in range(frames):
+            fixations, saliency = _truth(index)
+            write_saliency_map(folder / "maps" / f"{index + 1:04d}.png", saliency)
+            write_saliency_map(folder / "fixation" / f"{index + 1:04d}.png", fixations.astype(np.float32))
+    return root
+
+
+def make_stavis(root: Path, videos: dict[str, int]) -> Path:
+    """A STAViS database "DB" (frames, wavs, eyeMaps, fixMaps, split-1 test list) without any audio content."""
+    lines = []
+    for name, frames in videos.items():
+        frames_dir, maps = root / "video_frames" / "DB" / name, root / "annotations" / "DB" / name / "maps"
+        frames_dir.mkdir(parents=True)
+        maps.mkdir(parents=True)
+        for index in range(frames):
+            Image.fromarray(pattern_frame(index, *SIZE)).save(frames_dir / f"img_{index + 1:05d}.jpg")
+            fixations, saliency = _truth(index)
+            write_fixation_mat(maps.parent / f"fixMap_{index + 1:05d}.mat", fixations)
+            write_saliency_map(maps / f"eyeMap_{index + 1:05d}.jpg", saliency)
+        lines.append(f"{name} {frames} {FPS}")
+    (root / "fold_lists").mkdir(parents=True)
+    (root / "fold_lists" / "DB_list_test_1_fps.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def _loop(tmp_path: Path) -> Path:
+    os.symlink(tmp_path / "loop_b", tmp_path / "loop_a")
+    os.symlink(tmp_path / "loop_a", tmp_path / "loop_b")
+    return tmp_path / "loop_a"
+
+
+# ---------------------------------------------------------------------- prepare
+def test_prepare_into_a_file_is_refused_before_any_work(cli, tmp_path):
+    video = make_video(tmp_path / "clip.mp4", 3, FPS, SIZE)
+    blocker = tmp_path / "root"
+    blocker.write_text("not a folder")
+    assert_rejected(cli("prepare", video, "--out", blocker), str(blocker), "is a file")
+    assert blocker.read_text() == "not a folder"
+
+
+def test_prepare_names_colliding_stems_apart_and_refuses_what_still_collides(cli, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", 3, FPS, SIZE)
+    make_video(folder / "clip.avi", 4, FPS, SIZE)
+    root = tmp_path / "root"
+    outcome = cli("prepare", folder, "--out", root)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "clip.avi -> clip_avi" in outcome.stderr and "clip.mp4 -> clip_mp4" in outcome.stderr
+    entries = {entry.video: entry.num_frames for entry in read_fold_list(root / "fold_lists" / "User_list_test_1_fps.txt")}
+    assert entries == {"clip_avi": 4, "clip_mp4": 3}
+    (folder / "clip_mp4.mp4").write_bytes((folder / "clip.mp4").read_bytes())
+    assert_rejected(cli("prepare", folder, "--out", tmp_path / "other"), "clip.mp4", "clip_mp4.mp4", "clip_mp4")
+    assert not (tmp_path / "other").exists()
+
+
+def test_prepare_never_takes_or_replaces_the_frames_of_another_video(cli, tmp_path):
+    first, second = tmp_path / "one", tmp_path / "two"
+    first.mkdir()
+    second.mkdir()
+    make_video(first / "a b.mp4", 4, FPS, SIZE)
+    make_video(second / "a_b.mp4", 4, FPS, (64, 48))  # as many frames: an earlier version reused the first's
+    root = tmp_path / "root"
+    assert cli("prepare", first, "--out", root).exit_code == 0
+    frames = root / "video_frames" / "User" / "a_b"
+    stamp = (frames / "img_00001.jpg").stat().st_mtime_ns
+    assert_rejected(cli("prepare", second, "--out", root), str(frames), "'a b.mp4'", "'a_b.mp4'", "--overwrite")
+    assert (frames / "img_00001.jpg").stat().st_mtime_ns == stamp
+    assert json.loads((frames / ".prepared.json").read_text())["file"] == "a b.mp4"
+    again = cli("prepare", first, "--out", root)  # the same file again: reused
+    assert again.exit_code == 0 and "already prepared" in again.stderr
+    assert cli("prepare", second, "--out", root, "--overwrite").exit_code == 0
+    assert json.loads((frames / ".prepared.json").read_text())["file"] == "a_b.mp4"
+
+
+def test_prepare_of_a_symlink_loop_names_the_loop(cli, tmp_path):
+    assert_rejected(cli("prepare", _loop(tmp_path), "--out", tmp_path / "root"), "symbolic link loop")
+
+
+# ---------------------------------------------------------------------- data check: DHF1K
+@pytest.mark.parametrize("layout", ["official", "flat", "parts"])
+def test_data_check_validates_every_dhf1k_layout(cli, tmp_path, layout):
+    root = make_dhf1k(tmp_path / "dhf1k", layout, {601: 4, 12: 3})
+    outcome = cli("data", "check", root, "--decode")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert "DHF1K" in outcome.stdout and "no problems" in outcome.stdout
+    assert "99 of the 100 val videos (0601-0700) absent" in outcome.stdout
+
+
+def test_data_check_names_each_dhf1k_problem(cli, tmp_path):
+    root = make_dhf1k(tmp_path / "dhf1k", "parts", {601: 4, 602: 4, 12: 3})
+    (root / "val" / "0601" / "fixation" / "0004.png").unlink()
+    (root / "val" / "0602" / "maps" / "0002.png").unlink()
+    (root / "train" / "0012" / "images" / "0003.png").unlink()
+    outcome = cli("data", "check", root)
+    assert outcome.exit_code == 1
+    problems = [line for line in outcome.stderr.splitlines() if line.startswith("problem:")]
+    assert any(f"{root / 'val' / '0601' / 'fixation'}: 3 fixation maps but the images folder has 4" in line
+               for line in problems), problems
+    assert any(f"{root / 'val' / '0602' / 'maps' / '0002.png'}: maps missing" in line for line in problems), problems
+    assert any(f"{root / 'train' / '0012' / 'maps'}: 3 maps but the images folder has 2" in line for line in problems)
+
+
+def test_dhf1k_training_names_every_bad_video(tmp_path):
+    root = make_dhf1k(tmp_path / "dhf1k", "flat", {601: 3, 602: 3, 603: 3})
+    for number in (601, 603):
+        (root / f"{number:04d}" / "fixation" / "0003.png").unlink()
+    with pytest.raises(DatasetError, match="2 video\\(s\\) with problems: .*0601/fixation.*; .*0603/fixation"):
+        DHF1KDataset(root, "val")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert DHF1KDataset(root, "val", skip_bad=True).videos == ["0602"]
+
+
+# ---------------------------------------------------------------------- data check: decoding
+def test_decode_finds_black_maps_with_fixations_and_maps_of_another_size(cli, tmp_path):
+    root = make_stavis(tmp_path / "data", {"v1": 4, "v2": 3})
+    annotations = root / "annotations" / "DB"
+    assert cli("data", "check", root, "--decode", "--audio-optional").exit_code == 0
+    black = annotations / "v1" / "maps" / "eyeMap_00002.jpg"
+    write_saliency_map(black, np.zeros((SIZE[1], SIZE[0])))
+    small = annotations / "v2" / "maps" / "eyeMap_00003.jpg"
+    write_saliency_map(small, _truth(2, (40, 24))[1])
+    assert cli("data", "check", root, "--audio-optional").exit_code == 0  # counting cannot see either
+    outcome = cli("data", "check", root, "--decode", "--audio-optional")
+    assert outcome.exit_code == 1
+    problems = [line for line in outcome.stderr.splitlines() if line.startswith("problem:")]
+    assert f"problem: {black}: all-black map, but {annotations / 'v1' / 'fixMap_00002.mat'} has 2 fixation(s)" in problems
+    assert any(line.startswith(f"problem: {small}: map is 40x24, but {annotations / 'v2' / 'maps' / 'eyeMap_00001.jpg'} "
+                               "is 80x48") for line in problems), problems
+
+
+def test_data_check_names_every_missing_video(cli, tmp_path):
+    root = make_stavis(tmp_path / "data", {"v1": 2, "v2": 2, "v3": 2})
+    lists = root / "fold_lists" / "DB_list_test_1_fps.txt"
+    lists.write_text(lists.read_text() + "ghost1 2 5\nghost2 2 5\n")
+    outcome = cli("data", "check", root, "--audio-optional")
+    assert outcome.exit_code == 1
+    for ghost in ("ghost1", "ghost2"):
+        assert f"{root / 'video_frames' / 'DB' / ghost}: frames folder missing" in outcome.stderr
+
+
+def test_data_check_of_a_symlink_loop_names_the_loop(cli, tmp_path):
+    assert_rejected(cli("data", "check", _loop(tmp_path)), "symbolic link loop")
