@@ -23,10 +23,17 @@ def make_video(
     audio: np.ndarray | None = None,
     audio_rate_hz: int = 44_100,
     frame_times_ms: list[int] | None = None,
+    rotation_deg: int = 0,
+    hflip: bool = False,
+    vflip: bool = False,
+    audio_layout: str | None = None,
 ) -> Path:
     """Write pattern frames (frame k encodes k) and optional audio `(channels, samples)`.
 
     `frame_times_ms` gives explicit presentation times (variable frame rate, mkv/mp4 only).
+    `rotation_deg` (counter-clockwise) / `hflip` / `vflip` store a display matrix, as phones do: the
+    coded pictures stay `size`, a player turns them (mp4/mkv/mov). `audio_layout` names the
+    channels ("5.1", ...); by default mono or stereo.
     """
     extension = path.suffix.lstrip(".")
     width, height = size
@@ -37,9 +44,11 @@ def make_video(
             video.options = {"deadline": "realtime", "cpu-used": "8"}
         if frame_times_ms is not None:
             video.codec_context.time_base = Fraction(1, 1000)
+        if rotation_deg or hflip or vflip:
+            video.set_display_rotation(rotation_deg, hflip=hflip, vflip=vflip)
         audio_stream = None
         if audio is not None:
-            layout = "mono" if audio.shape[0] == 1 else "stereo"
+            layout = audio_layout or _default_layout(audio)
             if extension == "webm" and audio_rate_hz != 48_000:
                 raise ValueError("Opus in WebM needs 48 kHz audio")
             audio_stream = container.add_stream(AUDIO_CODECS[extension], rate=audio_rate_hz, layout=layout)
@@ -56,10 +65,33 @@ def make_video(
     return path
 
 
+def make_cover_art_audio(path: Path, duration_s: float = 1.0, rate_hz: int = 44_100) -> Path:
+    """An .m4a (AAC) or .mp3 file with a stereo tone and a JPEG cover picture: a one-frame video
+    stream with the attached_pic disposition, as taggers write it."""
+    mp3 = path.suffix == ".mp3"
+    audio_codec, container_format = ("libmp3lame", "mp3") if mp3 else ("aac", "mp4")  # PyAV's m4a muxer refuses JPEG
+    with av.open(str(path), mode="w", format=container_format) as container:
+        audio_stream = container.add_stream(audio_codec, rate=rate_hz, layout="stereo")
+        cover = container.add_stream("mjpeg")
+        cover.width, cover.height, cover.pix_fmt = 64, 64, "yuvj420p"
+        cover.disposition = av.stream.Disposition.attached_pic
+        picture = av.VideoFrame.from_ndarray(pattern_frame(0, 64, 64), format="rgb24").reformat(format="yuvj420p")
+        picture.pts = 0
+        for packet in [*cover.encode(picture), *cover.encode(None)]:
+            container.mux(packet)
+        tone = 0.3 * np.sin(2 * np.pi * 440 * np.arange(int(duration_s * rate_hz)) / rate_hz)
+        _encode_audio(container, audio_stream, np.stack([tone, tone]).astype(np.float32))
+    return path
+
+
+def _default_layout(audio: np.ndarray) -> str:
+    return "mono" if audio.shape[0] == 1 else "stereo"
+
+
 def _encode_audio(container, stream, audio: np.ndarray) -> None:
     rate = stream.codec_context.sample_rate
-    layout = "mono" if audio.shape[0] == 1 else "stereo"
-    chunk = 960 if stream.codec_context.name == "libopus" else 1024
+    layout = stream.codec_context.layout.name
+    chunk = {"libopus": 960, "libmp3lame": 1152}.get(stream.codec_context.name, 1024)
     sample_format = "s16" if stream.codec_context.name == "pcm_s16le" else "fltp"
     for start in range(0, audio.shape[1], chunk):
         piece = np.ascontiguousarray(audio[:, start : start + chunk], dtype=np.float32)

@@ -96,3 +96,44 @@ def test_unreadable_audio_file(tmp_path):
     path.write_bytes(b"RIFF0000WAVEjunk")
     with pytest.raises(MediaError, match="broken.wav"):
         read_audio(path)
+
+
+def _sine(amplitude: float, seconds: float, rate: int, hz: float = 440.0) -> np.ndarray:
+    return (amplitude * np.sin(2 * np.pi * hz * np.arange(int(seconds * rate)) / rate)).astype(np.float32)
+
+
+def test_stereo_becomes_the_mean_of_its_channels(tmp_path):
+    """Not FFmpeg's (L + R) / sqrt(2), which would peak at 1.27 here."""
+    rate = 44_100
+    wave = _sine(0.9, 1.0, rate)
+    same = read_audio(make_video(tmp_path / "same.avi", 10, 10, audio=np.stack([wave, wave]), audio_rate_hz=rate))
+    assert np.abs(same.samples).max() == pytest.approx(0.9, abs=0.01)
+    left_only = make_video(tmp_path / "left.avi", 10, 10, audio=np.stack([wave, 0 * wave]), audio_rate_hz=rate)
+    one_side = read_audio(left_only)
+    assert np.abs(one_side.samples).max() == pytest.approx(0.45, abs=0.01)
+
+
+def test_five_one_is_kept_or_averaged_over_all_six_channels(tmp_path):
+    rate = 48_000
+    sound = np.zeros((6, rate), np.float32)
+    sound[2] = _sine(0.6, 1.0, rate)  # FC: the dialogue channel
+    path = make_video(tmp_path / "film.avi", 10, 10, audio=sound, audio_rate_hz=rate, audio_layout="5.1")
+    native = read_audio(path, sample_rate_hz=None, mono=False)
+    assert native.num_channels == 6 and native.layout == "5.1"
+    peaks = np.abs(native.samples).max(axis=1)
+    assert peaks[2] == pytest.approx(0.6, abs=0.05) and np.all(np.delete(peaks, 2) < 0.01)
+    mono = read_audio(path)
+    assert mono.num_channels == 1 and mono.layout == "mono"
+    assert np.abs(mono.samples).max() == pytest.approx(0.6 / 6, abs=0.01)
+
+
+def test_eight_channels_are_read(tmp_path):
+    """PyAV cannot hand over planar audio of 8 channels (it crashed the process); packed it can."""
+    rate = 44_100
+    sound = np.zeros((8, rate // 2), np.float32)
+    sound[7] = _sine(0.5, 0.5, rate)
+    path = make_video(tmp_path / "wide.avi", 5, 10, audio=sound, audio_rate_hz=rate, audio_layout="7.1")
+    native = read_audio(path, sample_rate_hz=None, mono=False)
+    assert native.samples.shape == (8, rate // 2) and native.layout == "7.1"
+    assert np.abs(native.samples[7]).max() == pytest.approx(0.5, abs=0.01)
+    assert np.abs(read_audio(path).samples).max() == pytest.approx(0.5 / 8, abs=0.01)

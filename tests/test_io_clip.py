@@ -132,3 +132,15 @@ def test_corrupt_jpeg_names_the_file(tmp_path):
     frames.frame(0)
     with pytest.raises(MediaError, match="img_00002.jpg: corrupt or unreadable image"):
         frames.frame(1)
+
+
+def test_letterboxed_clip_of_a_rotated_video_is_upright(tmp_path):
+    """A portrait phone video (stored 180x320 landscape + rotate 90) fits as portrait: bars left and right."""
+    path = make_video(tmp_path / "phone.mp4", num_frames=4, size=(320, 180), rotation_deg=90)
+    reader = ClipReader(VideoReader(path), clip_length=2, size=(112, 112), resize_mode="letterbox")
+    clip = reader.clip(1)
+    left, top, width, height = clip.geometry.content
+    assert clip.geometry.source_size == (180, 320) and top == 0 and left > 0 and height == 112
+    content = _to_uint8(clip.frames, 1)[:, left : left + width].astype(np.float32)
+    upright = np.asarray(Image.fromarray(np.rot90(pattern_frame(1, 320, 180)).copy()).resize((width, height)))
+    assert float(np.abs(content - upright).mean()) < 20.0

@@ -1,10 +1,12 @@
+import av
 import numpy as np
 import pytest
 
 from diffsal.errors import MediaError
-from diffsal.io import VideoReader
-from diffsal.io.test_pattern import decode_pattern_index
-from media import click_track, frame_matches, make_video
+from diffsal.io import VideoReader, read_audio
+from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
+from diffsal.io.video import Orientation
+from media import click_track, frame_matches, make_cover_art_audio, make_video
 
 WIDTH, HEIGHT = 160, 96
 
@@ -124,8 +126,6 @@ def test_truncated_avi_keeps_the_readable_frames(videos, tmp_path):
 
 def test_audio_only_file_has_no_video_stream(tmp_path):
     audio_only = make_video(tmp_path / "carrier.mkv", num_frames=5, audio=click_track(0.5, 44_100, 0.2))
-    import av
-
     target = tmp_path / "audio.wav"
     with av.open(str(audio_only)) as source, av.open(str(target), "w") as sink:
         stream = sink.add_stream("pcm_s16le", rate=44_100, layout="stereo")
@@ -141,3 +141,58 @@ def _write(path, data: bytes):
     path.write_bytes(data)
     return path
 
+
+
+# What a player shows for each display rotation PyAV can store: rotate counter-clockwise, then mirror.
+_SHOWN = {
+    (90, False, False): lambda picture: np.rot90(picture, 1),
+    (-90, False, False): lambda picture: np.rot90(picture, -1),
+    (180, False, False): lambda picture: np.rot90(picture, 2),
+    (0, True, False): lambda picture: picture[:, ::-1],
+    (0, False, True): lambda picture: picture[::-1],
+    (90, True, False): lambda picture: np.rot90(picture, 1)[:, ::-1],
+    (90, False, True): lambda picture: np.rot90(picture, 1)[::-1],
+}
+
+
+@pytest.mark.parametrize("rotation, hflip, vflip", list(_SHOWN))
+def test_rotated_video_is_read_as_shown(tmp_path, rotation, hflip, vflip):
+    path = make_video(tmp_path / "phone.mp4", num_frames=6, rotation_deg=rotation, hflip=hflip, vflip=vflip)
+    shown = _SHOWN[(rotation, hflip, vflip)]
+    expected_size = (HEIGHT, WIDTH) if rotation % 180 else (WIDTH, HEIGHT)
+    with VideoReader(path) as video:
+        assert video.size == expected_size and video.coded_size == (WIDTH, HEIGHT)
+        info = video.info()
+        assert (info.width, info.height) == expected_size
+        for index in (0, 3, 5):
+            frame = video.frame(index)
+            expected = shown(pattern_frame(index, WIDTH, HEIGHT)).astype(np.float32)
+            assert frame.shape == expected.shape and frame.flags["C_CONTIGUOUS"]
+            assert float(np.abs(frame - expected).mean()) < 12.0
+        small = video.frame(2, size=(expected_size[0] // 2, expected_size[1] // 2))
+        assert small.shape == (expected_size[1] // 2, expected_size[0] // 2, 3)
+        halved = shown(pattern_frame(2, WIDTH, HEIGHT))[::2, ::2].astype(np.float32)
+        assert float(np.abs(small - halved).mean()) < 20.0
+
+
+def test_rotation_is_reported():
+    assert Orientation(90).describe() == "rotated 90 degrees counter-clockwise"
+    assert Orientation(0, mirrored=True).describe() == "mirrored"
+    assert Orientation().describe() == "none"
+
+
+def test_rotation_by_other_angles_is_refused(tmp_path):
+    path = make_video(tmp_path / "tilted.mp4", num_frames=2, rotation_deg=30)
+    with pytest.raises(MediaError, match=r"turns the picture by 30.0 degrees; only multiples of 90") as raised:
+        VideoReader(path)
+    assert str(path) in str(raised.value) and "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize("name", ["song.m4a", "song.mp3"])
+def test_cover_art_is_not_a_video_stream(tmp_path, name):
+    path = make_cover_art_audio(tmp_path / name)
+    with av.open(str(path)) as container:  # FFmpeg lists the picture as a one-frame video stream
+        assert container.streams.video[0].disposition & av.stream.Disposition.attached_pic
+    with pytest.raises(MediaError, match=r"has no video stream \(only an attached picture: cover art\)"):
+        VideoReader(path)
+    assert read_audio(path).has_audio  # the sound is still there for whoever wants it

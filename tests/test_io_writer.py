@@ -69,3 +69,71 @@ def test_silence_track_writes_no_audio_stream(tmp_path):
     write_video(path, (pattern_frame(k, 64, 48) for k in range(5)), fps=25, audio=AudioTrack.silence())
     with av.open(str(path)) as container:
         assert not container.streams.audio
+
+
+def test_variable_frame_times_are_kept(tmp_path):
+    """Frame k at the given time, the last frame as long as the gap before it, the sound in step."""
+    path = tmp_path / "vfr.mp4"
+    gaps_s = [0.08 if k % 2 == 0 else 0.04 for k in range(39)]
+    times_s = np.concatenate([[0.0], np.cumsum(gaps_s)])  # 40 frames, 2.36 s + 0.08 s
+    rate = 44_100
+    audio = AudioTrack(click_track(3.0, rate, times_s[25], channels=2), rate)
+    frames = (pattern_frame(k, 64, 48) for k in range(40))
+    assert write_video(path, frames, fps=40 / 2.44, audio=audio, frame_times_s=times_s) == 40
+    video = VideoReader(path)
+    assert video.num_frames == 40
+    assert max(abs(video.time_of(k) - times_s[k]) for k in range(40)) <= 1 / 90_000
+    assert video.duration_s == pytest.approx(2.44, abs=1e-4)
+    assert all(decode_pattern_index(video.frame(k)) == k for k in (0, 17, 39))
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        assert float(stream.duration * stream.time_base) == pytest.approx(2.44, abs=1e-3)
+    info = probe(path)
+    assert abs(info.audio.duration_s - 2.44) < 0.03  # cut to the video (one AAC frame)
+    window = read_audio(path).window(times_s[25], 0.2)[0]
+    assert abs(int(np.argmax(np.abs(window))) - 1600) <= 16  # the click still plays with frame 25
+
+
+def test_frame_times_must_fit_the_frames(tmp_path):
+    frames = [pattern_frame(k, 64, 48) for k in range(3)]
+    with pytest.raises(ValueError, match="start at 0"):
+        write_video(tmp_path / "a.mp4", frames, fps=25, frame_times_s=[0.1, 0.2, 0.3])
+    with pytest.raises(ValueError, match="increase"):
+        write_video(tmp_path / "b.mp4", frames, fps=25, frame_times_s=[0.0, 0.2, 0.2])
+    with pytest.raises(ValueError, match="more frames than the 2"):
+        write_video(tmp_path / "c.mp4", frames, fps=25, frame_times_s=[0.0, 0.1])
+    with pytest.raises(ValueError, match="3 frames for 4"):
+        write_video(tmp_path / "d.mp4", frames, fps=25, frame_times_s=[0.0, 0.1, 0.2, 0.3])
+    assert list(tmp_path.iterdir()) == []
+
+
+def _centre_only(channels: int, rate: int, seconds: float = 1.0) -> np.ndarray:
+    sound = np.zeros((channels, int(seconds * rate)), np.float32)
+    sound[2] = 0.5 * np.sin(2 * np.pi * 440 * np.arange(sound.shape[1]) / rate)  # FC in FFmpeg's order
+    return sound
+
+
+@pytest.mark.parametrize("layout, stored", [("5.1", "5.1"), ("5.1(side)", "5.1"), ("6 channels", "5.1")])
+def test_five_one_sound_keeps_its_centre_channel(tmp_path, layout, stored):
+    path = tmp_path / "film.mp4"
+    rate = 48_000
+    audio = AudioTrack(_centre_only(6, rate), rate, layout=layout)
+    write_video(path, (pattern_frame(k, 64, 48) for k in range(25)), fps=25, audio=audio)
+    info = probe(path)
+    assert info.audio.channels == 6 and info.audio.layout == stored
+    track = read_audio(path, sample_rate_hz=None, mono=False)
+    assert track.layout == stored
+    loudness = np.sqrt((track.samples[:, rate // 10 : -rate // 10] ** 2).mean(axis=1))
+    assert loudness[2] == pytest.approx(0.5 / np.sqrt(2), rel=0.1)  # the centre, at its level
+    assert np.all(np.delete(loudness, 2) < 0.02)
+
+
+def test_seven_one_sound_is_folded_into_stereo(tmp_path):
+    path = tmp_path / "wide.mp4"
+    rate = 48_000
+    write_video(path, (pattern_frame(k, 64, 48) for k in range(25)), fps=25,
+                audio=AudioTrack(_centre_only(8, rate), rate, layout="7.1"))
+    assert probe(path).audio.layout == "stereo"
+    track = read_audio(path, sample_rate_hz=None, mono=False)
+    loudness = np.sqrt((track.samples[:, rate // 10 : -rate // 10] ** 2).mean(axis=1))
+    assert np.all(loudness > 0.1)  # the centre plays on both sides

@@ -1,4 +1,4 @@
-"""`diffsal probe VIDEO`: container, duration, fps, frames, size and audio of a media file."""
+"""`diffsal probe VIDEO`: container, duration, fps, frames, size, rotation and audio of a media file."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from diffsal.io.probe import probe
+from diffsal.io.video import Orientation
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -28,11 +29,17 @@ def run(args: argparse.Namespace) -> int:
     table.add_row("duration", f"{info.duration_s:.3f} s")
     table.add_row("fps", f"{info.fps:.3f}")
     table.add_row("frames", str(info.num_frames))
-    table.add_row("size", f"{info.width}x{info.height}")
+    table.add_row("size", f"{info.width}x{info.height} (as shown)")
+    orientation = Orientation(info.rotation_deg, info.mirrored)
+    applied = "" if orientation == Orientation() else " (applied: frames and maps come out upright)"
+    table.add_row("rotation", orientation.describe() + applied)
     table.add_row("video codec", info.video_codec)
     if info.audio is None:
         table.add_row("audio", "no audio")
     else:
-        table.add_row("audio", f"{info.audio.codec}, {info.audio.sample_rate_hz} Hz, {info.audio.channels} channel(s)")
+        audio = info.audio
+        channels = f"{audio.channels} channel(s) ({audio.layout})"
+        table.add_row("audio", f"{audio.codec}, {audio.sample_rate_hz} Hz, {channels}")
     Console().print(table)
     return 0
+

@@ -2,12 +2,16 @@
 
 They are made in a second pass over the frames (decoding is cheap next to the model), reading the
 map PNGs back, so the prediction pass streams and memory does not grow with the video's length.
-Each video carries the original sound track (native rate and channels).
+Each video carries the original sound track (native rate and channel layout where AAC carries it,
+see `diffsal.io.writer`) and shows each frame at the source's time, so a variable-rate video stays
+in sync with its sound. Frames are upright (the source's rotation applied), so the videos need no
+rotation of their own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import numpy as np
 
 from diffsal.data.annotations import read_saliency_map
@@ -19,6 +23,8 @@ from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.frame_source import FrameSource
 from diffsal.io.writer import write_video
 
+_CONSTANT_RATE_TOLERANCE_S = 0.001  # a millisecond clock rounds k / fps by up to half of this
+
 
 def render_videos(output: VideoOutput, video: VideoInput, source: FrameSource, *, overlay: bool, panel_video: bool,
                   uncertainty_video: bool, std_max: float | None) -> list[str]:
@@ -29,18 +35,28 @@ def render_videos(output: VideoOutput, video: VideoInput, source: FrameSource, *
             ``uncertainty.mp4`` (None: no uncertainty video).
     """
     sound = original_sound(video)
-    fps = source.fps
+    settings = {"fps": source.fps, "audio": sound, "frame_times_s": variable_frame_times(source)}
     written = []
     if overlay:
-        write_video(output.built_path(OVERLAY_NAME), _overlay_frames(output, source), fps, sound)
+        write_video(output.built_path(OVERLAY_NAME), _overlay_frames(output, source), **settings)
         written.append(OVERLAY_NAME)
     if panel_video:
-        write_video(output.built_path(PANEL_NAME), _panel_frames(output, video, source), fps, sound)
+        write_video(output.built_path(PANEL_NAME), _panel_frames(output, video, source), **settings)
         written.append(PANEL_NAME)
     if uncertainty_video and std_max is not None:
-        write_video(output.built_path(UNCERTAINTY_VIDEO_NAME), _uncertainty_frames(output, source, std_max), fps, sound)
+        write_video(output.built_path(UNCERTAINTY_VIDEO_NAME), _uncertainty_frames(output, source, std_max), **settings)
         written.append(UNCERTAINTY_VIDEO_NAME)
     return written
+
+
+def variable_frame_times(source: FrameSource) -> list[float] | None:
+    """The frame times in seconds of a variable-rate source; None when frame k is at k / fps
+    (within `_CONSTANT_RATE_TOLERANCE_S`: timestamps rounded to the file's clock), as most are."""
+    times = [source.time_of(index) for index in range(source.num_frames)]
+    if source.fps > 0 and all(abs(time - index / source.fps) <= _CONSTANT_RATE_TOLERANCE_S
+                              for index, time in enumerate(times)):
+        return None
+    return times
 
 
 def original_sound(video: VideoInput) -> AudioTrack | None:

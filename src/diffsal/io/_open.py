@@ -30,6 +30,13 @@ def open_container(path: str | Path) -> av.container.InputContainer:
         raise MediaError(f"{path}: not a readable media file ({_reason(error)})") from error
 
 
+def video_streams(container: av.container.InputContainer) -> list[av.video.stream.VideoStream]:
+    """The container's video streams, without attached pictures (the cover art of audio files,
+    which FFmpeg lists as a one-frame video stream)."""
+    return [stream for stream in container.streams.video
+            if not stream.disposition & av.stream.Disposition.attached_pic]
+
+
 def _reason(error: Exception) -> str:
     text = getattr(error, "strerror", None) or str(error)
     return text.strip().rstrip(".") or type(error).__name__

@@ -23,7 +23,7 @@ class FrameSource(Protocol):
 
     @property
     def size(self) -> tuple[int, int]:
-        """(width, height) of the frames in pixels."""
+        """(width, height) of the frames in pixels, as shown (a video's display rotation applied)."""
         ...
 
     def frame(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:

@@ -15,10 +15,14 @@ class AudioStreamInfo:
     sample_rate_hz: int
     channels: int
     duration_s: float | None
+    layout: str  # FFmpeg's name: "mono", "stereo", "5.1", ... ("6 channels" when the file names none)
 
 
 @dataclass(frozen=True)
 class MediaInfo:
+    """`width` x `height` is the size as shown: `rotation_deg` (counter-clockwise) and `mirrored`
+    are the display rotation of the file, which reading applies."""
+
     path: str
     container: str
     duration_s: float
@@ -28,6 +32,8 @@ class MediaInfo:
     height: int
     video_codec: str
     audio: AudioStreamInfo | None
+    rotation_deg: int = 0
+    mirrored: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -37,7 +43,8 @@ def probe(path: str | Path) -> MediaInfo:
     """Inspect `path`. The frame count is exact (every packet is indexed), not the header's guess.
 
     Raises:
-        MediaError: the file is missing, empty, not media, or has no video stream.
+        MediaError: the file is missing, empty, not media, or has no video stream (a cover picture
+            of an audio file is none).
     """
     with VideoReader(path) as video:
         stream_info = video.info()
@@ -52,6 +59,7 @@ def probe(path: str | Path) -> MediaInfo:
                 sample_rate_hz=stream.codec_context.sample_rate,
                 channels=stream.codec_context.channels,
                 duration_s=duration,
+                layout=stream.codec_context.layout.name,
             )
         return MediaInfo(
             path=str(path),
@@ -63,6 +71,8 @@ def probe(path: str | Path) -> MediaInfo:
             height=stream_info.height,
             video_codec=stream_info.codec,
             audio=audio,
+            rotation_deg=stream_info.rotation_deg,
+            mirrored=stream_info.mirrored,
         )
     finally:
         container.close()

@@ -5,6 +5,11 @@ decoding), so frame ``k`` means the k-th frame in display order even for variabl
 and B-frames. Reading seeks to the nearest key frame before the wanted frame and decodes
 forward; frames decoded on the way are kept in a small LRU cache, so a sliding window of
 clips decodes each frame about once.
+
+Frames come out as a player shows them: the display matrix of the stream (phones store portrait
+video as landscape pictures plus "rotate by 90 degrees") is applied, so sizes, frames and
+everything computed from them are upright. Rotations by multiples of 90 degrees and mirroring are
+supported; any other angle is refused with a `MediaError`.
 """
 
 from __future__ import annotations
@@ -17,23 +22,95 @@ from pathlib import Path
 
 import av
 import numpy as np
+from av.sidedata.sidedata import Type as SideDataType
 
 from diffsal.errors import MediaError
-from diffsal.io._open import open_container
+from diffsal.io._open import open_container, video_streams
 from diffsal.io.frame_source import check_frame_index
 
 # Decoding forward is cheaper than seeking when the wanted frame is this close ahead.
 _MAX_FORWARD_DECODE = 48
 
 
+# The upper-left 2x2 of a display matrix, (a, c, b, d) = matrix[0], matrix[3], matrix[1], matrix[4] rounded
+# to -1/0/1, of each rotation without mirroring. FFmpeg's matrix maps a coded pixel (x, y) to the shown
+# (a x + c y, b x + d y) with y pointing down, so (0, 1, -1, 0) turns the picture a quarter counter-clockwise.
+_ROTATIONS = {(1, 0, 0, 1): 0, (0, 1, -1, 0): 90, (-1, 0, 0, -1): 180, (0, -1, 1, 0): 270}
+_FIXED_POINT_ONE = 1 << 16  # the 2x2 part of a display matrix is 16.16 fixed point
+_ROTATION_TOLERANCE = 0.01  # about half a degree, as cos/sin of the angle
+
+
+@dataclass(frozen=True)
+class Orientation:
+    """How a player turns the coded pictures to show them (the stream's display matrix).
+
+    Shown picture = the coded one mirrored left-right if `mirrored`, then rotated `rotation_deg`
+    counter-clockwise (0, 90, 180 or 270); together these are all eight orientations.
+    """
+
+    rotation_deg: int = 0
+    mirrored: bool = False
+
+    @classmethod
+    def from_display_matrix(cls, matrix: np.ndarray | None, path: Path) -> Orientation:
+        """Read FFmpeg's 3x3 display matrix (9 int32, row-major); None means upright.
+
+        Raises:
+            MediaError: the matrix turns the picture by an angle that is not a multiple of 90 degrees.
+        """
+        if matrix is None:
+            return cls()
+        corner = np.array([matrix[0], matrix[3], matrix[1], matrix[4]], dtype=np.float64) / _FIXED_POINT_ONE
+        scale = np.abs(corner).max()  # a matrix may also scale; only its direction matters here
+        if scale == 0:
+            raise MediaError(f"{path}: the display matrix is degenerate (all zeros)")
+        unit = corner / scale
+        signs = np.round(unit).astype(int)
+        a, c, b, d = signs
+        mirrored = a * d - b * c < 0
+        # Undo the mirror (x -> -x: negate a and b) to look the rotation up.
+        key = (-a, c, -b, d) if mirrored else (a, c, b, d)
+        if key not in _ROTATIONS or not np.allclose(unit, signs, atol=_ROTATION_TOLERANCE):
+            angle = np.degrees(np.arctan2(-float(matrix[1]), float(matrix[0])))
+            raise MediaError(f"{path}: the display matrix turns the picture by {angle:.1f} degrees; only multiples "
+                             f"of 90 degrees are supported (re-encode the video upright)")
+        return cls(_ROTATIONS[key], bool(mirrored))
+
+    @property
+    def swaps_axes(self) -> bool:
+        return self.rotation_deg in (90, 270)
+
+    def displayed_size(self, coded_size: tuple[int, int]) -> tuple[int, int]:
+        """(width, height) on screen of a coded (width, height); the map is its own inverse."""
+        width, height = coded_size
+        return (height, width) if self.swaps_axes else (width, height)
+
+    def apply(self, picture: np.ndarray) -> np.ndarray:
+        """Coded `(H, W, C)` -> shown `(H', W', C)`, contiguous (the input itself when upright)."""
+        if self.mirrored:
+            picture = picture[:, ::-1]
+        picture = np.rot90(picture, k=self.rotation_deg // 90, axes=(0, 1))  # counter-clockwise
+        return np.ascontiguousarray(picture)
+
+    def describe(self) -> str:
+        if self == Orientation():
+            return "none"
+        turn = f"rotated {self.rotation_deg} degrees counter-clockwise" if self.rotation_deg else ""
+        return ", then ".join(part for part in ("mirrored" if self.mirrored else "", turn) if part)
+
+
 @dataclass(frozen=True)
 class VideoStreamInfo:
+    """Stream facts; `width` x `height` is the shown size (after `rotation_deg` / `mirrored`)."""
+
     width: int
     height: int
     fps: float
     num_frames: int
     duration_s: float
     codec: str
+    rotation_deg: int = 0
+    mirrored: bool = False
 
 
 class VideoReader:
@@ -43,28 +120,42 @@ class VideoReader:
         path: the video file.
         cache_frames: how many decoded frames to keep (in the codec's own pixel format).
 
+    Frames, `size` and `info()` are as shown by a player: the stream's rotation is applied
+    (see `Orientation`; `orientation` says which). A cover picture attached to an audio file is
+    not a video stream.
+
     Raises:
-        MediaError: missing, empty or unreadable file; no video stream; no decodable frame.
+        MediaError: missing, empty or unreadable file; no video stream (or only cover art); no
+            decodable frame; a rotation that is not a multiple of 90 degrees.
     """
 
     def __init__(self, path: str | Path, cache_frames: int = 64) -> None:
         self.path = Path(path)
         self._container = open_container(self.path)
-        if not self._container.streams.video:
+        streams = video_streams(self._container)
+        if not streams:
+            only_cover_art = bool(self._container.streams.video)
             self._container.close()
+            if only_cover_art:
+                raise MediaError(f"{self.path}: has no video stream (only an attached picture: cover art)")
             raise MediaError(f"{self.path}: has no video stream")
-        self._stream = self._container.streams.video[0]
+        self._stream = streams[0]
         self._stream.thread_type = "AUTO"
         self._time_base: Fraction = self._stream.time_base
-        self._pts = self._index_presentation_timestamps()
-        self._index_of_pts = {pts: index for index, pts in enumerate(self._pts)}
-        first = self._stream.start_time if self._stream.start_time is not None else self._pts[0]
-        self._start_pts = min(first, self._pts[0])
-        self._times_s = [float((pts - self._start_pts) * self._time_base) for pts in self._pts]
         self._cache: OrderedDict[int, av.VideoFrame] = OrderedDict()
         self._cache_frames = max(1, cache_frames)
         self._decoder = None
         self._next_index: int | None = None  # index of the frame the decoder yields next
+        try:
+            self._pts = self._index_presentation_timestamps()
+            self.orientation = self._read_orientation()
+        except MediaError:
+            self._container.close()
+            raise
+        self._index_of_pts = {pts: index for index, pts in enumerate(self._pts)}
+        first = self._stream.start_time if self._stream.start_time is not None else self._pts[0]
+        self._start_pts = min(first, self._pts[0])
+        self._times_s = [float((pts - self._start_pts) * self._time_base) for pts in self._pts]
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -73,6 +164,12 @@ class VideoReader:
 
     @property
     def size(self) -> tuple[int, int]:
+        """(width, height) of the frames as shown (coded size with width and height swapped for 90/270)."""
+        return self.orientation.displayed_size(self.coded_size)
+
+    @property
+    def coded_size(self) -> tuple[int, int]:
+        """(width, height) of the pictures as stored, before the rotation."""
         return self._stream.codec_context.width, self._stream.codec_context.height
 
     @property
@@ -104,6 +201,8 @@ class VideoReader:
             num_frames=self.num_frames,
             duration_s=self.duration_s,
             codec=self._stream.codec_context.name,
+            rotation_deg=self.orientation.rotation_deg,
+            mirrored=self.orientation.mirrored,
         )
 
     def time_of(self, index: int) -> float:
@@ -116,12 +215,14 @@ class VideoReader:
 
     # ------------------------------------------------------------------ frames
     def frame(self, index: int, size: tuple[int, int] | None = None) -> np.ndarray:
-        """Frame `index` as RGB uint8 `(H, W, 3)`; stretched to `size` = (width, height) if given."""
+        """Frame `index` upright as RGB uint8 `(H, W, 3)`; stretched to `size` = (width, height) if given."""
         video_frame = self._decoded_frame(check_frame_index(self, index, str(self.path)))
         if size is None:
-            return video_frame.to_ndarray(format="rgb24")
-        width, height = size
-        return video_frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_ndarray()
+            return self.orientation.apply(video_frame.to_ndarray(format="rgb24"))
+        # Scale the coded picture to the coded shape of `size`, then turn it (cheaper than the other way).
+        width, height = self.orientation.displayed_size(size)
+        scaled = video_frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
+        return self.orientation.apply(scaled.to_ndarray())
 
     def frame_at_time(self, time_s: float, size: tuple[int, int] | None = None) -> np.ndarray:
         return self.frame(self.index_at_time(time_s), size)
@@ -173,6 +274,23 @@ class VideoReader:
             if not pts_list:
                 raise MediaError(f"{self.path}: cannot decode video ({error})") from error
         return pts_list
+
+    def _read_orientation(self) -> Orientation:
+        """The display matrix, which decoders attach to every frame (from the container or the bitstream).
+
+        Called right after indexing, with the demuxer at the start; leaves it there.
+        """
+        try:
+            first = next(iter(self._container.decode(self._stream)), None)
+        except av.FFmpegError as error:
+            raise MediaError(f"{self.path}: cannot decode video ({error})") from error
+        finally:
+            self._seek_to_start()
+        if first is None:
+            raise MediaError(f"{self.path}: no video frame could be decoded")
+        side_data = first.side_data.get(SideDataType.DISPLAYMATRIX)
+        matrix = np.frombuffer(bytes(side_data), dtype=np.int32) if side_data is not None else None
+        return Orientation.from_display_matrix(matrix, self.path)
 
     def _seek_to_start(self) -> None:
         self._container.seek(0)

@@ -1,8 +1,16 @@
-"""Write an .mp4 (H.264 video + AAC audio) from RGB frames and an optional audio track."""
+"""Write an .mp4 (H.264 video + AAC audio) from RGB frames and an optional audio track.
+
+Sound keeps its channel layout when AAC in MP4 carries it: mono, stereo, 2.1, 3.0, 4.0, quad, 5.0
+and 5.1 (5.0 and 5.1 with side surrounds are stored as 5.0 / 5.1, the side pair as the surround
+pair; channels the source did not name are taken in FFmpeg's default order for their count).
+Other layouts (6.1, 7.1, ...) are folded into stereo by FFmpeg's resampler; more than 8 unnamed
+channels are averaged into mono.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -11,9 +19,18 @@ import numpy as np
 
 from diffsal.errors import MediaError
 from diffsal.io.atomic import atomic_output
-from diffsal.io.audio import AudioTrack
+from diffsal.io.audio import AudioTrack, remix
 
 _AAC_FRAME_SAMPLES = 1024
+_AAC_MIN_BIT_RATE = 128_000  # mono and stereo
+_AAC_BIT_RATE_PER_CHANNEL = 64_000  # 384 kb/s for 5.1
+# Layouts that FFmpeg's AAC encoder and MP4 muxer store and read back as the same layout.
+_AAC_LAYOUTS = ("mono", "stereo", "2.1", "3.0", "4.0", "quad", "5.0", "5.1")
+# Same channels under another name: the AAC 5.0 / 5.1 configurations carry side or back surrounds.
+_AAC_SAME_CHANNELS = {"5.0(side)": "5.0", "5.1(side)": "5.1"}
+# FFmpeg's default layout per channel count, for files that do not name their channels.
+_DEFAULT_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
+_VFR_TIME_BASE = Fraction(1, 90_000)  # the MPEG clock: ticks of 11 microseconds
 
 
 def write_video(
@@ -23,6 +40,7 @@ def write_video(
     audio: AudioTrack | None = None,
     crf: int = 20,
     preset: str = "veryfast",
+    frame_times_s: Sequence[float] | None = None,
 ) -> int:
     """Encode RGB uint8 `(H, W, 3)` frames as H.264 (yuv420p) and `audio` as AAC into `path`.
 
@@ -30,10 +48,17 @@ def write_video(
     sizes: an odd width or height is padded by repeating the last column or row. The audio is
     placed on the video's clock (`audio.start_s`) and cut to the video's duration; gaps are silent.
 
+    Args:
+        fps: the frame rate; with `frame_times_s`, the nominal (mean) rate.
+        frame_times_s: presentation time of each frame in seconds, 0 for the first and increasing
+            (a variable-rate source's timestamps, e.g. `VideoReader.time_of`). The last frame lasts
+            as long as the gap before it. None: frame k at k / fps.
+
     Returns:
         The number of frames written.
     """
     rate = _frame_rate(fps)
+    timeline = _Timeline(rate, frame_times_s)
     frame_iterator = iter(frames)
     first = next(frame_iterator, None)
     if first is None:
@@ -45,6 +70,7 @@ def write_video(
         video_stream.width, video_stream.height = width, height
         video_stream.pix_fmt = "yuv420p"
         video_stream.options = {"crf": str(crf), "preset": preset}
+        video_stream.codec_context.time_base = timeline.time_base
         audio_writer = _AudioWriter(container, audio) if audio is not None and audio.has_audio else None
         written = 0
         for frame in _chain(first, frame_iterator):
@@ -52,16 +78,66 @@ def write_video(
             if frame.shape[:2] != (height, width):
                 raise MediaError(f"{path}: frame {written} is {frame.shape[1]}x{frame.shape[0]}, expected {width}x{height}")
             video_frame = av.VideoFrame.from_ndarray(frame, format="rgb24")
-            video_frame.pts = written
-            video_frame.time_base = 1 / rate
-            container.mux(video_stream.encode(video_frame))
+            video_frame.pts = timeline.pts(written)
+            video_frame.time_base = timeline.time_base
+            container.mux(timeline.timed(video_stream.encode(video_frame)))
             written += 1
             if audio_writer is not None:
-                audio_writer.write_until(float(written / rate))
-        container.mux(video_stream.encode(None))
+                audio_writer.write_until(timeline.end_s(written))
+        timeline.check_count(written)
+        container.mux(timeline.timed(video_stream.encode(None)))
         if audio_writer is not None:
-            audio_writer.finish(float(written / rate))
+            audio_writer.finish(timeline.end_s(written))
     return written
+
+
+class _Timeline:
+    """Timestamps of the frames written: k / fps, or the given times of a variable-rate video."""
+
+    def __init__(self, rate: Fraction, times_s: Sequence[float] | None) -> None:
+        self._rate = rate
+        self._times_s = None if times_s is None else [float(time) for time in times_s]
+        self.time_base = 1 / rate if self._times_s is None else _VFR_TIME_BASE
+        if self._times_s is None:
+            return
+        if not self._times_s or self._times_s[0] != 0:
+            raise ValueError("frame_times_s must start at 0 (the first frame)")
+        if any(later <= earlier for earlier, later in zip(self._times_s, self._times_s[1:])):
+            raise ValueError("frame_times_s must increase")
+        ticks = [self._ticks(time) for time in self._times_s] + [self._ticks(self.end_s(len(self._times_s)))]
+        self._pts = ticks[:-1]
+        self._duration_of_pts = {pts: after - pts for pts, after in zip(ticks, ticks[1:])}
+
+    def pts(self, index: int) -> int:
+        if self._times_s is None:
+            return index
+        if index >= len(self._pts):
+            raise ValueError(f"more frames than the {len(self._pts)} frame_times_s")
+        return self._pts[index]
+
+    def end_s(self, count: int) -> float:
+        """Time at which the first `count` frames have been shown."""
+        times = self._times_s
+        if times is None:
+            return float(count / self._rate)
+        if count < len(times):
+            return times[count]
+        return times[-1] + (times[-1] - times[-2] if len(times) > 1 else float(1 / self._rate))
+
+    def timed(self, packets: list[av.Packet]) -> list[av.Packet]:
+        """`packets` with the duration of their frame: for a variable rate the gap to the next frame
+        (the encoder gives each 1 / fps), so that the last frame, too, lasts as it should."""
+        if self._times_s is not None:
+            for packet in packets:
+                packet.duration = self._duration_of_pts[packet.pts]
+        return packets
+
+    def check_count(self, count: int) -> None:
+        if self._times_s is not None and count != len(self._times_s):
+            raise ValueError(f"{count} frames for {len(self._times_s)} frame_times_s")
+
+    def _ticks(self, time_s: float) -> int:
+        return round(time_s / self.time_base)
 
 
 class _AudioWriter:
@@ -69,10 +145,10 @@ class _AudioWriter:
 
     def __init__(self, container: av.container.OutputContainer, audio: AudioTrack) -> None:
         self._container = container
-        self._audio = audio
-        self._layout = "mono" if audio.num_channels == 1 else "stereo"
+        self._audio = _in_aac_layout(audio)
+        self._layout = self._audio.layout_name
         self._stream = container.add_stream("aac", rate=audio.sample_rate_hz, layout=self._layout)
-        self._stream.bit_rate = 128_000
+        self._stream.bit_rate = max(_AAC_MIN_BIT_RATE, _AAC_BIT_RATE_PER_CHANNEL * self._audio.num_channels)
         self._written = 0  # samples
 
     def write_until(self, time_s: float) -> None:
@@ -91,7 +167,7 @@ class _AudioWriter:
     def _encode(self, count: int) -> None:
         rate = self._audio.sample_rate_hz
         # window() takes a centre time; ask for exactly [written, written + count) samples.
-        samples = self._audio.window((self._written + count / 2) / rate, count / rate)[:2]
+        samples = self._audio.window((self._written + count / 2) / rate, count / rate)
         samples = np.ascontiguousarray(samples[:, :count], dtype=np.float32)
         audio_frame = av.AudioFrame.from_ndarray(samples, format="fltp", layout=self._layout)
         audio_frame.sample_rate = rate
@@ -99,6 +175,23 @@ class _AudioWriter:
         audio_frame.time_base = Fraction(1, rate)
         self._container.mux(self._stream.encode(audio_frame))
         self._written += count
+
+
+def _in_aac_layout(audio: AudioTrack) -> AudioTrack:
+    """`audio` under a layout AAC carries: the same channels where possible, else folded into stereo."""
+    layout = audio.layout_name
+    if _unnamed(layout):
+        layout = _DEFAULT_LAYOUTS.get(audio.num_channels)
+        if layout is None:  # more than 8 channels without names: nothing says how to fold them
+            return replace(audio, samples=audio.samples.mean(axis=0, keepdims=True), layout="mono")
+    layout = _AAC_SAME_CHANNELS.get(layout, layout)
+    named = replace(audio, layout=layout)
+    return named if layout in _AAC_LAYOUTS else remix(named, "stereo")
+
+
+def _unnamed(layout: str) -> bool:
+    """True for a layout that only counts its channels ("6 channels": the file did not say which is which)."""
+    return all(channel.name == "NONE" for channel in av.AudioLayout(layout).channels)
 
 
 def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
