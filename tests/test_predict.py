@@ -190,7 +190,8 @@ def test_bf16_precision_is_recorded_and_close_to_fp32(tmp_path, video, model_dir
     assert "precision" not in json.loads((full / "talk" / "summary.json").read_text())["signature"]
     for n in range(1, E2E_FRAMES + 1):
         a, b = (np.load(root / "talk" / f"{n:05d}.npy").ravel() for root in (full, half))
-        assert np.corrcoef(a, b)[0, 1] >= 0.99
+        # Absolute, not correlation: see test_inference.test_bf16_predictor_is_close_to_fp32.
+        assert np.abs(a - b).max() < 0.06 and np.abs(a - b).mean() < 0.006
 
 
 # ---------------------------------------------------------------------- resumable, failures

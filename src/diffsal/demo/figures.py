@@ -9,7 +9,6 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 from diffsal.io.atomic import atomic_output  # noqa: E402
 

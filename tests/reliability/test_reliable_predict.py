@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 import torch
-
 from conftest import assert_rejected
+from media import make_video
+from trees import make_dhf1k, make_stavis
+
 from diffsal.inference.outputs import write_json
 from diffsal.io.test_pattern import tone
 from diffsal.models import DiffSal, DiffSalConfig
 from diffsal.models.diffsal import SaliencySample
-from media import make_video
-from test_data import make_dhf1k, make_stavis
 
 FPS = 5
 SIZE = (80, 48)

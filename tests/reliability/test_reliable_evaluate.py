@@ -9,10 +9,10 @@ import shutil
 
 import numpy as np
 import pytest
-
 from conftest import assert_rejected
+from trees import make_dhf1k, make_stavis
+
 from diffsal.data.annotations import read_saliency_map, write_saliency_map
-from test_data import make_dhf1k, make_stavis
 
 
 @pytest.fixture

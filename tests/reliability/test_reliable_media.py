@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 from av.sidedata.sidedata import Type as SideDataType
+from conftest import assert_rejected
+from media import make_cover_art_audio, make_video
 from PIL import Image
 
-from conftest import assert_rejected
 from diffsal.io import VideoReader, probe, read_audio
 from diffsal.io.test_pattern import pattern_frame
 from diffsal.models import DiffSal, DiffSalConfig
-from media import make_cover_art_audio, make_video
 
 FAST = ["--steps", "1", "--batch-size", "4", "--threads", "1", "--quiet"]
 CODED = (192, 112)  # (width, height) of the stored pictures

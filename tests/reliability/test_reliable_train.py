@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import assert_rejected
+
 from diffsal.engine.config import load_train_config
 from diffsal.engine.data import build_datasets
 from diffsal.models.config import DiffSalConfig

@@ -6,8 +6,8 @@ import os
 import stat
 
 import pytest
-
 from conftest import assert_rejected
+
 from diffsal.errors import InputError
 from diffsal.io.atomic import atomic_output, file_mode
 from diffsal.io.paths import check_input_path, check_output_folder

@@ -10,71 +10,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from conftest import assert_rejected
+from media import make_video
+from trees import FPS, SIZE, ground_truth, make_dhf1k, make_stavis
+
 from diffsal.data import DHF1KDataset
-from diffsal.data.annotations import write_fixation_mat, write_saliency_map
+from diffsal.data.annotations import write_saliency_map
 from diffsal.data.fold_lists import read_fold_list
 from diffsal.errors import DatasetError
-from diffsal.io.test_pattern import pattern_frame
-from media import make_video
-
-SIZE = (80, 48)  # (width, height)
-FPS = 5
-
-
-def _truth(frame: int, size: tuple[int, int] = SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """(fixations bool, map in [0, 1]) of a frame: two fixated pixels and a blob around them."""
-    width, height = size
-    fixations = np.zeros((height, width), bool)
-    fixations[height // 3, (5 + 7 * frame) % width] = fixations[2 * height // 3, width // 2] = True
-    rows, columns = np.mgrid[0:height, 0:width]
-    saliency = np.exp(-((rows - height / 2) ** 2 + (columns - (5 + 7 * frame) % width) ** 2) / 60.0)
-    return fixations, saliency / saliency.max()
-
-
-def make_dhf1k(root: Path, layout: str, videos: dict[int, int]) -> Path:
-    """DHF1K with `videos` (number -> frames) in one layout: "official" (video/NNN.AVI + annotation/NNNN/),
-    "flat" (NNNN/{images,maps,fixation}/) or "parts" (the same under train/ val/ test/)."""
-    for number, frames in videos.items():
-        name = f"{number:04d}"
-        part = "train" if number <= 600 else "val" if number <= 700 else "test"
-        if layout == "official":
-            folder = root / "annotation" / name
-            (root / "video").mkdir(parents=True, exist_ok=True)
-            avi = make_video(root / "video" / f"{number:03d}.avi", frames, 30, SIZE)
-            avi.rename(avi.with_suffix(".AVI"))  # the official naming
-        else:
-            folder = root / (part if layout == "parts" else ".") / name
-            (folder / "images").mkdir(parents=True)
-            for index in range(frames):
-                Image.fromarray(pattern_frame(index, *SIZE)).save(folder / "images" / f"{index + 1:04d}.png")
-        (folder / "maps").mkdir(parents=True)
-        (folder / "fixation").mkdir()
-        for index in range(frames):
-            fixations, saliency = _truth(index)
-            write_saliency_map(folder / "maps" / f"{index + 1:04d}.png", saliency)
-            write_saliency_map(folder / "fixation" / f"{index + 1:04d}.png", fixations.astype(np.float32))
-    return root
-
-
-def make_stavis(root: Path, videos: dict[str, int]) -> Path:
-    """A STAViS database "DB" (frames, wavs, eyeMaps, fixMaps, split-1 test list) without any audio content."""
-    lines = []
-    for name, frames in videos.items():
-        frames_dir, maps = root / "video_frames" / "DB" / name, root / "annotations" / "DB" / name / "maps"
-        frames_dir.mkdir(parents=True)
-        maps.mkdir(parents=True)
-        for index in range(frames):
-            Image.fromarray(pattern_frame(index, *SIZE)).save(frames_dir / f"img_{index + 1:05d}.jpg")
-            fixations, saliency = _truth(index)
-            write_fixation_mat(maps.parent / f"fixMap_{index + 1:05d}.mat", fixations)
-            write_saliency_map(maps / f"eyeMap_{index + 1:05d}.jpg", saliency)
-        lines.append(f"{name} {frames} {FPS}")
-    (root / "fold_lists").mkdir(parents=True)
-    (root / "fold_lists" / "DB_list_test_1_fps.txt").write_text("\n".join(lines) + "\n")
-    return root
 
 
 def _loop(tmp_path: Path) -> Path:
@@ -174,7 +117,7 @@ def test_decode_finds_black_maps_with_fixations_and_maps_of_another_size(cli, tm
     black = annotations / "v1" / "maps" / "eyeMap_00002.jpg"
     write_saliency_map(black, np.zeros((SIZE[1], SIZE[0])))
     small = annotations / "v2" / "maps" / "eyeMap_00003.jpg"
-    write_saliency_map(small, _truth(2, (40, 24))[1])
+    write_saliency_map(small, ground_truth(2, (40, 24))[1])
     assert cli("data", "check", root, "--audio-optional").exit_code == 0  # counting cannot see either
     outcome = cli("data", "check", root, "--decode", "--audio-optional")
     assert outcome.exit_code == 1
