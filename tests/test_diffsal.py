@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from diffsal.errors import ConfigError, InputError
-from diffsal.metrics import cc
 from diffsal.models import DiffSal, DiffSalConfig, WeightsError
 from diffsal.models.cost import model_flops
 
@@ -181,7 +180,7 @@ def test_sample_mean_is_the_mean_of_individual_samples():
 
 
 @pytest.mark.parametrize("frames_out", [1, 8])
-def test_bf16_maps_correlate_with_fp32_maps(frames_out):
+def test_bf16_maps_stay_close_to_fp32_maps(frames_out):
     model = make_model(frames_out=frames_out)
     frames, audio = make_inputs()
     noise = torch.randn(2, frames_out, TINY.height, TINY.width, generator=torch.Generator().manual_seed(3))
@@ -189,8 +188,10 @@ def test_bf16_maps_correlate_with_fp32_maps(frames_out):
     with torch.autocast("cpu", dtype=torch.bfloat16):
         half = model.sample(frames, audio, steps=2, noise=noise).mean
     assert half.dtype == torch.float32
-    correlations = [cc(full[b, k].numpy(), half[b, k].numpy()) for b in range(2) for k in range(frames_out)]
-    assert min(correlations) >= 0.99, correlations
+    # Random-weight maps are nearly flat, so on CPUs with native bf16 units the rounding decorrelates
+    # them (CC ~0.85); the deviation itself must stay small (see test_inference's bf16 test).
+    deviation = (full - half).abs()
+    assert float(deviation.max()) < 0.06 and float(deviation.mean()) < 0.006, (deviation.max(), deviation.mean())
 
 
 def test_bf16_autocast_runs():
