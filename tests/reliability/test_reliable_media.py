@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import av
 import numpy as np
@@ -124,8 +125,32 @@ def test_probe_refuses_cover_art_as_video(tmp_path, cli, name):
 def test_predict_refuses_cover_art_as_video(tmp_path, cli, model_dir):
     path = make_cover_art_audio(tmp_path / "song.mp4")  # an audio file that a video name does not make a video
     out = tmp_path / "out"
-    outcome = cli("predict", path, "--model", model_dir, "--out", out, *FAST)
-    assert outcome.exit_code == 1  # predict's code for videos that failed (others in a folder would go on)
-    assert "Traceback" not in outcome.stderr
-    assert f"song: FAILED: {path}: has no video stream (only an attached picture: cover art)" in outcome.stderr
+    assert_rejected(cli("predict", path, "--model", model_dir, "--out", out, *FAST), str(path),
+                    "has no video stream (only an attached picture: cover art)")
+    assert not out.exists()
+    folder = tmp_path / "folder"  # in a folder of videos it is one failed video of the batch: exit code 1
+    folder.mkdir()
+    path.rename(folder / "song.mp4")
+    outcome = cli("predict", folder, "--model", model_dir, "--out", out, *FAST)
+    assert outcome.exit_code == 1 and "Traceback" not in outcome.stderr
+    assert "song: FAILED:" in outcome.stderr and "cover art" in outcome.stderr
     assert not list(out.glob("song/*.png"))
+
+
+@pytest.mark.parametrize("content", [b"", b"not a video at all", None])
+def test_one_unreadable_video_is_bad_input(tmp_path, cli, model_dir, content):
+    path = tmp_path / "clip.mp4"
+    if content is None:  # truncated: the first kilobyte of a real file
+        make_video(tmp_path / "whole.mp4", num_frames=10)
+        content = (tmp_path / "whole.mp4").read_bytes()[:1024]
+    path.write_bytes(content)
+    out = tmp_path / "out"
+    assert_rejected(cli("predict", path, "--model", model_dir, "--out", out, *FAST), str(path))
+    assert_rejected(cli("probe", path), str(path))
+    assert not out.exists()
+
+
+def test_probe_names_a_symlink_loop(tmp_path, cli):
+    os.symlink(tmp_path / "b.mp4", tmp_path / "a.mp4")
+    os.symlink(tmp_path / "a.mp4", tmp_path / "b.mp4")
+    assert_rejected(cli("probe", tmp_path / "a.mp4"), "symbolic link loop")

@@ -109,6 +109,7 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str
     if path.is_file():
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             raise InputError(f"{path}: not a video file (expected one of {', '.join(VIDEO_SUFFIXES)})")
+        VideoReader(path).close()  # one video asked for: an unreadable one is bad input, not a failed batch
         return "file", [VideoInput(video_names([path])[0], path, path)]
     if is_stavis_root(path):
         return "dataset", _stavis_videos(path, spec)

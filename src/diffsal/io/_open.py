@@ -6,14 +6,16 @@ from pathlib import Path
 
 import av
 
-from diffsal.errors import MediaError
+from diffsal.errors import InputError, MediaError
+from diffsal.io.paths import check_input_path
 
 
 def check_media_path(path: str | Path) -> Path:
-    """Return `path` as a Path after checking that it is a non-empty regular file."""
-    path = Path(path)
-    if not path.exists():
-        raise MediaError(f"{path}: no such file")
+    """Return `path` as a Path after checking that it is a readable, non-empty regular file."""
+    try:
+        path = check_input_path(path, "media file")
+    except InputError as error:
+        raise MediaError(str(error)) from None
     if path.is_dir():
         raise MediaError(f"{path}: is a directory, expected a media file")
     if path.stat().st_size == 0:
