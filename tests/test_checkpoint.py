@@ -47,7 +47,7 @@ def test_missing_or_corrupt_state_is_an_input_error(tmp_path):
         store.load_training_state()
     folder = store.save(5, _writer(5), {"step": 5})
     (folder / "training_state.pt").write_bytes(b"garbage")
-    with pytest.raises(InputError, match="cannot read training state"):
+    with pytest.raises(InputError, match="not a readable diffsal training state"):
         store.load_training_state()
 
 

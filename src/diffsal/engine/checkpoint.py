@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import torch
 
 from diffsal.errors import DiffSalError, InputError
+from diffsal.models.weights import load_torch_file
 
 TRAINING_STATE_FILE = "training_state.pt"
 LINK_NAMES = ("last", "best")
@@ -83,17 +83,7 @@ class CheckpointStore:
         folder = self.path(link)
         if folder is None:
             raise InputError(f"{self.folder / link}: no checkpoint to resume from")
-        state_file = folder / TRAINING_STATE_FILE
-        try:
-            return folder, torch.load(state_file, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as error:
-            if "GLOBAL" in str(error):  # the weights-only unpickler met a class or function reference
-                raise InputError(f"{state_file}: not a diffsal training state (it refers to Python objects "
-                                 "other than tensors and plain values; refused without running them)") from error
-            raise InputError(f"{state_file}: cannot read training state (corrupt, or not written by "
-                             "diffsal train)") from error
-        except (OSError, RuntimeError, EOFError) as error:
-            raise InputError(f"{state_file}: cannot read training state ({str(error).splitlines()[0]})") from error
+        return folder, load_torch_file(folder / TRAINING_STATE_FILE, map_location, "diffsal training state")
 
     def _point(self, link: str, target_name: str) -> None:
         temporary = self.folder / f".{link}.new"

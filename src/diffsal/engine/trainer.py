@@ -23,7 +23,7 @@ from diffsal.engine.reproducibility import rng_state, seed_everything, set_rng_s
 from diffsal.engine.run_folder import CHECKPOINTS_DIR, RESOLVED_CONFIG, check_run_folder, clear_run
 from diffsal.engine.run_log import NullRunLog, RunLog
 from diffsal.engine.schedule import lr_multiplier
-from diffsal.errors import DiffSalError, InputError
+from diffsal.errors import ConfigError, DiffSalError, InputError
 from diffsal.io.atomic import atomic_output
 from diffsal.metrics import cc, nss
 from diffsal.models.config import DiffSalConfig
@@ -66,7 +66,10 @@ def _seed(*parts: int) -> int:
 
 def build_model(section: ModelSection) -> tuple[DiffSal, list[str]]:
     """The network of a recipe and messages on what its weights were initialised from."""
-    config = DiffSalConfig.from_dict(merge(DiffSalConfig.preset(section.preset).to_dict(), section.overrides))
+    try:
+        config = DiffSalConfig.from_dict(merge(DiffSalConfig.preset(section.preset).to_dict(), section.overrides))
+    except ConfigError as error:
+        raise ConfigError(f"model.overrides: {error}") from None
     model = DiffSal(config)
     notes = []
     reports = model.load_pretrained_encoders(video=section.video_weights, audio=section.audio_weights)

@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pickle
+
 import torch
 from torch import nn
 
@@ -14,6 +16,26 @@ from diffsal.errors import InputError
 
 class WeightsError(InputError):
     """A weight file is missing, unreadable, or does not fit the model; the message names the keys."""
+
+
+def load_torch_file(path: Path, map_location: str | torch.device = "cpu", what: str = "PyTorch weights file"):
+    """`torch.load(path, weights_only=True)`: tensors and plain values only, never other Python objects.
+
+    A file that refers to other objects (as a crafted pickle does to run code) is refused unopened.
+
+    Raises:
+        WeightsError: the file cannot be read, is damaged, or holds other objects.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        if "GLOBAL" in str(error):  # the weights-only unpickler met a reference to a class or function
+            raise WeightsError(f"{path}: not a {what}: it refers to Python objects other than tensors and plain "
+                               "values (refused without running them)") from None
+        raise WeightsError(f"{path}: not a readable {what} (damaged, or not written by torch.save)") from None
+    except (OSError, RuntimeError, EOFError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise WeightsError(f"{path}: not a readable {what} ({reason})") from None
 
 
 def describe_keys(keys: Iterable[str], limit: int = 6) -> str:
@@ -38,11 +60,7 @@ def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dic
         except Exception as error:  # noqa: BLE001 - safetensors raises several types for a damaged file
             raise WeightsError(f"{path}: not a readable safetensors file ({error})") from None
     else:
-        try:
-            state = torch.load(path, map_location=device, weights_only=True)
-        except Exception as error:  # noqa: BLE001 - unpickling raises anything for a damaged file
-            raise WeightsError(f"{path}: not a readable PyTorch weights file ({type(error).__name__}: "
-                               f"{str(error).splitlines()[0] if str(error) else ''})") from None
+        state = load_torch_file(path, device)
         for wrapper in ("state_dict", "model"):
             if isinstance(state, Mapping) and isinstance(state.get(wrapper), Mapping):
                 state = state[wrapper]
