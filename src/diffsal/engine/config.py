@@ -34,6 +34,7 @@ class DataSection:
     validation_stride: int = 8  # validate on every k-th frame of the held-out videos
     validation_max_clips: int = 256
     audio: Literal["required", "optional", "none"] = "required"
+    skip_bad: bool = False  # leave out (and list) videos with problems instead of stopping
     num_workers: int = 2
 
 

@@ -28,6 +28,7 @@ def build_datasets(data: DataSection, model: DiffSalConfig, seed: int,
         frames_out=model.frames_out,
         size=(model.height, model.width),
         audio_window_s=model.audio_window_s,
+        skip_bad=data.skip_bad,
     )
     if data.format == "dhf1k":
         # DHF1K's own validation videos (601-700) select checkpoints; its test annotations are hidden.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +128,11 @@ class _Trainer:
         seed_everything(train.seed)  # the same initial weights on every rank
         self.model, self.notes = build_model(config.model)
         self.model.to(context.device)
-        self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed,
-                                                            config.validation_seed)
+        with warnings.catch_warnings(record=True) as caught:  # videos left out by data.skip_bad, ...
+            warnings.simplefilter("always")
+            self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed,
+                                                                config.validation_seed)
+        self.notes += [f"warning: {warning.message}" for warning in caught]
         self.stream = BatchStream(self.train_set, train.batch_size, context, train.seed, config.data.num_workers)
         self.total_steps = self._total_steps()
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
