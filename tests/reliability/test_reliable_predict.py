@@ -5,6 +5,7 @@ predicted and then scored."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -64,18 +65,42 @@ def test_videos_whose_stems_collide_get_their_own_outputs_and_resume(cli, tmp_pa
     assert again.exit_code == 0 and _strict_json(out / "predict_summary.json")["skipped"] == 2
 
 
-@pytest.mark.parametrize("names, colliding", [(("A.MP4", "A.mp4"), ("A.MP4", "A.mp4", "'A_mp4'")),
-                                              (("clip.mp4", "clip.avi", "clip_mp4.mp4"),
-                                               ("clip.mp4", "clip_mp4.mp4", "'clip_mp4'"))])
-def test_names_that_would_still_collide_are_refused_naming_both_files(cli, tmp_path, model_dir, names, colliding):
+def _digest(name: str) -> str:
+    return hashlib.sha1(name.encode()).hexdigest()[:6]
+
+
+@pytest.mark.parametrize("names, expected", [
+    (("A.MP4", "A.mp4"), {"A.MP4": f"A_mp4_{_digest('A.MP4')}", "A.mp4": f"A_mp4_{_digest('A.mp4')}"}),
+    (("clip.mp4", "clip.avi", "clip_mp4.mp4"), {"clip.avi": "clip_avi", "clip.mp4": f"clip_mp4_{_digest('clip.mp4')}",
+                                                "clip_mp4.mp4": f"clip_mp4_{_digest('clip_mp4.mp4')}"}),
+])
+def test_names_equal_even_with_their_extension_get_a_hash_of_the_file_name(cli, tmp_path, model_dir, names,
+                                                                          expected):
     folder = tmp_path / "videos"
     folder.mkdir()
     source = make_video(tmp_path / "source.mp4", 3, FPS, SIZE)
     for name in names:
         (folder / name).write_bytes(source.read_bytes())
-    first, second, name = colliding
+    out = tmp_path / "out"
+    outcome = cli("predict", folder, "--model", model_dir, "--out", out, *FAST)
+    assert outcome.exit_code == 0, outcome.stderr
+    for name, key in expected.items():
+        assert f"{name} -> {out / key}" in outcome.stderr
+        assert _maps(out / key) == [f"{n:05d}.png" for n in range(1, 4)]
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == sorted(expected.values())
+    again = cli("predict", folder, "--model", model_dir, "--out", out, *FAST)
+    assert again.exit_code == 0 and _strict_json(out / "predict_summary.json")["skipped"] == len(names)
+
+
+def test_a_file_named_like_another_files_hashed_name_is_refused_naming_both(cli, tmp_path, model_dir):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    source = make_video(tmp_path / "source.mp4", 3, FPS, SIZE)
+    impostor = f"A_mp4_{_digest('A.mp4')}.mp4"
+    for name in ("A.MP4", "A.mp4", impostor):
+        (folder / name).write_bytes(source.read_bytes())
     assert_rejected(cli("predict", folder, "--model", model_dir, "--out", tmp_path / "out", *FAST),
-                    f"{folder / first} and {folder / second} would both be named {name}", "rename one of them")
+                    str(folder / "A.mp4"), str(folder / impostor), "rename one of them")
     assert not (tmp_path / "out").exists()
 
 

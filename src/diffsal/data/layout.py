@@ -16,6 +16,7 @@ Also here: the one naming rule that turns video files into video names (`video_n
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -110,19 +111,22 @@ def video_files(folder: Path) -> list[Path]:
 def video_names(files: Sequence[Path]) -> list[str]:
     """One name per video file, unique among `files`: the folder (and fold-list) name of each video.
 
-    The name is the file stem with whitespace replaced by '_'. Files whose names would be equal
-    (compared case-insensitively, as a case-insensitive disk would) each get their extension
-    appended instead: ``clip.mp4`` and ``clip.avi`` become ``clip_mp4`` and ``clip_avi``. The rule
-    depends only on the set of files, so a rerun on the same files gives the same names.
+    The name is the file stem with whitespace replaced by '_'. Names are compared ignoring case, as a
+    case-insensitive disk would. Files whose names are equal each get their extension appended
+    (``clip.mp4``, ``clip.avi`` -> ``clip_mp4``, ``clip_avi``); names still equal after that
+    (``A.MP4``, ``A.mp4``) each get six hex digits of a hash of the file name as well
+    (``A_mp4_<hash>``). The rule depends only on the set of files, so a rerun on the same files gives
+    the same names.
 
     Raises:
-        InputError: two files would still get the same name (``A.MP4`` and ``A.mp4``; ``clip.mp4``
-            next to ``clip_mp4.mp4`` and ``clip.avi``), naming both: one must be renamed.
+        InputError: two files would still get the same name (only a file named like another's
+            hashed name can do that), naming both.
     """
-    stems = [re.sub(r"\s+", "_", path.stem.strip()) or "video" for path in files]
-    taken = Counter(stem.casefold() for stem in stems)
-    names = [f"{stem}_{path.suffix.lstrip('.').lower()}" if taken[stem.casefold()] > 1 else stem
-             for stem, path in zip(stems, files)]
+    names = [re.sub(r"\s+", "_", path.stem.strip()) or "video" for path in files]
+    for suffix in (_extension_suffix, _name_digest):
+        counts = Counter(name.casefold() for name in names)
+        names = [f"{name}_{suffix(path)}" if counts[name.casefold()] > 1 else name
+                 for name, path in zip(names, files)]
     owners: dict[str, Path] = {}
     for name, path in zip(names, files):
         other = owners.setdefault(name.casefold(), path)
@@ -130,3 +134,11 @@ def video_names(files: Sequence[Path]) -> list[str]:
             raise InputError(f"{other} and {path} would both be named {name!r} (output and dataset names ignore "
                              "case); rename one of them")
     return names
+
+
+def _extension_suffix(path: Path) -> str:
+    return path.suffix.lstrip(".").lower()
+
+
+def _name_digest(path: Path) -> str:
+    return hashlib.sha1(path.name.encode()).hexdigest()[:6]
