@@ -3,19 +3,24 @@
 import json
 
 from diffsal.cli import main
-from test_evaluation import make_dhf1k, make_stavis, write_perfect_predictions
+from test_evaluation import make_dhf1k, make_stavis, predict_something_on_the_empty_frame, write_perfect_predictions
 
 
 def test_evaluate_prints_a_table_and_writes_the_files(tmp_path, capsys):
     data = make_stavis(tmp_path / "data")
     predictions = write_perfect_predictions(data, tmp_path / "pred")
+    predict_something_on_the_empty_frame(predictions)
     out = tmp_path / "out"
     code = main(["evaluate", str(data), str(predictions), "--out", str(out), "--seed", "3", "--workers", "1"])
     captured = capsys.readouterr()
     assert code == 0
-    assert captured.out.splitlines()[0].startswith("| dataset | videos | frames | CC | NSS | SIM | KLD")
-    assert "| DBX | 3 | 11 |" in captured.out
-    assert "sAUC other map: same-video; seed 3; 1 frame(s) without fixations dropped" in captured.out
+    assert captured.out.splitlines()[0] == "Protocol stavis: the STAViS MATLAB evaluation, rule for rule."
+    assert captured.out.splitlines()[2].startswith("| dataset (stavis) | videos | frames | CC | NSS | SIM | KLD")
+    assert "| DBX | 3 | 12 |" in captured.out
+    assert ("sAUC other map: same-video; seed 3; 1 frame(s) without fixations (scored by SIM and KLD, dropped by "
+            "the others)") in captured.out
+    warning = [line for line in captured.err.splitlines() if "warning" in line]
+    assert len(warning) == 1 and "frames dropped by one metric that another scored: CC 1, NSS 1" in warning[0]
     report = json.loads((out / "metrics.json").read_text())
     assert report["seed"] == 3 and report["sauc"]["variant"] == "same-video"
     assert (out / "per_video.csv").read_text().count("\n") == 4
@@ -30,7 +35,7 @@ def test_missing_frames_warn_and_strict_fails_with_one_line(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "warning: 1 prediction frame(s) missing" in captured.err
     assert "v3/00001.png" in captured.err
-    code = main(["evaluate", str(data), str(predictions), "--out", str(tmp_path / "strict"), "--strict"])
+    code = main(["evaluate", str(data), str(predictions), "--out", str(tmp_path / "strict"), "--require-all-frames"])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.err.count("\n") == 1

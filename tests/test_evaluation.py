@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 import pytest
+import scipy.io
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map, write_fixation_mat, write_saliency_map
 from diffsal.errors import DatasetError, InputError
-from diffsal.evaluation import (CenterPriorPredictions, EvaluationSettings, FolderPredictions, OtherMaps, evaluate,
-                                load_benchmark, load_video_fixations, markdown_table, write_results)
+from diffsal.evaluation import (STRICT, CenterPriorPredictions, EvaluationSettings, FolderPredictions, OtherMaps,
+                                evaluate, load_benchmark, load_video_fixations, markdown_table, write_results)
 from diffsal.metrics import PostProcess, cc, nss
 
 SHAPE = (24, 32)
@@ -66,6 +67,13 @@ def write_perfect_predictions(data_root, prediction_root, database="DBX", patter
     return prediction_root
 
 
+def predict_something_on_the_empty_frame(prediction_root, database="DBX"):
+    """A non-black prediction for the frame without fixations (a black one is NaN for every metric)."""
+    video, frame = EMPTY_FRAME
+    rows, columns = np.mgrid[0:SHAPE[0] // 2, 0:SHAPE[1] // 2]
+    write_saliency_map(prediction_root / database / video / f"{frame:05d}.png", (rows + columns) / (rows + columns).max())
+
+
 @pytest.fixture
 def stavis(tmp_path):
     data = make_stavis(tmp_path / "data")
@@ -104,17 +112,51 @@ def test_scores_follow_the_protocol_frame_by_frame(stavis):
     assert database.mean("CC") > 0.8
 
 
-def test_frames_without_fixations_are_dropped_and_counted(stavis, tmp_path):
+def test_frames_without_fixations_score_sim_and_kld_zero_under_stavis(stavis, tmp_path):
+    predict_something_on_the_empty_frame(stavis[1])
     result = _run(*stavis)
     info = result.to_dict()["databases"]["DBX"]
-    assert info["frames"] == 12
-    assert info["frames_without_fixations"] == 1
-    assert info["frames_scored"] == 11
-    assert result.units[0].frames_scored == 3
+    assert info["frames"] == 12 and info["frames_without_fixations"] == 1 and info["frames_scored"] == 12
+    per_metric = info["per_metric"]
+    for name in ("SIM", "KLD"):  # similarity.m and KLdiv.m leave the black map as it is: the score is 0
+        assert per_metric[name]["frames_scored"] == 12 and per_metric[name]["frames_dropped"] == {}
+    for name in ("CC", "NSS", "AUC-J", "AUC-B", "sAUC", "IG"):
+        assert per_metric[name]["frames_scored"] == 11
+        assert per_metric[name]["dropped_but_scored_by_another_metric"] == 1
+    assert per_metric["NSS"]["frames_dropped"] == {"no-fixations": 1}
+    assert per_metric["CC"]["frames_dropped"] == {"undefined": 1}  # CC of a black ground-truth map
+    unit = result.units[0]
+    assert unit.frames_scored == 4 and 0.0 in unit.scores["SIM"] and 0.0 in unit.scores["KLD"]
+    assert result.inconsistent_drops == {name: 1 for name in ("CC", "NSS", "AUC-J", "AUC-B", "sAUC", "IG")}
     write_results(result, tmp_path / "out")
     rows = (tmp_path / "out" / "per_video.csv").read_text().splitlines()
     assert rows[0].startswith("dataset,video,split,frames,frames_scored,frames_missing,frames_without_fixations,CC")
-    assert rows[1].startswith("DBX,v1,,4,3,0,1,")
+    assert rows[0].endswith("IG frames,CC dropped,NSS dropped,SIM dropped,KLD dropped,AUC-J dropped,AUC-B dropped,"
+                            "sAUC dropped,IG dropped")
+    assert rows[1].startswith("DBX,v1,,4,4,0,1,") and rows[1].endswith(",1,1,0,0,1,1,1,1")
+
+
+def test_a_black_prediction_has_no_score_under_stavis(stavis):
+    """postprocessMap.m divides by the maximum: 0 / 0 everywhere, so every metric drops the frame."""
+    result = _run(*stavis)  # the perfect prediction of the frame without fixations is black
+    counts = result.to_dict()["databases"]["DBX"]["per_metric"]
+    assert all(counts[name]["frames_dropped"] == {"empty-prediction": 1} for name in counts)
+    assert result.inconsistent_drops == {}
+
+
+def test_frames_without_fixations_drop_out_of_every_metric_under_strict(stavis):
+    predict_something_on_the_empty_frame(stavis[1])
+    stavis_result, strict_result = _run(*stavis), _run(*stavis, protocol=STRICT)
+    info = strict_result.to_dict()["databases"]["DBX"]
+    assert info["frames_without_fixations"] == 1 and info["frames_scored"] == 11
+    assert all(counts["frames_scored"] == 11 and counts["frames_dropped"] == {"no-fixations": 1}
+               for counts in info["per_metric"].values())
+    assert strict_result.inconsistent_drops == {}
+    # The dropped frame scored SIM = 0 under stavis, so strict's SIM is higher; CC is the same.
+    assert strict_result.units[0].mean("SIM") > stavis_result.units[0].mean("SIM")
+    assert strict_result.units[0].mean("CC") == pytest.approx(stavis_result.units[0].mean("CC"), rel=1e-12)
+    assert strict_result.to_dict()["protocol"]["departures_from_stavis"][0] == \
+        "frames without fixations dropped from every metric"
 
 
 def test_split_pattern_scores_each_split_model(tmp_path):
@@ -128,7 +170,7 @@ def test_split_pattern_scores_each_split_model(tmp_path):
     assert result.to_dict()["split_coverage"]["DBX"]["never_tested"] == ["v4"]
 
 
-def test_missing_predictions_are_reported_or_an_error_with_strict(stavis):
+def test_missing_predictions_are_reported_or_an_error_when_all_are_required(stavis):
     data, predictions = stavis
     gone = predictions / "DBX" / "v2" / "00002.png"
     gone.unlink()
@@ -136,9 +178,9 @@ def test_missing_predictions_are_reported_or_an_error_with_strict(stavis):
     report = result.to_dict()
     assert report["missing_predictions"] == {"count": 1, "files": [str(gone)]}
     assert report["databases"]["DBX"]["frames_missing"] == 1
-    assert report["databases"]["DBX"]["frames_scored"] == 10
+    assert report["databases"]["DBX"]["frames_scored"] == 11
     with pytest.raises(InputError, match=r"1 prediction frame\(s\) missing: .*v2/00002.png"):
-        _run(data, predictions, strict=True)
+        _run(data, predictions, require_all_frames=True)
 
 
 def test_metrics_json_records_seed_and_sauc_variant_and_is_deterministic(stavis, tmp_path):
@@ -149,7 +191,8 @@ def test_metrics_json_records_seed_and_sauc_variant_and_is_deterministic(stavis,
     assert report["seed"] == 5
     assert report["sauc"]["variant"] == "same-video"
     assert report["sauc"]["splits"] == 100
-    assert report["postprocess"] == {"min_max": True, "blur_sigma_px": 2.0, "resize": True}
+    assert report["postprocess"] == {"clip": True, "min_max": True, "blur_sigma_px": 2.0, "resize": True}
+    assert report["protocol"]["name"] == "stavis" and report["protocol"]["departures_from_stavis"] == []
     assert set(report["databases"]["DBX"]["scores"]) == {"CC", "NSS", "SIM", "KLD", "AUC-J", "AUC-B", "sAUC", "IG"}
     again = _run(data, predictions, seed=5, workers=2)
     write_results(again, tmp_path / "b")
@@ -169,7 +212,7 @@ def test_center_prior_is_a_floor(stavis):
     assert perfect.mean("CC") > floor.mean("CC") + 0.3
     assert perfect.mean("NSS") > floor.mean("NSS")
     assert floor.mean("IG") == pytest.approx(0.0, abs=1e-12)  # the IG baseline is the centre prior itself
-    assert "| DBX | 3 | 11 |" in markdown_table(prior)
+    assert "| DBX | 3 | 12 |" in markdown_table(prior)
 
 
 def test_same_video_other_map_is_the_union_minus_the_frame(stavis):
@@ -225,10 +268,14 @@ def test_dhf1k_layout_scores_the_validation_videos(tmp_path):
     benchmark = load_benchmark(data)
     assert benchmark.layout == "dhf1k"
     assert [unit.video for unit in benchmark.units] == ["0601", "0602"]  # 0600 is a training video
-    result = evaluate(benchmark, source, EvaluationSettings(workers=2, postprocess=PostProcess(blur_sigma_px=0)))
+    # Maps x 7: the strict protocol's min-max undoes the scale; stavis clips them to [0, 1] first.
+    result = evaluate(benchmark, source, EvaluationSettings(
+        workers=2, protocol=STRICT, postprocess=PostProcess(clip=False, blur_sigma_px=0)))
     database = result.databases["DHF1K"]
     assert database.to_dict()["frames_scored"] == 6
     assert database.mean("CC") == pytest.approx(1.0, abs=1e-6)  # JPEG-free PNG ground truth, no blur
+    clipped = evaluate(benchmark, source, EvaluationSettings(workers=2, postprocess=PostProcess(blur_sigma_px=0)))
+    assert clipped.databases["DHF1K"].mean("CC") < 0.95
     assert database.mean("SIM") == pytest.approx(1.0, abs=1e-6)
     assert load_benchmark(data, split="all").units[0].video == "0600"
 
@@ -312,7 +359,7 @@ def test_nan_means_of_constant_predictions_are_dropped_and_counted(stavis, tmp_p
     result = _run(data, flat, metrics=("CC", "NSS", "AUC-J"))
     info = result.to_dict()["databases"]["DBX"]
     assert info["scores"]["CC"] is None and info["scores"]["NSS"] is None
-    assert info["nan_frames"]["CC"] == 11 and info["nan_videos"]["NSS"] == 3
+    assert info["nan_frames"]["CC"] == 12 and info["nan_videos"]["NSS"] == 3
     assert not math.isnan(result.databases["DBX"].mean("AUC-J"))
 
 
@@ -331,3 +378,19 @@ def test_dhf1k_extracted_layout_without_annotation_folder(tmp_path):
     assert benchmark.layout == "dhf1k"
     assert [unit.video for unit in benchmark.units] == ["0600", "0601", "0602"]
     assert benchmark.units[0].ground_truth.fixation_path(2) == extracted / "0600" / "fixation" / "0002.png"
+
+
+def test_stavis_other_map_removes_only_the_fixations_stored_as_one(stavis):
+    """`shufMap1(eyeMap == 1) = 0`: fixations stored as 2 stay among the negatives under stavis."""
+    data, _ = stavis
+    unit = load_benchmark(data).units[1]  # v2
+    path = unit.ground_truth.fixation_path(2)
+    twos = read_fixation_map(path).astype(np.uint8) * 2
+    scipy.io.savemat(path, {"eyeMap": twos})
+    fixations = load_video_fixations(unit.ground_truth)
+    maps = OtherMaps("same-video", {("DBX", "v2"): fixations})
+    union = np.any([fixations.fixation_map(frame) for frame in range(1, FRAMES + 1)], axis=0)
+    np.testing.assert_array_equal(maps.other_map("DBX", "v2", 2, remove_only_ones=True), union)
+    np.testing.assert_array_equal(maps.other_map("DBX", "v2", 2), union & ~fixations.fixation_map(2))
+    np.testing.assert_array_equal(maps.other_map("DBX", "v2", 3, remove_only_ones=True),
+                                  union & ~fixations.fixation_map(3))  # stored as 1: removed either way

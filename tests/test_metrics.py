@@ -230,3 +230,57 @@ def test_score_frame_matches_the_single_metrics():
 
 def test_eps_is_matlabs():
     assert EPS == 2.2204e-16
+
+
+# ---------------------------------------------------------------------- the MATLAB rules of each metric
+def _overshooting_prediction() -> tuple[np.ndarray, np.ndarray]:
+    """(P, G): a sharp block resized up bicubically dips below 0 next to its edges, where G > 0."""
+    from diffsal.metrics import resize_bicubic
+
+    small = np.zeros((6, 8))
+    small[2:4, 3:5] = 1.0
+    prediction = resize_bicubic(small, (24, 32))
+    rows, columns = np.mgrid[0:24, 0:32]
+    saliency = np.exp(-((rows - 12) ** 2 + (columns - 16) ** 2) / 80.0)
+    return prediction, saliency
+
+
+def test_kld_of_a_bicubic_overshoot_is_the_real_part_of_matlabs_complex_log():
+    prediction, saliency = _overshooting_prediction()
+    assert prediction.min() < -1e-3 and (saliency[prediction < 0] > 0).all()
+    p, g = prediction / prediction.sum(), saliency / saliency.sum()
+    matlab = float(np.real(np.sum(g * np.log(EPS + g / (p + EPS) + 0j))))  # what KLdiv.m returns, real part
+    assert math.isfinite(matlab)
+    assert kld(prediction, saliency) == pytest.approx(matlab, rel=1e-12)
+    clipped = np.maximum(prediction, 0)
+    p_clipped = clipped / clipped.sum()
+    assert kld(prediction, saliency, clip_negative=True) == pytest.approx(
+        float(np.sum(g * np.log(EPS + g / (p_clipped + EPS)))), rel=1e-12)
+    assert kld(prediction, saliency, clip_negative=True) != pytest.approx(kld(prediction, saliency), rel=1e-6)
+    frame = score_frame(prediction, saliency, saliency > 0.5, metrics=("KLD",))
+    assert frame["KLD"] == pytest.approx(matlab, rel=1e-12)
+
+
+def test_auc_borji_needs_two_fixated_pixels_as_matlab():
+    rng = np.random.default_rng(4)
+    prediction = rng.random((20, 30))
+    one = np.zeros((20, 30), bool)
+    one[5, 7] = True
+    assert math.isnan(auc_borji(prediction, one, rng=0))
+    assert math.isnan(score_frame(prediction, prediction, one, metrics=("AUC-B",), rng=0)["AUC-B"])
+    assert 0 <= auc_borji(prediction, one, rng=0, min_fixations=1) <= 1
+    two = one.copy()
+    two[9, 20] = True
+    assert 0 <= auc_borji(prediction, two, rng=0) <= 1
+    # AUC-Judd and the other metrics score a single fixation as MATLAB does.
+    assert 0 <= auc_judd(prediction, one, rng=0) <= 1
+    assert math.isfinite(nss(prediction, one))
+
+
+def test_sim_and_kld_of_a_frame_without_fixations_are_zero_and_cc_is_undefined():
+    prediction = np.random.default_rng(5).random((10, 12))
+    black = np.zeros((10, 12))
+    assert sim(prediction, black) == 0.0
+    assert kld(prediction, black) == 0.0
+    assert math.isnan(cc(prediction, black))
+    assert math.isnan(nss(prediction, black > 0))

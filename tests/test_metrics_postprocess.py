@@ -53,12 +53,18 @@ def test_resize_keeps_constants_and_sums_of_weights():
 
 def test_postprocess_pipeline_and_options():
     rng = np.random.default_rng(2)
-    prediction = rng.random((8, 12)) * 5 + 1
+    prediction = rng.random((8, 12)) * 2 - 0.5  # partly outside [0, 1], as a raw .npy prediction can be
     full = PostProcess()(prediction, (16, 24))
     assert full.shape == (16, 24)
-    manual = resize_bicubic(gaussian_blur(min_max_normalise(prediction), 2.0), (16, 24))
+    manual = resize_bicubic(gaussian_blur(min_max_normalise(np.clip(prediction, 0, 1)), 2.0), (16, 24))
     np.testing.assert_allclose(full, manual)
-    untouched = PostProcess(min_max=False, blur_sigma_px=0, resize=False)(prediction, (16, 24))
+    unclipped = PostProcess(clip=False)(prediction, (16, 24))
+    np.testing.assert_allclose(unclipped, resize_bicubic(gaussian_blur(min_max_normalise(prediction), 2.0), (16, 24)))
+    assert np.abs(unclipped - full).max() > 0.02, "clipping before the min-max must change such a map"
+    untouched = PostProcess(clip=False, min_max=False, blur_sigma_px=0, resize=False)(prediction, (16, 24))
     np.testing.assert_array_equal(untouched, prediction)
+    # MATLAB divides by the maximum after clipping: a prediction <= 0 everywhere becomes NaN everywhere.
+    assert np.isnan(PostProcess()(-prediction - 1, (16, 24))).all()
+    assert not np.isnan(PostProcess(clip=False)(-prediction - 1, (16, 24))).any()
     with pytest.raises(InputError, match="blur sigma"):
         PostProcess(blur_sigma_px=-1)

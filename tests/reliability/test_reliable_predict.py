@@ -205,7 +205,7 @@ def test_every_dhf1k_layout_is_predicted_and_then_scored_frame_by_frame(cli, tmp
     outcome = cli("predict", root, "--model", model_dir, "--out", predictions, *FAST)
     assert outcome.exit_code == 0, outcome.stderr
     assert sorted(path.name for path in (predictions / "DHF1K").iterdir()) == ["0601", "0602"]  # val by default
-    outcome = cli("evaluate", root, predictions, "--out", evaluation, "--metrics", "CC,NSS", "--strict")
+    outcome = cli("evaluate", root, predictions, "--out", evaluation, "--metrics", "CC,NSS", "--require-all-frames")
     assert outcome.exit_code == 0, outcome.stderr
     rows = list(csv.DictReader((evaluation / "per_video.csv").open()))
     assert [(row["video"], row["frames_scored"], row["frames_missing"]) for row in rows] == \

@@ -11,6 +11,7 @@ from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, Eva
                                 load_benchmark, markdown_table, notes, prediction_source, write_results)
 from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
+from diffsal.evaluation.protocol import PROTOCOLS
 from diffsal.io.paths import check_output_folder
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
 from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
@@ -37,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--split", default="default",
                         help="STAViS: all (default, test lists of splits 1-3 pooled), 1, 2 or 3; "
                              "DHF1K: val (default, videos 601-700), train, test or all")
+    parser.add_argument("--protocol", default="stavis", choices=tuple(PROTOCOLS),
+                        help="stavis (default): the STAViS MATLAB evaluation rule for rule, comparable with "
+                             "published tables; strict: only frames with fixations, every metric defined on them")
     parser.add_argument("--metrics", default=",".join(METRIC_NAMES),
                         help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)")
     parser.add_argument("--sauc-other", default="same-video", choices=SAUC_VARIANTS,
@@ -50,7 +54,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="Gaussian blur sigma in prediction pixels, 0 to skip (default 2)")
     parser.add_argument("--no-resize", action="store_true",
                         help="do not resize predictions to the ground-truth size (a size mismatch is then an error)")
-    parser.add_argument("--strict", action="store_true", help="missing prediction frames are an error")
+    parser.add_argument("--require-all-frames", action="store_true",
+                        help="a missing prediction file is an error (default: counted, and the frame is not scored)")
     parser.add_argument("--workers", type=positive_int, default=2, help="scoring threads (default 2)")
     parser.set_defaults(handler=run)
 
@@ -58,10 +63,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_output_folder(args.out)  # before scoring, which can take hours
     metrics = parse_metric_names(args.metrics)
-    postprocess = PostProcess(min_max=not args.no_min_max, blur_sigma_px=args.blur_sigma, resize=not args.no_resize)
-    settings = EvaluationSettings(metrics=metrics, sauc_variant=args.sauc_other, other_videos=args.other_videos,
-                                  n_splits=args.auc_splits, seed=args.seed, postprocess=postprocess,
-                                  strict=args.strict, workers=args.workers)
+    protocol = PROTOCOLS[args.protocol]
+    postprocess = PostProcess(clip=protocol.clip_prediction, min_max=not args.no_min_max,
+                              blur_sigma_px=args.blur_sigma, resize=not args.no_resize)
+    settings = EvaluationSettings(metrics=metrics, protocol=protocol, sauc_variant=args.sauc_other,
+                                  other_videos=args.other_videos, n_splits=args.auc_splits, seed=args.seed,
+                                  postprocess=postprocess, require_all_frames=args.require_all_frames,
+                                  workers=args.workers)
     source = prediction_source(args.predictions, args.pattern)
     databases = [name.strip() for name in args.datasets.split(",") if name.strip()] if args.datasets else None
     if databases == []:
@@ -74,6 +82,11 @@ def run(args: argparse.Namespace) -> int:
     print(markdown_table(result))
     print()
     print(notes(result))
+    inconsistent = result.inconsistent_drops
+    if inconsistent:
+        counts = ", ".join(f"{name} {count}" for name, count in inconsistent.items())
+        print(f"diffsal evaluate: warning: metrics scored different frames; frames dropped by one metric that "
+              f"another scored: {counts} (reasons per metric and video in {json_path})", file=sys.stderr)
     missing = result.missing
     if missing:
         shown = ", ".join(missing[:MISSING_SHOWN]) + (" ..." if len(missing) > MISSING_SHOWN else "")

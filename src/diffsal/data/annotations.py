@@ -33,9 +33,18 @@ def read_saliency_map(path: str | Path) -> np.ndarray:
 
 def read_fixation_map(path: str | Path) -> np.ndarray:
     """A binary fixation map as bool `(H, W)`, from a STAViS ``.mat`` or a DHF1K-style image."""
+    return read_fixation_values(path) != 0
+
+
+def read_fixation_values(path: str | Path) -> np.ndarray:
+    """A fixation map's values `(H, W)` as stored: the ``.mat`` variable, or an image's grey levels / 255.
+
+    Fixated pixels are the non-zero ones; some files store them as values other than 1, which
+    MATLAB evaluation code treats differently from ones (see `diffsal.evaluation.protocol`).
+    """
     path = Path(path)
     if path.suffix.lower() != ".mat":
-        return read_saliency_map(path) > 0
+        return read_saliency_map(path)
     if not path.is_file():  # scipy reports a missing file as a TypeError
         raise DatasetError(f"{path}: fixation map missing")
     try:
@@ -50,7 +59,9 @@ def read_fixation_map(path: str | Path) -> np.ndarray:
     fixations = np.asarray(contents[FIXATION_MAT_VARIABLE])
     if fixations.ndim != 2:
         raise DatasetError(f"{path}: {FIXATION_MAT_VARIABLE!r} must be 2-D, got shape {fixations.shape}")
-    return fixations != 0
+    if fixations.dtype.kind not in "biuf":
+        raise DatasetError(f"{path}: {FIXATION_MAT_VARIABLE!r} must be numeric, got {fixations.dtype}")
+    return fixations
 
 
 def write_fixation_mat(path: str | Path, fixations: np.ndarray) -> None:

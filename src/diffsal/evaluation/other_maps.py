@@ -1,7 +1,8 @@
 """The "other map" of shuffled AUC: where negatives are drawn from. Two variants, named in every report.
 
 - ``same-video`` (STAViS, ``createShuffmap1.m``): the union of the fixation maps of every frame of
-  the same video, minus the current frame's fixated pixels. It removes the video's own centre
+  the same video, minus the current frame's fixated pixels (under the ``stavis`` protocol only those
+  stored as 1, as ``shufMap1(eyeMap == 1) = 0`` does). It removes the video's own centre
   and object bias but also rewards nothing the video's observers looked at elsewhere in time.
 - ``other-videos``: the union of the fixations of one random frame from each of N random other
   videos of the same database (Borji's "M = 10 other images", for video). Fixations of a video
@@ -14,11 +15,11 @@ from __future__ import annotations
 
 import functools
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffsal.data.annotations import read_fixation_map
+from diffsal.data.annotations import read_fixation_values
 from diffsal.errors import DatasetError, InputError
 from diffsal.evaluation.layouts import GroundTruthVideo
 
@@ -33,6 +34,7 @@ class VideoFixations:
     shape: tuple[int, int]
     frames: dict[int, np.ndarray]  # frame -> sorted flat indices (int64) of fixated pixels
     union: np.ndarray  # sorted flat indices fixated in any frame
+    not_one: dict[int, np.ndarray] = field(default_factory=dict)  # frame -> fixated pixels not stored as 1
 
     def fixation_map(self, frame: int) -> np.ndarray:
         return _to_map(self.frames[frame], self.shape)
@@ -49,19 +51,22 @@ class VideoFixations:
 def load_video_fixations(ground_truth: GroundTruthVideo) -> VideoFixations:
     """Read every fixation map of `ground_truth`; DatasetError naming a missing, corrupt or odd-sized file."""
     shape = None
-    frames = {}
+    frames, not_one = {}, {}
     for frame in ground_truth.frames:
         path = ground_truth.fixation_path(frame)
-        fixations = read_fixation_map(path)
+        fixations = read_fixation_values(path)
         if shape is None:
             shape = fixations.shape
         elif fixations.shape != shape:
             raise DatasetError(f"{path}: fixation map is {fixations.shape}, earlier frames of the video are {shape}")
-        frames[frame] = np.flatnonzero(fixations)
+        fixated = fixations != 0
+        frames[frame] = np.flatnonzero(fixated)
+        if (fixations[fixated] != 1).any():
+            not_one[frame] = np.flatnonzero(fixated & (fixations != 1))
     if shape is None:
         raise DatasetError(f"{ground_truth.folder}: no frames to score")
     union = np.unique(np.concatenate(list(frames.values()))) if frames else np.empty(0, np.int64)
-    return VideoFixations(shape, frames, union)
+    return VideoFixations(shape, frames, union, not_one)
 
 
 class OtherMaps:
@@ -84,12 +89,17 @@ class OtherMaps:
             description["other_videos"] = self.other_videos
         return description
 
-    def other_map(self, database: str, video: str, frame: int) -> np.ndarray:
-        """`(H, W)` bool map of the negatives' pixels for `frame` of `database/video`."""
+    def other_map(self, database: str, video: str, frame: int, *, remove_only_ones: bool = False) -> np.ndarray:
+        """`(H, W)` bool map of the negatives' pixels for `frame` of `database/video`.
+
+        `remove_only_ones` (same-video): keep the frame's fixated pixels not stored as 1 in the map.
+        """
         own = self.fixations[(database, video)]
         if self.variant == "same-video":
             other = own.union_map.copy()
             other.flat[own.frames[frame]] = False
+            if remove_only_ones and frame in own.not_one:
+                other.flat[own.not_one[frame]] = True
             return other
         rng = np.random.default_rng([self.seed, zlib.crc32(database.encode()), zlib.crc32(video.encode()), frame])
         candidates = sorted(key for key, fixations in self.fixations.items()

@@ -13,10 +13,17 @@ from diffsal.metrics.frame import LOWER_IS_BETTER
 
 
 def markdown_table(result: EvaluationResult, decimals: int = 3) -> str:
-    """One row per database: units and frames scored, then the mean of each metric."""
+    """A caption naming the protocol and its departures from STAViS, then one row per database:
+    units and frames scored, then the mean of each metric."""
     metrics = result.settings.metrics
-    header = ["dataset", "videos", "frames"] + [f"{name} ↓" if name in LOWER_IS_BETTER else name for name in metrics]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+    protocol = result.settings.protocol.name
+    departures = result.departures
+    caption = (f"Protocol {protocol}: " + ("; ".join(departures) + "." if departures
+                                           else "the STAViS MATLAB evaluation, rule for rule."))
+    header = [f"dataset ({protocol})", "videos", "frames"] + [f"{name} ↓" if name in LOWER_IS_BETTER else name
+                                                             for name in metrics]
+    lines = [caption, "", "| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
     for name, database in result.databases.items():
         info = database.to_dict()
         cells = [name, str(info["units_scored"]), str(info["frames_scored"])]
@@ -30,10 +37,13 @@ def notes(result: EvaluationResult) -> str:
     sauc = result.other_maps["variant"]
     if "other_videos" in result.other_maps:
         sauc += f" (N={result.other_maps['other_videos']})"
-    dropped = sum(database.to_dict()["frames_without_fixations"] for database in result.databases.values())
+    without = sum(database.to_dict()["frames_without_fixations"] for database in result.databases.values())
+    treatment = ("scored by SIM and KLD, dropped by the others" if result.settings.protocol.score_frames_without_fixations
+                 else "dropped from every metric")
     parts = [f"sAUC other map: {sauc}", f"seed {result.settings.seed}",
-             f"{dropped} frame(s) without fixations dropped", f"{len(result.missing)} prediction frame(s) missing"]
-    return "; ".join(parts) + "."
+             f"{without} frame(s) without fixations ({treatment})",
+             f"{len(result.missing)} prediction frame(s) missing"]
+    return "; ".join(parts) + ". Frames scored and dropped per metric, with reasons: metrics.json."
 
 
 def write_results(result: EvaluationResult, out_dir: str | Path) -> tuple[Path, Path]:
@@ -53,11 +63,14 @@ def _write_csv(result: EvaluationResult, handle) -> None:
     metrics = result.settings.metrics
     writer = csv.writer(handle)
     writer.writerow(["dataset", "video", "split", "frames", "frames_scored", "frames_missing",
-                     "frames_without_fixations", *metrics])
+                     "frames_without_fixations", *metrics, *(f"{metric} frames" for metric in metrics),
+                     *(f"{metric} dropped" for metric in metrics)])
     for unit in result.units:
         writer.writerow([unit.database, unit.video, "" if unit.split is None else unit.split, unit.frames,
                          unit.frames_scored, len(unit.missing), unit.without_fixations,
-                         *(_format(unit.mean(metric), 6, empty="") for metric in metrics)])
+                         *(_format(unit.mean(metric), 6, empty="") for metric in metrics),
+                         *(unit.frames_with_score(metric) for metric in metrics),
+                         *(unit.nan_frames(metric) for metric in metrics)])
 
 
 def _format(value: float, decimals: int, empty: str = "–") -> str:

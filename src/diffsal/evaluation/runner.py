@@ -1,12 +1,13 @@
-"""`evaluate`: score a prediction source against a benchmark, frame by frame, as STAViS does.
+"""`evaluate`: score a prediction source against a benchmark, frame by frame, under a protocol.
 
-Steps: find the units (layouts), list missing prediction files (an error with `strict`), read
+Steps: find the units (layouts), list missing prediction files (an error with `require_all_frames`), read
 every fixation map once (the sAUC other maps need whole videos), then score units in a thread
 pool (numpy, scipy and PIL release the GIL in the heavy parts) and aggregate.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -17,15 +18,18 @@ import numpy as np
 from diffsal import __version__
 from diffsal.data.annotations import read_saliency_map
 from diffsal.errors import DatasetError, InputError
-from diffsal.evaluation.aggregate import DatabaseResult, VideoResult, aggregate
+from diffsal.evaluation.aggregate import (EMPTY_PREDICTION, NO_FIXATIONS, ONE_FIXATION, UNDEFINED, DatabaseResult,
+                                         VideoResult, aggregate, json_number)
 from diffsal.evaluation.center_prior import center_prior
 from diffsal.evaluation.layouts import Benchmark, EvaluationUnit
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS, OtherMaps, VideoFixations, load_video_fixations
 from diffsal.evaluation.predictions import CenterPriorPredictions, FolderPredictions
 from diffsal.metrics.frame import METRIC_NAMES, parse_metric_names, score_frame
+from diffsal.evaluation.protocol import STAVIS, Protocol
 from diffsal.metrics.postprocess import STAVIS_POSTPROCESS, PostProcess
 
 MAP_METRICS = frozenset({"CC", "SIM", "KLD"})
+FIXATION_METRICS = frozenset({"NSS", "AUC-J", "AUC-B", "sAUC", "IG"})  # NaN on a frame without fixations
 MISSING_LISTED = 20  # how many missing files an error message names
 
 
@@ -34,17 +38,21 @@ class EvaluationSettings:
     """How frames are scored; everything here is written to metrics.json."""
 
     metrics: tuple[str, ...] = METRIC_NAMES
+    protocol: Protocol = STAVIS
     sauc_variant: str = "same-video"
     other_videos: int = DEFAULT_OTHER_VIDEOS
     n_splits: int = 100
     step: float = 0.1
     seed: int = 0
-    postprocess: PostProcess = STAVIS_POSTPROCESS
-    strict: bool = False
+    postprocess: PostProcess | None = None  # None: the STAViS steps, clipping as the protocol says
+    require_all_frames: bool = False  # a missing prediction file is an error (else it is counted and skipped)
     workers: int = 2
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", parse_metric_names(self.metrics))
+        if self.postprocess is None:
+            object.__setattr__(self, "postprocess",
+                               dataclasses.replace(STAVIS_POSTPROCESS, clip=self.protocol.clip_prediction))
         if self.workers < 1:
             raise InputError(f"workers must be >= 1, got {self.workers}")
         if self.n_splits < 1:
@@ -61,7 +69,29 @@ class EvaluationResult:
     databases: dict[str, DatabaseResult] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.databases = aggregate(self.units, self.settings.metrics)
+        self.databases = aggregate(self.units, self.settings.metrics, self.settings.protocol.database_mean_propagates_nan)
+
+    @property
+    def departures(self) -> list[str]:
+        """Every way this evaluation differs from the STAViS MATLAB code, in words (empty: none)."""
+        settings = self.settings
+        departures = settings.protocol.departures()
+        reference = dataclasses.replace(STAVIS_POSTPROCESS, clip=settings.protocol.clip_prediction)
+        for step, value in settings.postprocess.to_dict().items():
+            if value != getattr(reference, step):
+                departures.append(f"post-processing {step} = {value} (STAViS: {getattr(reference, step)})")
+        if "sAUC" in settings.metrics and settings.sauc_variant != "same-video":
+            departures.append(f"sAUC other map {settings.sauc_variant} (STAViS: same-video)")
+        if (settings.n_splits, settings.step) != (100, 0.1) and {"AUC-B", "sAUC"} & set(settings.metrics):
+            departures.append(f"AUC splits {settings.n_splits}, step {settings.step} (STAViS: 100, 0.1)")
+        return departures
+
+    @property
+    def inconsistent_drops(self) -> dict[str, int]:
+        """Per metric, the frames it dropped that another metric scored (only metrics with some)."""
+        totals = {name: sum(unit.dropped_scored_by_another[name] for unit in self.units)
+                  for name in self.settings.metrics}
+        return {name: count for name, count in totals.items() if count}
 
     @property
     def missing(self) -> list[str]:
@@ -75,15 +105,22 @@ class EvaluationResult:
             "layout": self.benchmark.layout,
             "predictions": self.source,
             "metrics": list(settings.metrics),
+            "protocol": {"name": settings.protocol.name, "rules": settings.protocol.rules(),
+                         "departures_from_stavis": self.departures},
             "seed": settings.seed,
             "sauc": {**self.other_maps, "splits": settings.n_splits, "step": settings.step},
             "auc_borji": {"splits": settings.n_splits, "step": settings.step},
             "auc_judd": {"jitter": 1e-7},
             "ig_baseline": "center-prior",
             "postprocess": settings.postprocess.to_dict(),
-            "aggregation": "frame -> mean per (video, split) unit -> mean over units; frames without "
-                           "fixations dropped and counted; other NaN dropped per metric and counted",
+            "aggregation": "frame -> mean per (video, split) unit -> mean over units; a frame a metric cannot "
+                           "score drops out of that metric, counted with its reason",
             "databases": {name: database.to_dict() for name, database in self.databases.items()},
+            "videos": [{"database": unit.database, "video": unit.video, "split": unit.split,
+                        "frames": unit.frames, "frames_scored": unit.frames_scored,
+                        "frames_missing": len(unit.missing), "frames_without_fixations": unit.without_fixations,
+                        "scores": {name: json_number(unit.mean(name)) for name in settings.metrics},
+                        "per_metric": unit.counts()} for unit in self.units],
             "missing_predictions": {"count": len(self.missing), "files": self.missing},
             "split_coverage": {name: coverage.to_dict() for name, coverage in self.benchmark.coverage.items()},
         }
@@ -96,7 +133,7 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
 
     Raises:
         InputError: no prediction file at all (the folder and the pattern looked for: nothing would be
-            scored); with `settings.strict`, when prediction files are missing (count and names);
+            scored); with `settings.require_all_frames`, when prediction files are missing (count and names);
             a prediction that cannot be read or scored (naming the file).
         DatasetError: missing or corrupt ground truth (naming the file).
     """
@@ -107,7 +144,7 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
         first = benchmark.units[0]
         raise InputError(f"{source.root}: no prediction file matches the pattern {source.pattern!r} "
                          f"(looked for e.g. {source.path(first, first.ground_truth.frames[0])})")
-    if settings.strict and total_missing:
+    if settings.require_all_frames and total_missing:
         listed = [str(source.path(unit, frame)) for unit in benchmark.units for frame in missing[id(unit)]]
         more = f" and {total_missing - MISSING_LISTED} more" if total_missing > MISSING_LISTED else ""
         raise InputError(f"{total_missing} prediction frame(s) missing: {', '.join(listed[:MISSING_LISTED])}{more}")
@@ -142,6 +179,7 @@ def _missing_frames(unit: EvaluationUnit, source: FolderPredictions | CenterPrio
 def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_maps: OtherMaps,
                 settings: EvaluationSettings, missing: set[int]) -> VideoResult:
     ground_truth = unit.ground_truth
+    protocol = settings.protocol
     result = VideoResult(unit.database, unit.video, unit.split, len(ground_truth.frames), settings.metrics)
     result.missing = [str(source.path(unit, frame)) for frame in ground_truth.frames if frame in missing]
     metrics = settings.metrics
@@ -151,9 +189,12 @@ def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_m
     for frame in ground_truth.frames:
         if frame in missing:
             continue
-        if fixations.frames[frame].size == 0:
+        fixation_count = fixations.frames[frame].size
+        if fixation_count == 0:
             result.without_fixations += 1
-            continue
+            if not protocol.score_frames_without_fixations:
+                result.drop_frame(NO_FIXATIONS)
+                continue
         saliency = None
         if MAP_METRICS & set(metrics):
             map_path = ground_truth.map_path(frame)
@@ -169,11 +210,28 @@ def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_m
         try:
             if source.postprocess:
                 prediction = settings.postprocess(prediction, shape)
+            if np.isnan(prediction).any():  # nothing above 0 was left by clipping: MATLAB's 0 / 0
+                result.add(dict.fromkeys(metrics, float("nan")), dict.fromkeys(metrics, EMPTY_PREDICTION))
+                continue
+            other_map = None
+            if "sAUC" in metrics:
+                other_map = other_maps.other_map(unit.database, unit.video, frame,
+                                                 remove_only_ones=protocol.other_map_removes_only_ones)
             scores = score_frame(
-                prediction, saliency, fixations.fixation_map(frame), metrics=metrics,
-                other_map=other_maps.other_map(unit.database, unit.video, frame) if "sAUC" in metrics else None,
-                baseline=baseline, n_splits=settings.n_splits, step=settings.step, rng=rng)
+                prediction, saliency, fixations.fixation_map(frame), metrics=metrics, other_map=other_map,
+                baseline=baseline, n_splits=settings.n_splits, step=settings.step, rng=rng,
+                kld_clip_negative=protocol.kld_clip_negative,
+                auc_borji_min_fixations=protocol.auc_borji_min_fixations)
         except InputError as error:
             raise InputError(f"{label}: {error}") from error
-        result.add(frame, scores)
+        result.add(scores, {name: _drop_reason(name, fixation_count, protocol) for name in metrics})
     return result
+
+
+def _drop_reason(metric: str, fixation_count: int, protocol: Protocol) -> str:
+    """Why `metric` has no score on a frame with `fixation_count` fixated pixels (used only where it is NaN)."""
+    if metric in FIXATION_METRICS and fixation_count == 0:
+        return NO_FIXATIONS
+    if metric == "AUC-B" and fixation_count < protocol.auc_borji_min_fixations:
+        return ONE_FIXATION
+    return UNDEFINED

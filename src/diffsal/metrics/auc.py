@@ -43,14 +43,17 @@ def auc_judd(prediction: Any, fixations: Any, *, jitter: bool = True,
 
 
 def auc_borji(prediction: Any, fixations: Any, *, n_splits: int = 100, step: float = 0.1,
-              rng: int | np.random.Generator | None = None) -> float:
-    """AUC-Borji: per split, as many uniformly random pixels (with replacement) as fixations are negatives."""
+              rng: int | np.random.Generator | None = None, min_fixations: int = 2) -> float:
+    """AUC-Borji: per split, as many uniformly random pixels (with replacement) as fixations are negatives.
+
+    NaN with fewer than `min_fixations` fixated pixels: MATLAB's ``AUC_Borji.m`` needs two.
+    """
     p = as_saliency(prediction)
     f = as_fixations(fixations)
     check_same_shape(p, f, "fixation map")
     check_split_options(n_splits, step)
     normalised = min_max_or_none(p)
-    if normalised is None or not f.any():
+    if normalised is None or not f.any() or np.count_nonzero(f) < min_fixations:
         return float("nan")
     return auc_borji_binned(normalised, f, n_splits=n_splits, step=step, rng=make_rng(rng))
 

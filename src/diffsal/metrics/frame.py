@@ -47,6 +47,8 @@ def score_frame(
     step: float = 0.1,
     jitter: bool = True,
     rng: int | np.random.Generator | None = None,
+    kld_clip_negative: bool = False,
+    auc_borji_min_fixations: int = 2,
 ) -> dict[str, float]:
     """Score one predicted map against one frame's ground truth.
 
@@ -57,6 +59,8 @@ def score_frame(
         other_map: `(H, W)` binary map of the sAUC negatives; required for "sAUC".
         baseline: `(H, W)` baseline map for "IG" (e.g. the centre prior); required for "IG".
         rng: seed or Generator for the AUC-Judd jitter and the Borji/sAUC splits.
+        kld_clip_negative: clip P at 0 for KLD (default: MATLAB's real part, see `kld`).
+        auc_borji_min_fixations: AUC-Borji is NaN with fewer fixated pixels (MATLAB's ``AUC_Borji.m``: 2).
 
     Returns:
         {metric name: score}; NaN where the benchmark definition gives NaN (no fixations, constant map).
@@ -78,14 +82,15 @@ def score_frame(
     if "SIM" in metrics:
         scores["SIM"] = sim_unchecked(p, g)
     if "KLD" in metrics:
-        scores["KLD"] = kld_unchecked(p, g)
+        scores["KLD"] = kld_unchecked(np.maximum(p, 0.0) if kld_clip_negative else p, g)
     if "AUC-J" in metrics:
         scores["AUC-J"] = auc_judd_unchecked(p, f, jitter=jitter, rng=generator)
     if {"AUC-B", "sAUC"} & set(metrics):
         check_split_options(n_splits, step)
         normalised = min_max_or_none(p) if f.any() else None
         if "AUC-B" in metrics:
-            scores["AUC-B"] = float("nan") if normalised is None else auc_borji_binned(
+            too_few = np.count_nonzero(f) < auc_borji_min_fixations
+            scores["AUC-B"] = float("nan") if normalised is None or too_few else auc_borji_binned(
                 normalised, f, n_splits=n_splits, step=step, rng=generator)
         if "sAUC" in metrics:
             if other_map is None:

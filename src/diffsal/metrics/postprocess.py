@@ -4,8 +4,9 @@ STAViS (``postprocessMap.m`` + ``imresize``): scale to [0, 255] and clip, divide
 min-max normalise to [0, 1] (a constant map becomes 0.5), Gaussian blur with sigma = 2 px and a
 ``2 * ceil(3 sigma) + 1`` kernel with mirrored borders at the prediction's own resolution, then
 bicubic resize (MATLAB ``imresize``: Keys cubic a = -0.5, antialiased when shrinking) to the
-ground-truth size. For predictions in [0, 1] the clip and the division by the maximum change
-nothing that min-max does not undo, so here the steps are: min-max, blur, resize, each optional.
+ground-truth size. The steps here: clip to [0, 1], min-max, blur, resize, each optional. The
+division by the maximum changes nothing that min-max does not undo, except for a prediction that
+is <= 0 everywhere: MATLAB divides 0 by 0 there, so the clipped map is NaN everywhere.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from diffsal.metrics._inputs import as_saliency
 class PostProcess:
     """The named post-processing steps; the defaults are the STAViS protocol."""
 
+    clip: bool = True  # to [0, 1]; a map that is then 0 everywhere becomes NaN everywhere
     min_max: bool = True
     blur_sigma_px: float = 2.0  # 0 disables the blur
     resize: bool = True
@@ -36,8 +38,15 @@ class PostProcess:
             raise InputError(f"blur sigma must be >= 0 pixels, got {self.blur_sigma_px!r}")
 
     def __call__(self, prediction: Any, target_shape: tuple[int, int]) -> np.ndarray:
-        """Apply the steps to a `(h, w)` prediction; returns float64 `(H, W)` = `target_shape` if resizing."""
+        """Apply the steps to a `(h, w)` prediction; returns float64 `(H, W)` = `target_shape` if resizing.
+
+        The result is NaN everywhere when clipping leaves nothing above 0 (no metric is defined on it).
+        """
         result = as_saliency(prediction)
+        if self.clip:
+            result = np.clip(result, 0.0, 1.0)
+            if not result.any():
+                result = np.full_like(result, np.nan)
         if self.min_max:
             result = min_max_normalise(result)
         if self.blur_sigma_px > 0:
@@ -51,7 +60,7 @@ class PostProcess:
 
 
 STAVIS_POSTPROCESS = PostProcess()
-NO_POSTPROCESS = PostProcess(min_max=False, blur_sigma_px=0.0, resize=False)
+NO_POSTPROCESS = PostProcess(clip=False, min_max=False, blur_sigma_px=0.0, resize=False)
 
 
 def min_max_normalise(x: np.ndarray) -> np.ndarray:

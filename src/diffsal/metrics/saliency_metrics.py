@@ -44,12 +44,18 @@ def sim(prediction: Any, saliency: Any) -> float:
     return sim_unchecked(p, g)
 
 
-def kld(prediction: Any, saliency: Any) -> float:
-    """KL divergence of P from G, both divided by their sums: sum G log(eps + G / (P + eps))."""
+def kld(prediction: Any, saliency: Any, *, clip_negative: bool = False) -> float:
+    """KL divergence of P from G, both divided by their sums: sum G log(eps + G / (P + eps)).
+
+    Where P is slightly negative (the overshoot of a bicubic resize next to zero areas) the log's
+    argument can be negative: MATLAB's ``KLdiv.m`` then returns a complex number whose real part the
+    tables report, ``G log|eps + G / (P + eps)|``, which is what this computes. `clip_negative`
+    clips P at 0 first instead, so the argument is never negative.
+    """
     p = as_saliency(prediction)
     g = as_saliency(saliency, "ground-truth saliency map")
     check_same_shape(p, g, "ground-truth saliency map")
-    return kld_unchecked(p, g)
+    return kld_unchecked(np.maximum(p, 0.0) if clip_negative else p, g)
 
 
 def information_gain(prediction: Any, fixations: Any, baseline: Any) -> float:
@@ -107,6 +113,7 @@ def kld_unchecked(p: np.ndarray, g: np.ndarray) -> float:
         ratio += EPS
         np.divide(g_support, ratio, out=ratio)
         ratio += EPS
+        np.abs(ratio, out=ratio)  # the real part of MATLAB's complex log of a negative argument
         np.log(ratio, out=ratio)
         return float(np.einsum("i,i->", g_support, ratio))
 
