@@ -229,7 +229,7 @@ def test_score_frame_matches_the_single_metrics():
 
 
 def test_eps_is_matlabs():
-    assert EPS == 2.2204e-16
+    assert EPS == 2.0**-52 == 2.220446049250313e-16  # MATLAB's eps, not the rounded 2.2204e-16
 
 
 # ---------------------------------------------------------------------- the MATLAB rules of each metric
@@ -284,3 +284,13 @@ def test_sim_and_kld_of_a_frame_without_fixations_are_zero_and_cc_is_undefined()
     assert kld(prediction, black) == 0.0
     assert math.isnan(cc(prediction, black))
     assert math.isnan(nss(prediction, black > 0))
+
+
+def test_a_random_metric_does_not_depend_on_which_other_metrics_are_scored():
+    rng = np.random.default_rng(6)
+    prediction, saliency = rng.random((20, 30)), rng.random((20, 30))
+    fixations, other = rng.random((20, 30)) > 0.9, rng.random((20, 30)) > 0.7
+    everything = score_frame(prediction, saliency, fixations, other_map=other, baseline=saliency, rng=3)
+    for name in ("AUC-J", "AUC-B", "sAUC"):
+        alone = score_frame(prediction, saliency, fixations, metrics=(name,), other_map=other, rng=3)
+        assert alone[name] == everything[name]

@@ -73,7 +73,8 @@ def score_frame(
     if {"CC", "SIM", "KLD"} & set(metrics):
         g = as_saliency(saliency, "ground-truth saliency map")
         check_same_shape(p, g, "ground-truth saliency map")
-    generator = make_rng(rng)
+    # One stream per random metric: a metric's draws do not depend on which other metrics are scored.
+    judd_rng, borji_rng, shuffled_rng = make_rng(rng).spawn(3)
     scores: dict[str, float] = {}
     if "CC" in metrics:
         scores["CC"] = cc_unchecked(p, g)
@@ -84,21 +85,21 @@ def score_frame(
     if "KLD" in metrics:
         scores["KLD"] = kld_unchecked(np.maximum(p, 0.0) if kld_clip_negative else p, g)
     if "AUC-J" in metrics:
-        scores["AUC-J"] = auc_judd_unchecked(p, f, jitter=jitter, rng=generator)
+        scores["AUC-J"] = auc_judd_unchecked(p, f, jitter=jitter, rng=judd_rng)
     if {"AUC-B", "sAUC"} & set(metrics):
         check_split_options(n_splits, step)
         normalised = min_max_or_none(p) if f.any() else None
         if "AUC-B" in metrics:
             too_few = np.count_nonzero(f) < auc_borji_min_fixations
             scores["AUC-B"] = float("nan") if normalised is None or too_few else auc_borji_binned(
-                normalised, f, n_splits=n_splits, step=step, rng=generator)
+                normalised, f, n_splits=n_splits, step=step, rng=borji_rng)
         if "sAUC" in metrics:
             if other_map is None:
                 raise InputError("sAUC needs an other map (fixations from other frames or videos)")
             other = as_fixations(other_map, "sAUC other map")
             check_same_shape(other, f, "fixation map")
             scores["sAUC"] = float("nan") if normalised is None else auc_shuffled_binned(
-                normalised, f, other, n_splits=n_splits, step=step, rng=generator)
+                normalised, f, other, n_splits=n_splits, step=step, rng=shuffled_rng)
     if "IG" in metrics:
         if baseline is None:
             raise InputError("IG needs a baseline map (e.g. diffsal.evaluation.center_prior)")
