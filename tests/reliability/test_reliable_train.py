@@ -235,9 +235,11 @@ def test_a_resumed_run_logs_each_step_once(cli, synthetic_root, finished_run, tm
 def test_skip_bad_trains_on_the_good_videos_and_stops_without_it(cli, synthetic_root, tmp_path):
     root = tmp_path / "data"
     subprocess.run(["cp", "-a", str(synthetic_root), str(root)], check=True)
-    broken = sorted((root / "video_frames" / "Synthetic").iterdir())[0]
+    broken, also_broken = sorted((root / "video_frames" / "Synthetic").iterdir())[:2]
     (broken / "img_00003.jpg").unlink()  # a gap in the numbering: found when the dataset is built
-    assert_rejected(cli("train", *_overrides(root, tmp_path / "strict")), broken.name)
+    (also_broken / "img_00004.jpg").unlink()
+    assert_rejected(cli("train", *_overrides(root, tmp_path / "strict")), "2 video(s) with problems", broken.name,
+                    also_broken.name, "data.skip_bad")
     assert not (tmp_path / "strict").exists()
     outcome = cli("train", *_overrides(root, tmp_path / "lenient", **{"data.skip_bad": "true"}))
     assert outcome.exit_code == 0, outcome.stderr

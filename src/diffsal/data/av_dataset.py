@@ -22,7 +22,7 @@ from typing import Literal
 from diffsal.data.clip_dataset import DEFAULT_AUDIO_WINDOW_S, ClipDataset, report_skipped
 from diffsal.data.fold_lists import AV_DATABASES, FoldEntry, read_fold_list, read_fold_list_reporting
 from diffsal.data.layout import EYE_MAP_PATTERN, FIX_MAP_PATTERN, StavisLayout
-from diffsal.data.records import VideoRecord, folder_problems, summarise
+from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, validation_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.clip import ResizeMode
@@ -89,12 +89,12 @@ class AVSaliencyDataset(ClipDataset):
         for database in self.databases:
             for entry in self._entries(layout, database, split, part, validation_fraction, validation_seed, skip_bad, skipped):
                 record, problems = _record(layout, database, entry, annotations, audio)
-                if not problems:
-                    records.append(record)
-                elif skip_bad:
+                if problems:
                     skipped.append(summarise(problems))
                 else:
-                    raise DatasetError(summarise(problems))
+                    records.append(record)
+        if skipped and not skip_bad:
+            raise DatasetError(summarise_videos(skipped) + " (skip_bad / data.skip_bad leaves such videos out)")
         if not records:
             detail = f"; skipped: {'; '.join(skipped)}" if skipped else ""
             raise DatasetError(f"{self.root}: no usable videos for {', '.join(self.databases)} split {split} part {part}{detail}")

@@ -193,7 +193,7 @@ class DHF1KDataset(ClipDataset):
         records = [record for record, problems in candidates if not problems]
         skipped = [summarise(problems) for _, problems in candidates if problems]
         if skipped and not skip_bad:
-            raise DatasetError(summarise_videos(skipped) + " (skip_bad / --skip-bad leaves such videos out)")
+            raise DatasetError(summarise_videos(skipped) + " (skip_bad / data.skip_bad leaves such videos out)")
         if not records:
             raise DatasetError(f"{self.root}: no usable DHF1K videos; skipped: {'; '.join(skipped)}")
         report_skipped(f"DHF1KDataset({self.root}, {part})", skipped)
