@@ -210,14 +210,19 @@ def test_the_split_script_gives_every_split_its_own_folder(tmp_path):
     fake.write_text(f'#!/bin/sh\necho "$@" >> {calls}\n')
     fake.chmod(0o755)
     environment = {**os.environ, "PATH": f"{fake.parent}:{os.environ['PATH']}"}
-    subprocess.run(["bash", str(REPOSITORY / "scripts" / "av_finetune_splits.sh"), "runs/pre", "out_dir=runs/mine",
-                    "optim.lr=1e-5"], check=True, env=environment, cwd=tmp_path)
+    script = str(REPOSITORY / "scripts" / "av_finetune_splits.sh")
+    subprocess.run(["bash", script, "runs/pre", "out_dir=runs/mine", "--resume", "optim.lr=1e-5"], check=True,
+                   env=environment, cwd=tmp_path)
     lines = calls.read_text().splitlines()
     assert len(lines) == 3
     for split, line in enumerate(lines, start=1):
         words = line.split()
         assert [word for word in words if word.startswith("out_dir=")] == [f"out_dir=runs/mine/split{split}"]
         assert f"data.split={split}" in words and "optim.lr=1e-5" in words
+        assert words[-1] == "--resume", "options after every key=value, where argparse accepts them"
+    refused = subprocess.run(["bash", script, "runs/pre", "data.split=2"], env=environment, cwd=tmp_path,
+                             capture_output=True, text=True)
+    assert refused.returncode == 2 and "data.split=2 is set by this script" in refused.stderr
 
 
 def test_a_resumed_run_logs_each_step_once(cli, synthetic_root, finished_run, tmp_path):
@@ -244,3 +249,27 @@ def test_skip_bad_trains_on_the_good_videos_and_stops_without_it(cli, synthetic_
     outcome = cli("train", *_overrides(root, tmp_path / "lenient", **{"data.skip_bad": "true"}))
     assert outcome.exit_code == 0, outcome.stderr
     assert broken.name in outcome.stderr  # the warning names what was left out
+
+
+@pytest.mark.parametrize("change", ["model.overrides.unet.fuse_channels=16", "optim.name=sgd", "train.seed=3"])
+def test_resume_with_another_recipe_is_refused_before_any_work(cli, synthetic_root, finished_run, change):
+    before = _link_and_bytes(finished_run)
+    outcome = cli("train", *_overrides(synthetic_root, finished_run, steps=4), change, "--resume")
+    assert_rejected(outcome, "differs from the run's config.yaml", change.split("=")[0], "--overwrite")
+    assert _link_and_bytes(finished_run) == before
+
+
+def test_resume_may_extend_the_run(cli, synthetic_root, finished_run, tmp_path):
+    run_dir = tmp_path / "longer"
+    subprocess.run(["cp", "-a", str(finished_run), str(run_dir)], check=True)
+    outcome = cli("train", *_overrides(synthetic_root, run_dir, steps=3, **{"train.log_every": 2}), "--resume")
+    assert outcome.exit_code == 0, outcome.stderr
+    assert os.readlink(run_dir / "checkpoints" / "last") == "step-000003"
+
+
+@pytest.mark.parametrize("entry, make", [("checkpoints", "file"), ("log.jsonl", "folder"), ("tensorboard", "file")])
+def test_a_run_folder_entry_of_the_wrong_kind_is_refused_before_training(cli, synthetic_root, tmp_path, entry, make):
+    run_dir = tmp_path / "odd"
+    run_dir.mkdir()
+    (run_dir / entry).mkdir() if make == "folder" else (run_dir / entry).write_text("x")
+    assert_rejected(cli("train", *_overrides(synthetic_root, run_dir)), str(run_dir / entry), f"is a {make}")

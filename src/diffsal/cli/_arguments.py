@@ -35,10 +35,8 @@ def _number(kind: type, check: Callable[[float], bool], requirement: str) -> Cal
     return parse
 
 
-finite_float = _number(float, lambda value: True, "finite")
 non_negative_float = _number(float, lambda value: value >= 0, ">= 0")
 positive_float = _number(float, lambda value: value > 0, "> 0")
 fraction = _number(float, lambda value: 0 <= value < 1, "in [0, 1)")
-any_int = _number(int, lambda value: True, "an integer")
 non_negative_int = _number(int, lambda value: value >= 0, ">= 0")
 positive_int = _number(int, lambda value: value >= 1, ">= 1")

@@ -106,7 +106,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
     A fresh run refuses a folder that holds another run's checkpoints unless `overwrite` (see
     `diffsal.engine.run_folder`); the check runs before anything is built or written.
     """
-    run_dir = check_run_folder(config.out_dir, resume=resume, overwrite=overwrite)
+    run_dir = check_run_folder(config.out_dir, resume=resume, overwrite=overwrite, recipe=to_dict(config))
     context = init_distributed(device)
     try:
         if overwrite and context.is_main and run_dir.exists():

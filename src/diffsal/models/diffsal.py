@@ -186,8 +186,9 @@ class DiffSal(nn.Module):
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {key: value.detach().contiguous().cpu() for key, value in self.state_dict().items()}
-        # Serialised in memory, written by Python: a full disk is then an OSError that says so.
-        encoded = save(state, metadata={"format": "diffsal", "format_version": str(FORMAT_VERSION)})
+        # Serialised in memory, written by Python: a full disk is then an OSError that says so. One metadata
+        # key: safetensors stores the metadata map in no fixed order, and equal weights must give equal files.
+        encoded = save(state, metadata={"format": f"diffsal {FORMAT_VERSION}"})
         with atomic_output(directory / WEIGHTS_NAME) as temporary:
             temporary.write_bytes(encoded)
         document = {

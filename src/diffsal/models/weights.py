@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pickle
+import warnings
 
 import torch
 from torch import nn
@@ -27,7 +28,9 @@ def load_torch_file(path: Path, map_location: str | torch.device = "cpu", what: 
         WeightsError: the file cannot be read, is damaged, or holds other objects.
     """
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about legacy (non-zip) files before refusing them
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
         if "GLOBAL" in str(error):  # the weights-only unpickler met a reference to a class or function
             raise WeightsError(f"{path}: not a {what}: it refers to Python objects other than tensors and plain "
