@@ -81,3 +81,21 @@ def test_numeric_flags_are_checked_when_parsed(cli, tmp_path, argv, fragment):
     outcome = cli(*[str(tmp_path / word) if word in ("OUT", "IN", "M", "D", "P") else word for word in argv])
     assert_rejected(outcome, fragment)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_entry_of_the_wrong_kind_is_refused_before_any_work(cli, tmp_path):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "metrics.json").mkdir()
+    (tmp_path / "out" / "fold_lists").write_text("x")
+    with pytest.raises(InputError, match="metrics.json: is a folder"):
+        check_output_folder(tmp_path / "out", files=("metrics.json",))
+    with pytest.raises(InputError, match="fold_lists: is a file"):
+        check_output_folder(tmp_path / "out", folders=("fold_lists",))
+    check_output_folder(tmp_path / "out", files=("per_video.csv",), folders=("metrics.json",))
+    outcome = cli("prepare", tmp_path / "missing.mp4", "--out", tmp_path / "out")
+    assert outcome.exit_code == 2  # the input is checked first; then the output tree:
+    from media import make_video
+
+    video = make_video(tmp_path / "clip.mp4", num_frames=3)
+    assert_rejected(cli("prepare", video, "--out", tmp_path / "out"), "fold_lists: is a file")
+    assert not (tmp_path / "out" / "video_frames").exists()

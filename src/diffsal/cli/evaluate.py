@@ -12,6 +12,7 @@ from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, Eva
 from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
 from diffsal.evaluation.protocol import PROTOCOLS
+from diffsal.evaluation.report import RESULT_FILES
 from diffsal.io.paths import check_output_folder
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
 from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
@@ -61,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_folder(args.out)  # before scoring, which can take hours
+    check_output_folder(args.out, files=RESULT_FILES)  # before scoring, which can take hours
     metrics = parse_metric_names(args.metrics)
     protocol = PROTOCOLS[args.protocol]
     postprocess = PostProcess(clip=protocol.clip_prediction, min_max=not args.no_min_max,

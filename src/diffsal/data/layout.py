@@ -30,6 +30,7 @@ from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 EYE_MAP_PATTERN = "eyeMap_{:05d}.jpg"
 FIX_MAP_PATTERN = "fixMap_{:05d}.mat"
+STAVIS_FOLDERS = ("video_frames", "video_audio", "annotations", "fold_lists")  # the top level of a root
 _FOLD_LIST_NAME = re.compile(r"^(?P<db>.+)_list_(?P<part>train|test)(?:_(?P<split>\d+))?_fps\.txt$")
 
 

@@ -32,7 +32,7 @@ import scipy.io.wavfile
 from PIL import Image
 
 from diffsal.data.fold_lists import FoldEntry, read_fold_list
-from diffsal.data.layout import VIDEO_SUFFIXES, StavisLayout, count_numbered, video_files, video_names
+from diffsal.data.layout import STAVIS_FOLDERS, VIDEO_SUFFIXES, StavisLayout, count_numbered, video_files, video_names
 from diffsal.errors import InputError
 from diffsal.io.atomic import atomic_output, temporary_stem
 from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, read_audio
@@ -88,7 +88,7 @@ def prepare_videos(
         raise InputError(f"database name must be non-empty without spaces or slashes, got {database!r}")
     videos = find_videos(inputs)
     names = dict(zip(video_names(videos), videos))
-    layout = StavisLayout(check_output_folder(root))
+    layout = StavisLayout(check_output_folder(root, folders=STAVIS_FOLDERS))
     if not overwrite:
         taken = [problem for name, path in names.items()
                  if (problem := _made_from_another_file(layout.frames_dir(database, name), path))]

@@ -11,6 +11,8 @@ from diffsal.evaluation.runner import EvaluationResult
 from diffsal.io.atomic import atomic_output
 from diffsal.metrics.frame import LOWER_IS_BETTER
 
+RESULT_FILES = ("metrics.json", "per_video.csv")
+
 
 def markdown_table(result: EvaluationResult, decimals: int = 3) -> str:
     """A caption naming the protocol and its departures from STAViS, then one row per database:
@@ -49,8 +51,7 @@ def notes(result: EvaluationResult) -> str:
 def write_results(result: EvaluationResult, out_dir: str | Path) -> tuple[Path, Path]:
     """Write `metrics.json` and `per_video.csv` into `out_dir` atomically; returns their paths."""
     out_dir = Path(out_dir)
-    json_path = out_dir / "metrics.json"
-    csv_path = out_dir / "per_video.csv"
+    json_path, csv_path = (out_dir / name for name in RESULT_FILES)
     with atomic_output(json_path) as temporary:
         temporary.write_text(json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     with atomic_output(csv_path) as temporary:

@@ -16,11 +16,14 @@ def _existing_ancestor(path: Path) -> Path:
     return Path(".")
 
 
-def check_output_folder(path: str | Path, *, create: bool = False) -> Path:
+def check_output_folder(path: str | Path, *, create: bool = False, files: tuple[str, ...] = (),
+                        folders: tuple[str, ...] = ()) -> Path:
     """`path` as a Path after checking that a folder can be created (or used) there; InputError otherwise.
 
-    Nothing is created unless `create`: a command validates all its options first and makes its output
-    folder only when it starts writing, so a rejected command leaves nothing behind.
+    `files` and `folders` name what the command will write directly in it: an existing entry of the
+    other kind (a folder where a file goes) is refused now rather than after the work. Nothing is
+    created unless `create`: a command validates all its options first and makes its output folder
+    only when it starts writing, so a rejected command leaves nothing behind.
     """
     path = Path(path)
     ancestor = _existing_ancestor(path.absolute())
@@ -33,6 +36,12 @@ def check_output_folder(path: str | Path, *, create: bool = False) -> Path:
         raise InputError(f"{ancestor}: is a file, expected {what}")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise InputError(f"{ancestor}: permission denied (cannot write the output folder {path})")
+    for names, want_folder in ((files, False), (folders, True)):
+        for name in names:
+            entry = path / name
+            if entry.exists() and entry.is_dir() != want_folder:
+                raise InputError(f"{entry}: is a {'folder' if entry.is_dir() else 'file'}, where this command writes "
+                                 f"its {'folder' if want_folder else 'file'} {name}; move it away or choose another output")
     if create:
         try:
             path.mkdir(parents=True, exist_ok=True)
