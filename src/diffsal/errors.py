@@ -1,5 +1,10 @@
 """Exception families. The CLI prints any of these as one line and exits with `exit_code`."""
 
+import errno
+
+# A write failed because of the disk, not the data: full, over quota, read-only.
+STORAGE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+
 
 class DiffSalError(Exception):
     """Base class of every error that diffsal reports to the user as one line."""
@@ -23,3 +28,9 @@ class ConfigError(InputError):
 
 class DatasetError(InputError):
     """A dataset on disk is incomplete or malformed; the message names the file."""
+
+
+class StorageError(DiffSalError):
+    """Results cannot be written (full disk, quota, read-only file system); finished work is kept."""
+
+    exit_code = 2

@@ -7,7 +7,11 @@ and what is left on disk.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,3 +58,17 @@ def assert_rejected(outcome: Outcome, *fragments: str, exit_code: int = 2) -> st
     for fragment in fragments:
         assert fragment in errors[0], (fragment, errors[0])
     return errors[0]
+
+
+@contextlib.contextmanager
+def tiny_disk(path: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted at `path` (a full disk on demand); skips the test where mounting is not allowed."""
+    path.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+                                                   capture_output=True).returncode == 0
+    if not mounted:
+        pytest.skip("mounting a small tmpfs needs root and mount rights")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=False)

@@ -7,6 +7,7 @@ import stat
 
 import pytest
 from conftest import assert_rejected
+from media import make_video
 
 from diffsal.errors import InputError
 from diffsal.io.atomic import atomic_output, file_mode
@@ -94,8 +95,6 @@ def test_an_output_entry_of_the_wrong_kind_is_refused_before_any_work(cli, tmp_p
     check_output_folder(tmp_path / "out", files=("per_video.csv",), folders=("metrics.json",))
     outcome = cli("prepare", tmp_path / "missing.mp4", "--out", tmp_path / "out")
     assert outcome.exit_code == 2  # the input is checked first; then the output tree:
-    from media import make_video
-
     video = make_video(tmp_path / "clip.mp4", num_frames=3)
     assert_rejected(cli("prepare", video, "--out", tmp_path / "out"), "fold_lists: is a file")
     assert not (tmp_path / "out" / "video_frames").exists()

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 from av.sidedata.sidedata import Type as SideDataType
-from conftest import assert_rejected
+from conftest import assert_rejected, tiny_disk
 from media import make_cover_art_audio, make_video
 from PIL import Image
 
@@ -154,3 +154,14 @@ def test_probe_names_a_symlink_loop(tmp_path, cli):
     os.symlink(tmp_path / "b.mp4", tmp_path / "a.mp4")
     os.symlink(tmp_path / "a.mp4", tmp_path / "b.mp4")
     assert_rejected(cli("probe", tmp_path / "a.mp4"), "symbolic link loop")
+
+
+def test_a_full_disk_stops_predict_and_prepare_with_one_line_and_no_partial_output(tmp_path, cli, model_dir):
+    video = make_video(tmp_path / "clip.mp4", num_frames=40, size=(160, 96))
+    with tiny_disk(tmp_path / "disk", "40k") as disk:
+        outcome = cli("predict", video, "--model", model_dir, "--out", disk / "p", *FAST)
+        assert_rejected(outcome, str(disk / "p"), "No space left on device")
+        assert not [path for path in (disk / "p").rglob("*") if path.name.startswith(".")]
+        outcome = cli("prepare", video, "--out", disk / "q")
+        assert_rejected(outcome, str(disk / "q"), "No space left on device")
+        assert not list((disk / "q").rglob(".*partial*"))

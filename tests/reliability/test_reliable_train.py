@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_rejected
+from conftest import assert_rejected, tiny_disk
 
 from diffsal.engine.config import load_train_config
 from diffsal.engine.data import build_datasets
@@ -165,19 +165,8 @@ def test_a_corrupt_frame_read_by_a_worker_is_one_line(cli, synthetic_root, tmp_p
     assert "DataLoader worker" not in outcome.stderr
 
 
-def _tiny_disk(path: Path, size: str) -> bool:
-    path.mkdir()
-    if os.geteuid() != 0:
-        return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                          capture_output=True).returncode == 0
-
-
 def test_a_full_disk_names_the_disk_and_keeps_no_half_checkpoint(cli, synthetic_root, tmp_path):
-    disk = tmp_path / "disk"
-    if not _tiny_disk(disk, "8m"):
-        pytest.skip("mounting a small tmpfs needs root and mount rights")
-    try:
+    with tiny_disk(tmp_path / "disk", "8m") as disk:
         run_dir = disk / "run"
         outcome = cli("train", *_overrides(synthetic_root, run_dir))
         line = assert_rejected(outcome, "No space left on device")
@@ -185,8 +174,6 @@ def test_a_full_disk_names_the_disk_and_keeps_no_half_checkpoint(cli, synthetic_
         checkpoints = run_dir / "checkpoints"
         assert not checkpoints.exists() or not [entry for entry in checkpoints.iterdir()
                                                 if entry.name.startswith((".staging", "step-"))]
-    finally:
-        subprocess.run(["umount", str(disk)], check=False)
 
 
 def test_validation_videos_follow_validation_seed_not_the_training_seed(synthetic_root, tmp_path):

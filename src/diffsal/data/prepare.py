@@ -33,7 +33,7 @@ from PIL import Image
 
 from diffsal.data.fold_lists import FoldEntry, read_fold_list
 from diffsal.data.layout import STAVIS_FOLDERS, VIDEO_SUFFIXES, StavisLayout, count_numbered, video_files, video_names
-from diffsal.errors import InputError
+from diffsal.errors import STORAGE_ERRNOS, InputError, StorageError
 from diffsal.io.atomic import atomic_output, temporary_stem
 from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, read_audio
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
@@ -118,22 +118,36 @@ def _prepare_one(layout: StavisLayout, database: str, name: str, path: Path, jpe
         partial = frames_dir.with_name(f".{temporary_stem(name)}.partial")  # within the file-name limit
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        for index in range(num_frames):
-            Image.fromarray(reader.frame(index)).save(partial / STAVIS_FRAME_PATTERN.format(index + 1), quality=jpeg_quality)
-        (partial / SOURCE_NAME).write_text(json.dumps(_source_of(path)) + "\n", encoding="utf-8")
-        duration_s = reader.duration_s
+        try:
+            for index in range(num_frames):
+                Image.fromarray(reader.frame(index)).save(partial / STAVIS_FRAME_PATTERN.format(index + 1),
+                                                          quality=jpeg_quality)
+            (partial / SOURCE_NAME).write_text(json.dumps(_source_of(path)) + "\n", encoding="utf-8")
+            has_audio = _write_wav(path, wav_path, reader.duration_s)
+            shutil.rmtree(frames_dir, ignore_errors=True)
+            partial.rename(frames_dir)
+        except BaseException as error:
+            shutil.rmtree(partial, ignore_errors=True)
+            if isinstance(error, OSError) and error.errno in STORAGE_ERRNOS:
+                raise StorageError(f"{layout.root}: cannot write {name} ({error.strerror}); the videos prepared "
+                                   "before it are kept, a rerun continues with the rest") from error
+            raise
+    return PreparedVideo(path, name, num_frames, fps, has_audio, reused=False)
+
+
+def _write_wav(path: Path, wav_path: Path, duration_s: float) -> bool:
+    """The sound of `path` as a 16 kHz mono wav on the video's clock; False (and no wav) without sound."""
     track = read_audio(path, MODEL_SAMPLE_RATE_HZ, mono=True)
     if not track.has_audio:
         wav_path.unlink(missing_ok=True)
-    else:
-        # Place sample 0 at the first frame: window() works on the video's clock.
-        samples = track.window(duration_s / 2, duration_s)[0]
-        wav_path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_output(wav_path) as temporary:
-            scipy.io.wavfile.write(temporary, MODEL_SAMPLE_RATE_HZ, np.clip(np.rint(samples * 32767), -32768, 32767).astype(np.int16))
-    shutil.rmtree(frames_dir, ignore_errors=True)
-    partial.rename(frames_dir)
-    return PreparedVideo(path, name, num_frames, fps, track.has_audio, reused=False)
+        return False
+    # Place sample 0 at the first frame: window() works on the video's clock.
+    samples = track.window(duration_s / 2, duration_s)[0]
+    wav_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(wav_path) as temporary:
+        scipy.io.wavfile.write(temporary, MODEL_SAMPLE_RATE_HZ,
+                               np.clip(np.rint(samples * 32767), -32768, 32767).astype(np.int16))
+    return True
 
 
 def _source_of(path: Path) -> dict:

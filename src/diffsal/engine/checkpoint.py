@@ -26,17 +26,11 @@ from typing import Any
 
 import torch
 
-from diffsal.errors import DiffSalError, InputError
+from diffsal.errors import InputError, StorageError
 from diffsal.models.weights import load_torch_file
 
 TRAINING_STATE_FILE = "training_state.pt"
 LINK_NAMES = ("last", "best")
-
-
-class StorageError(DiffSalError):
-    """A checkpoint could not be written (full disk, quota, permissions); the last complete one is kept."""
-
-    exit_code = 2
 
 
 class CheckpointStore:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from diffsal import __version__
-from diffsal.errors import DiffSalError, InputError
+from diffsal.errors import STORAGE_ERRNOS, DiffSalError, InputError, StorageError
 from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, RUN_SUMMARY_NAME, SUMMARY_NAME, UNCERTAINTY_DIR,
                                        VideoOutput, write_json)
 from diffsal.inference.clip_plan import plan_clips
@@ -158,6 +158,10 @@ class PredictionRun:
         try:
             frames = self._predict_into(output, video, progress)
         except Exception as error:  # noqa: BLE001 - one bad video must not stop the run; it is reported
+            if isinstance(error, OSError) and error.errno in STORAGE_ERRNOS:
+                output.abort()  # the disk, not the video: every other video would fail the same way
+                raise StorageError(f"{self.out_root}: cannot write the outputs of {video.key} ({error.strerror}); "
+                                   "complete videos are kept, a rerun continues with the rest") from error
             output.abort()
             if self.debug:
                 traceback.print_exc()
