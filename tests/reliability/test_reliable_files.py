@@ -77,6 +77,10 @@ def test_synth_into_a_file_is_refused_before_any_work(cli, tmp_path):
     (["evaluate", "D", "P", "--blur-sigma", "inf"], "--blur-sigma"),
     (["evaluate", "D", "P", "--workers", "0"], "--workers"),
     (["info", "--batch", "-3"], "--batch"),
+    (["predict", "IN", "--model", "M", "--seed", "18446744073709551616"], "--seed"),
+    (["predict", "IN", "--model", "M", "--threads", "100000"], "--threads"),
+    (["evaluate", "D", "P", "--auc-splits", "100000000000"], "--auc-splits"),
+    (["evaluate", "D", "P", "--blur-sigma", "1e300"], "--blur-sigma"),
 ])
 def test_numeric_flags_are_checked_when_parsed(cli, tmp_path, argv, fragment):
     outcome = cli(*[str(tmp_path / word) if word in ("OUT", "IN", "M", "D", "P") else word for word in argv])

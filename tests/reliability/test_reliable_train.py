@@ -141,6 +141,9 @@ def test_a_bad_recipe_file_is_one_line(cli, tmp_path, case):
     ("data.split=4", "data.split"),
     ("data.validation_seed=-1", "data.validation_seed"),
     ("train.frobnicate=1", "train.frobnicate"),
+    ("train.seed=18446744073709551616", "train.seed"),
+    ("train.batch_size=100000000000000000000", "train.batch_size"),
+    ("data.num_workers=100000", "data.num_workers"),
 ])
 def test_a_bad_value_is_caught_before_any_work(cli, synthetic_root, tmp_path, override, fragment):
     outcome = cli("train", *_overrides(synthetic_root, tmp_path / "run"), override)

@@ -35,8 +35,14 @@ def _number(kind: type, check: Callable[[float], bool], requirement: str) -> Cal
     return parse
 
 
+# Upper bounds keep absurd values (a 10^20 batch, 10^11 AUC splits) from failing deep inside torch or numpy.
+MAX_SEED = 2**63 - 1
+MAX_COUNT = 1_000_000
+
 non_negative_float = _number(float, lambda value: value >= 0, ">= 0")
-positive_float = _number(float, lambda value: value > 0, "> 0")
+blur_sigma = _number(float, lambda value: 0 <= value <= 1000, "in [0, 1000] pixels")
+positive_float = _number(float, lambda value: 0 < value <= MAX_COUNT, f"in (0, {MAX_COUNT}]")
 fraction = _number(float, lambda value: 0 <= value < 1, "in [0, 1)")
-non_negative_int = _number(int, lambda value: value >= 0, ">= 0")
-positive_int = _number(int, lambda value: value >= 1, ">= 1")
+seed = _number(int, lambda value: 0 <= value <= MAX_SEED, f"in [0, {MAX_SEED}]")
+positive_int = _number(int, lambda value: 1 <= value <= MAX_COUNT, f"in [1, {MAX_COUNT}]")
+thread_count = _number(int, lambda value: 1 <= value <= 1024, "in [1, 1024]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from diffsal.cli._arguments import non_negative_int, positive_float, positive_int
+from diffsal.cli._arguments import positive_float, positive_int, seed, thread_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,12 +19,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, default=Path("runs/ablations"), help="output folder (default runs/ablations)")
     parser.add_argument("--recipe", type=Path, default=Path("configs/synthetic_tiny.yaml"),
                         help="training recipe (default configs/synthetic_tiny.yaml)")
-    parser.add_argument("--seeds", type=non_negative_int, nargs="+", default=[0, 1], help="training seeds (default 0 1)")
+    parser.add_argument("--seeds", type=seed, nargs="+", default=[0, 1], help="training seeds (default 0 1)")
     parser.add_argument("--videos", type=positive_int, default=50, help="synthetic videos (default 50: 40 train / 10 test)")
     parser.add_argument("--seconds", type=positive_float, default=8.0, help="length of each synthetic video (default 8)")
-    parser.add_argument("--data-seed", type=non_negative_int, default=0, help="seed of the synthetic data (default 0)")
+    parser.add_argument("--data-seed", type=seed, default=0, help="seed of the synthetic data (default 0)")
     parser.add_argument("--train-steps", type=positive_int, help="optimizer steps (default: the recipe's)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="torch threads for prediction (default 1)")
+    parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for prediction (default 1)")
     parser.set_defaults(handler=run)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from diffsal.cli._arguments import non_negative_int, positive_float, positive_int
+from diffsal.cli._arguments import positive_float, positive_int, seed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="training recipe (default configs/synthetic_tiny.yaml)")
     parser.add_argument("--videos", type=positive_int, default=50, help="synthetic videos (default 50: 40 train / 10 test)")
     parser.add_argument("--seconds", type=positive_float, default=8.0, help="length of each synthetic video (default 8)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of data, training and sampling (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of data, training and sampling (default 0)")
     parser.add_argument("--train-steps", type=positive_int, help="optimizer steps (default: the recipe's)")
     parser.add_argument("--sampling-steps", type=positive_int, help="DDIM steps for predictions (default: the model's)")
     parser.set_defaults(handler=run)

@@ -15,7 +15,7 @@ from diffsal.evaluation.protocol import PROTOCOLS
 from diffsal.evaluation.report import RESULT_FILES
 from diffsal.io.paths import check_output_folder
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
-from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
+from diffsal.cli._arguments import blur_sigma, positive_int, seed
 
 MISSING_SHOWN = 5
 
@@ -49,9 +49,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--other-videos", type=positive_int, default=DEFAULT_OTHER_VIDEOS,
                         help=f"N for --sauc-other other-videos (default {DEFAULT_OTHER_VIDEOS})")
     parser.add_argument("--auc-splits", type=positive_int, default=100, help="random splits of AUC-Borji and sAUC (default 100)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of the AUC jitter and splits (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="seed of the AUC jitter and splits (default 0)")
     parser.add_argument("--no-min-max", action="store_true", help="skip min-max normalisation of predictions")
-    parser.add_argument("--blur-sigma", type=non_negative_float, default=2.0,
+    parser.add_argument("--blur-sigma", type=blur_sigma, default=2.0,
                         help="Gaussian blur sigma in prediction pixels, 0 to skip (default 2)")
     parser.add_argument("--no-resize", action="store_true",
                         help="do not resize predictions to the ground-truth size (a size mismatch is then an error)")

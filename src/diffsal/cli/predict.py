@@ -24,7 +24,7 @@ from diffsal.inference.sharding import Shard
 from diffsal.inference.sources import InputSpec, VideoInput, resolve_inputs
 from diffsal.io.paths import check_output_folder
 from diffsal.models.diffsal import CONFIG_NAME, WEIGHTS_NAME
-from diffsal.cli._arguments import non_negative_float, non_negative_int, positive_int
+from diffsal.cli._arguments import non_negative_float, positive_int, seed, thread_count
 
 FAILURES_SHOWN = 10
 
@@ -47,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sampling.add_argument("--samples", type=positive_int, default=1,
                           help="diffusion samples per frame; > 1 writes the mean and a per-pixel std (uncertainty)")
     sampling.add_argument("--eta", type=non_negative_float, help="DDIM eta (default: the model's, normally 0)")
-    sampling.add_argument("--seed", type=non_negative_int, default=0, help="seed of the starting noise (default 0)")
+    sampling.add_argument("--seed", type=seed, default=0, help="seed of the starting noise (default 0)")
     sampling.add_argument("--stride", type=positive_int, default=1,
                           help="predict every k-th frame (and the last) and interpolate linearly in between (default 1)")
     sampling.add_argument("--no-audio", action="store_true",
@@ -61,7 +61,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sampling.add_argument("--precision", default="fp32", metavar="{" + ",".join(PRECISIONS) + "}",
                           help="fp32 (default) or bf16 autocast: fast on GPUs; on a CPU without bf16 units "
                                "(AVX-512 BF16 / AMX) it is emulated and much slower than fp32")
-    sampling.add_argument("--threads", type=positive_int,
+    sampling.add_argument("--threads", type=thread_count,
                           help="CPU threads of torch (default: torch's choice; 1 is fastest on a busy machine)")
     dataset = parser.add_argument_group("dataset input (STAViS layout or DHF1K)")
     dataset.add_argument("--split", help="STAViS: 1 (default), 2, 3, or all (the three lists' videos, each once)")

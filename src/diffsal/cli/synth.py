@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from diffsal.errors import InputError
-from diffsal.cli._arguments import fraction, non_negative_int, positive_float, positive_int
+from diffsal.cli._arguments import fraction, positive_float, positive_int, seed
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,8 +18,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("out", help="output root (video_frames/, video_audio/, annotations/, fold_lists/, videos/, meta/)")
     parser.add_argument("--videos", type=positive_int, default=50, help="number of videos (default 50: 40 train / 10 test per split)")
-    parser.add_argument("--seed", type=non_negative_int, default=0, help="seed of pictures, observers and splits (default 0)")
-    parser.add_argument("--sound-seed", type=non_negative_int, default=None,
+    parser.add_argument("--seed", type=seed, default=0, help="seed of pictures, observers and splits (default 0)")
+    parser.add_argument("--sound-seed", type=seed, default=None,
                         help="re-draw only who sounds when (same frames); default: --seed")
     parser.add_argument("--size", default="192x112", help="frame size WxH (default 192x112)")
     parser.add_argument("--fps", type=positive_float, default=25.0, help="frame rate (default 25)")

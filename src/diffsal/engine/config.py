@@ -9,6 +9,11 @@ from typing import Any, Literal
 from diffsal.errors import ConfigError
 from diffsal.typed_config import apply_overrides, from_dict, load_yaml
 
+# Bounds that turn absurd values into a message naming the key instead of a failure deep in torch.
+MAX_SEED = 2**63 - 1
+MAX_BATCH = 65_536
+MAX_WORKERS = 256
+
 
 @dataclass
 class ModelSection:
@@ -78,12 +83,12 @@ class TrainConfig:
     def __post_init__(self) -> None:
         train, optim, data = self.train, self.optim, self.data
         checks = [
-            ("train.batch_size", train.batch_size, ">= 1", train.batch_size >= 1),
-            ("train.grad_accum", train.grad_accum, ">= 1", train.grad_accum >= 1),
+            ("train.batch_size", train.batch_size, f"in [1, {MAX_BATCH}]", 1 <= train.batch_size <= MAX_BATCH),
+            ("train.grad_accum", train.grad_accum, f"in [1, {MAX_BATCH}]", 1 <= train.grad_accum <= MAX_BATCH),
             ("train.log_every", train.log_every, ">= 1", train.log_every >= 1),
             ("train.eval_every", train.eval_every, ">= 1", train.eval_every >= 1),
             ("train.checkpoint_every", train.checkpoint_every, ">= 1", train.checkpoint_every >= 1),
-            ("train.seed", train.seed, ">= 0", train.seed >= 0),
+            ("train.seed", train.seed, f"in [0, {MAX_SEED}]", 0 <= train.seed <= MAX_SEED),
             ("train.epochs", train.epochs, ">= 1 or null", train.epochs is None or train.epochs >= 1),
             ("train.max_steps", train.max_steps, ">= 1 or null", train.max_steps is None or train.max_steps >= 1),
             ("train.sampling_steps", train.sampling_steps, ">= 1 or null",
@@ -103,9 +108,9 @@ class TrainConfig:
             ("data.train_stride", data.train_stride, ">= 1", data.train_stride >= 1),
             ("data.validation_stride", data.validation_stride, ">= 1", data.validation_stride >= 1),
             ("data.validation_max_clips", data.validation_max_clips, ">= 1", data.validation_max_clips >= 1),
-            ("data.validation_seed", data.validation_seed, ">= 0 or null",
-             data.validation_seed is None or data.validation_seed >= 0),
-            ("data.num_workers", data.num_workers, ">= 0", data.num_workers >= 0),
+            ("data.validation_seed", data.validation_seed, f"in [0, {MAX_SEED}] or null",
+             data.validation_seed is None or 0 <= data.validation_seed <= MAX_SEED),
+            ("data.num_workers", data.num_workers, f"in [0, {MAX_WORKERS}]", 0 <= data.num_workers <= MAX_WORKERS),
             ("data.validation_fraction", data.validation_fraction, "in [0, 1)", 0 <= data.validation_fraction < 1),
             ("data.databases", data.databases, "a non-empty list", bool(data.databases)),
             ("out_dir", self.out_dir, "a path", bool(self.out_dir.strip())),
