@@ -131,7 +131,7 @@ def test_config_errors_name_the_key(tmp_path):
     result = subprocess.run([sys.executable, "-m", "diffsal", "train", "train.batch_size=0"],
                             capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stderr.strip() == "diffsal train: error: train.batch_size must be >= 1, got 0"
+    assert result.stderr.strip() == "diffsal train: error: train.batch_size must be in [1, 65536], got 0"
 
 
 def test_gradient_accumulation_equals_the_larger_batch(synthetic_root, tmp_path):
