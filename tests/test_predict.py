@@ -271,8 +271,8 @@ def test_bad_inputs_exit_2_with_one_clear_line(tmp_path, video, model_dir, capsy
         ((video, "--model", mismatch), "does not fit the model"),
         ((video, "--model", run_dir), "is a training run, not a model folder; use --model"),
         ((video, "--model", model_dir, "--steps", "100000"), "steps must be in"),
-        ((video, "--model", model_dir, "--stride", "0"), "--stride: must be >= 1"),
-        ((video, "--model", model_dir, "--threads", "0"), "--threads: must be >= 1"),
+        ((video, "--model", model_dir, "--stride", "0"), "--stride: must be in [1, 1000000]"),
+        ((video, "--model", model_dir, "--threads", "0"), "--threads: must be in [1, 1024]"),
         ((video, "--model", model_dir, "--precision", "fp16"), "precision must be one of fp32, bf16, got 'fp16'"),
     ]
     if not torch.cuda.is_available():

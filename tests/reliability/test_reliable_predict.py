@@ -213,3 +213,16 @@ def test_every_dhf1k_layout_is_predicted_and_then_scored_frame_by_frame(cli, tmp
     if layout == "official":  # the AVI folder itself: a plain folder of videos, and a note saying what to do
         outcome = cli("predict", root / "video", "--model", model_dir, "--out", tmp_path / "avi", *FAST)
         assert outcome.exit_code == 0 and "is the video folder of a DHF1K root" in outcome.stderr
+
+
+def test_overwrite_never_replaces_a_folder_that_diffsal_did_not_write(cli, tmp_path, model_dir):
+    video = make_video(tmp_path / "clip.mp4", 3, FPS, SIZE)
+    out = tmp_path / "out"
+    (out / "clip").mkdir(parents=True)
+    (out / "clip" / "important.txt").write_text("precious")
+    for extra in ((), ("--overwrite",)):
+        outcome = cli("predict", video, "--model", model_dir, "--out", out, *FAST, *extra)
+        assert outcome.exit_code == 1 and "is not a diffsal prediction" in outcome.stderr
+        assert (out / "clip" / "important.txt").read_text() == "precious"
+    assert cli("predict", video, "--model", model_dir, "--out", tmp_path / "ours", *FAST).exit_code == 0
+    assert cli("predict", video, "--model", model_dir, "--out", tmp_path / "ours", *FAST, "--overwrite").exit_code == 0

@@ -177,11 +177,13 @@ class PredictionRun:
 
     def _previous_output(self, output: VideoOutput, video: VideoInput) -> tuple[str, str] | None:
         """(status, message) when the video is not to be predicted again, else None."""
-        if self.overwrite or not output.path.exists():
+        if not output.path.exists():
             return None
-        if output.read_summary() is None:
-            return ("failed", f"{output.path} exists but is not a diffsal prediction; remove it, pass --overwrite, "
-                              "or choose another --out")
+        if output.read_summary() is None:  # not ours: never replaced, not even with --overwrite
+            return ("failed", f"{output.path} exists but is not a diffsal prediction; move it away or choose "
+                              "another --out")
+        if self.overwrite:
+            return None
         problem = output.problem(self.signature, video.frames)
         if problem is None:
             return ("skipped", "already complete")
