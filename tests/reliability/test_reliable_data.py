@@ -142,3 +142,17 @@ def test_data_check_names_every_missing_video(cli, tmp_path):
 
 def test_data_check_of_a_symlink_loop_names_the_loop(cli, tmp_path):
     assert_rejected(cli("data", "check", _loop(tmp_path)), "symbolic link loop")
+
+
+def test_prepare_keeps_the_name_a_video_got_earlier_when_files_are_added(cli, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", 3, FPS, SIZE)
+    root = tmp_path / "root"
+    assert cli("prepare", folder / "clip.mp4", "--out", root).exit_code == 0
+    make_video(folder / "clip.avi", 4, FPS, SIZE)
+    outcome = cli("prepare", folder, "--out", root)
+    assert outcome.exit_code == 0, outcome.stderr
+    entries = {entry.video: entry.num_frames for entry in read_fold_list(root / "fold_lists" / "User_list_test_1_fps.txt")}
+    assert entries == {"clip": 3, "clip_avi": 4}  # clip.mp4 stays "clip": listed once
+    assert sorted(path.name for path in (root / "video_frames" / "User").iterdir()) == ["clip", "clip_avi"]

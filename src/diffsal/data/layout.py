@@ -43,8 +43,11 @@ class StavisLayout:
     def __init__(self, root: str | Path) -> None:
         object.__setattr__(self, "root", Path(root))
 
+    def database_frames_dir(self, database: str) -> Path:
+        return self.root / "video_frames" / database
+
     def frames_dir(self, database: str, video: str) -> Path:
-        return self.root / "video_frames" / database / video
+        return self.database_frames_dir(database) / video
 
     def frame_path(self, database: str, video: str, index: int) -> Path:
         return self.frames_dir(database, video) / STAVIS_FRAME_PATTERN.format(index + 1)

@@ -87,8 +87,8 @@ def prepare_videos(
     if not database or re.search(r"[\s/\\]", database):
         raise InputError(f"database name must be non-empty without spaces or slashes, got {database!r}")
     videos = find_videos(inputs)
-    names = dict(zip(video_names(videos), videos))
     layout = StavisLayout(check_output_folder(root, folders=STAVIS_FOLDERS))
+    names = _keep_earlier_names(layout, database, dict(zip(video_names(videos), videos)))
     if not overwrite:
         taken = [problem for name, path in names.items()
                  if (problem := _made_from_another_file(layout.frames_dir(database, name), path))]
@@ -153,6 +153,30 @@ def _write_wav(path: Path, wav_path: Path, duration_s: float) -> bool:
 def _source_of(path: Path) -> dict:
     """What identifies a video file across runs, also after its folder moved: its name and size."""
     return {"file": path.name, "bytes": path.stat().st_size}
+
+
+def _keep_earlier_names(layout: StavisLayout, database: str, names: dict[str, Path]) -> dict[str, Path]:
+    """`names` with every video that an earlier run prepared under another name given that name back.
+
+    Names depend on the files given together (``clip.mp4`` alone is ``clip``, beside ``clip.avi`` it is
+    ``clip_mp4``), so without this a rerun with one more file would list the same video twice.
+    """
+    folder = layout.database_frames_dir(database)
+    earlier = {}
+    if folder.is_dir():
+        for frames_dir in folder.iterdir():
+            try:
+                source = json.loads((frames_dir / SOURCE_NAME).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(source, dict):
+                earlier[json.dumps(source, sort_keys=True)] = frames_dir.name
+    kept = {}
+    for name, path in names.items():
+        kept[earlier.get(json.dumps(_source_of(path), sort_keys=True), name)] = path
+    if len(kept) < len(names):  # an earlier name now belongs to two inputs: the files themselves are the same
+        raise InputError(f"{folder}: two of the inputs were prepared earlier under one name; give each file once")
+    return kept
 
 
 def _made_from_another_file(frames_dir: Path, path: Path) -> str | None:
