@@ -226,3 +226,16 @@ def test_overwrite_never_replaces_a_folder_that_diffsal_did_not_write(cli, tmp_p
         assert (out / "clip" / "important.txt").read_text() == "precious"
     assert cli("predict", video, "--model", model_dir, "--out", tmp_path / "ours", *FAST).exit_code == 0
     assert cli("predict", video, "--model", model_dir, "--out", tmp_path / "ours", *FAST, "--overwrite").exit_code == 0
+
+
+def test_a_video_keeps_its_output_folder_when_a_file_with_the_same_stem_is_added(cli, tmp_path, model_dir):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    make_video(folder / "clip.mp4", 3, FPS, SIZE)
+    out = tmp_path / "out"
+    assert cli("predict", folder, "--model", model_dir, "--out", out, *FAST).exit_code == 0
+    make_video(folder / "clip.avi", 4, FPS, SIZE)
+    outcome = cli("predict", folder, "--model", model_dir, "--out", out, *FAST)
+    assert outcome.exit_code == 0, outcome.stderr
+    assert sorted(path.name for path in out.iterdir() if path.is_dir()) == ["clip", "clip_avi"]
+    assert _strict_json(out / "predict_summary.json")["skipped"] == 1  # clip.mp4: its earlier output, kept

@@ -16,12 +16,12 @@ import torch
 
 from diffsal.data.dhf1k import is_dhf1k_root
 from diffsal.errors import InputError
-from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, file_sha256
+from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, earlier_keys, file_sha256
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import Predictor
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sharding import Shard
-from diffsal.inference.sources import InputSpec, VideoInput, resolve_inputs
+from diffsal.inference.sources import InputSpec, VideoInput, keep_earlier_keys, resolve_inputs
 from diffsal.io.paths import check_output_folder
 from diffsal.models.diffsal import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.cli._arguments import non_negative_float, positive_int, seed, thread_count
@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("--datasets names no database")
     kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part))
     out_root = check_output_folder(args.out)  # made only when the first file is written
+    if kind in ("file", "folder"):
+        videos = keep_earlier_keys(videos, earlier_keys(out_root))
     model_dir = Path(args.model)
     if not (model_dir / CONFIG_NAME).exists() and (model_dir / "checkpoints" / "best").is_dir():
         raise InputError(f"{model_dir} is a training run, not a model folder; "

@@ -72,6 +72,18 @@ def read_std_png(path: str | Path) -> np.ndarray:
         return np.asarray(image, dtype=np.float32) / 65535.0
 
 
+def earlier_keys(root: str | Path) -> dict[str, str]:
+    """{input file name: key} of the complete outputs directly under OUT (``OUT/<key>/summary.json``)."""
+    keys = {}
+    root = Path(root)
+    if root.is_dir():
+        for folder in root.iterdir():
+            summary = VideoOutput(root, folder.name).read_summary() if folder.is_dir() else None
+            if summary is not None and summary.get("input"):
+                keys[Path(str(summary["input"])).name] = folder.name
+    return keys
+
+
 def file_sha256(path: str | Path, chunk_bytes: int = 1 << 22) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -19,6 +19,7 @@ when it is predicted, and the others go on.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,3 +197,21 @@ def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
         raise InputError(f"{root}: no DHF1K videos with frames of the {part} part (numbers {numbers[0]}-{numbers[-1]}; "
                          "video/NNN.AVI or NNNN/images/); choose another --part")
     return videos
+
+
+def keep_earlier_keys(videos: list[VideoInput], earlier: dict[str, str]) -> list[VideoInput]:
+    """`videos` with each file that an earlier run predicted under another key given that key back.
+
+    Keys depend on the files given together (``clip.mp4`` alone is ``clip``, beside ``clip.avi`` it is
+    ``clip_mp4``); `earlier` ({file name: key}, `outputs.earlier_keys`) keeps a rerun with one more
+    file from predicting a video again under a second name.
+    """
+    taken = {video.key for video in videos}
+    kept = []
+    for video in videos:
+        key = earlier.get(video.frames.name, video.key)
+        if key != video.key and key in taken:  # another input of this run has that name now
+            key = video.key
+        taken.add(key)
+        kept.append(dataclasses.replace(video, key=key))
+    return kept
