@@ -156,3 +156,22 @@ def test_prepare_keeps_the_name_a_video_got_earlier_when_files_are_added(cli, tm
     entries = {entry.video: entry.num_frames for entry in read_fold_list(root / "fold_lists" / "User_list_test_1_fps.txt")}
     assert entries == {"clip": 3, "clip_avi": 4}  # clip.mp4 stays "clip": listed once
     assert sorted(path.name for path in (root / "video_frames" / "User").iterdir()) == ["clip", "clip_avi"]
+
+
+def test_a_symlink_loop_inside_a_dataset_tree_is_named_as_one(cli, tmp_path):
+    root = make_stavis(tmp_path / "root", {"v1": 3, "v2": 3})
+    frames = root / "video_frames" / "DB" / "v2"
+    for path in frames.iterdir():
+        path.unlink()
+    frames.rmdir()
+    os.symlink(frames, frames)  # a link to itself: a loop
+    outcome = cli("data", "check", root, "--audio-optional")
+    assert outcome.exit_code == 1
+    assert f"{frames}: frames folder unreadable: symbolic link loop" in outcome.stdout + outcome.stderr
+    maps = root / "annotations" / "DB" / "v1" / "maps"
+    for path in maps.iterdir():
+        path.unlink()
+    maps.rmdir()
+    os.symlink(maps, maps)
+    outcome = cli("evaluate", root, tmp_path / "root", "--split", "1", "--out", tmp_path / "e")
+    assert_rejected(outcome, f"{maps}: annotation folder of DB/v1 unreadable: symbolic link loop")

@@ -27,6 +27,7 @@ from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, validation_vid
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.clip import ResizeMode
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
+from diffsal.io.paths import absence
 
 DatasetPart = Literal["train", "val", "test"]
 AudioPolicy = Literal["required", "optional", "none"]
@@ -154,7 +155,7 @@ def _record(layout: StavisLayout, database: str, entry: FoldEntry, annotations: 
         if wav.is_file() and wav.stat().st_size > 0:
             audio_path = str(wav)
         elif audio == "required":
-            problems.append(f"{wav}: wav missing" if not wav.exists() else f"{wav}: wav is empty or not a file")
+            problems.append(f"{wav}: wav {absence(wav)}" if not wav.exists() else f"{wav}: wav is empty or not a file")
     if annotations:
         maps_dir = layout.maps_dir(database, entry.video)
         problems += folder_problems(maps_dir, EYE_MAP_PATTERN, "eyeMaps", entry.num_frames)

@@ -36,7 +36,7 @@ from diffsal.data.records import folder_problems
 from diffsal.errors import DiffSalError, InputError
 from diffsal.io.audio import read_audio
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
-from diffsal.io.paths import check_input_path
+from diffsal.io.paths import absence, check_input_path
 from diffsal.io.video import VideoReader
 
 ABSENT_NAMED = 10  # absent DHF1K videos named in a note before counting the rest
@@ -173,11 +173,11 @@ def _check_video(layout: StavisLayout, database: str, entry: FoldEntry, annotati
         fix_maps=count_numbered(annotation_dir, FIX_MAP_PATTERN)[0],
     )
     if not frames_dir.is_dir():
-        check.problems.append(f"{frames_dir}: frames folder missing (the fold list names {entry.video})")
+        check.problems.append(f"{frames_dir}: frames folder {absence(frames_dir)} (the fold list names {entry.video})")
     else:
         check.problems += folder_problems(frames_dir, STAVIS_FRAME_PATTERN, "frames", entry.num_frames)
     if audio and not check.wav:
-        check.problems.append(f"{wav}: wav missing" if not wav.exists() else f"{wav}: wav is empty or not a file")
+        check.problems.append(f"{wav}: wav {absence(wav)}" if not wav.exists() else f"{wav}: wav is empty or not a file")
     if annotations:
         check.problems += folder_problems(maps_dir, EYE_MAP_PATTERN, "eyeMaps", entry.num_frames)
         check.problems += folder_problems(annotation_dir, FIX_MAP_PATTERN, "fixMaps", entry.num_frames)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diffsal.data.layout import count_numbered
+from diffsal.io.paths import absence
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def folder_problems(folder: Path, pattern: str, what: str, expected: int | None,
     """Problems of a numbered-file folder: missing, empty, gaps in the numbering, a count other
     than `expected` (which `expected_from` names). Each message starts with the path it is about."""
     if not folder.is_dir():
-        return [f"{folder}: {what} folder missing"]
+        return [f"{folder}: {what} folder {absence(folder)}"]
     count, gaps = count_numbered(folder, pattern)
     if count == 0:
         return [f"{folder}: no {what} named like {pattern.format(1)}"]

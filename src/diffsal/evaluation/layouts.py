@@ -21,7 +21,7 @@ from diffsal.data.dhf1k import DHF1K_NAME, DHF1K_PARTS, find_dhf1k_videos, is_dh
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
 from diffsal.data.records import summarise_videos
 from diffsal.errors import DatasetError, InputError
-from diffsal.io.paths import check_input_path
+from diffsal.io.paths import absence, check_input_path
 
 LAYOUTS = ("stavis", "dhf1k")
 DHF1K_SPLITS = (*DHF1K_PARTS, "all")
@@ -140,7 +140,7 @@ def _load_stavis(root: Path, databases: list[str] | None, split: str, per_split:
             entry = coverage[database].entry(video)
             folder = annotations / database / video
             if not (folder / "maps").is_dir():
-                missing.append(f"{folder / 'maps'}: annotation folder of {database}/{video} not found")
+                missing.append(f"{folder / 'maps'}: annotation folder of {database}/{video} {absence(folder / 'maps')}")
                 continue
             ground_truth = GroundTruthVideo(database, video, folder, tuple(range(1, entry.num_frames + 1)),
                                             "maps/eyeMap_{frame:05d}.jpg", "fixMap_{frame:05d}.mat")

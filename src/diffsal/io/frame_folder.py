@@ -10,6 +10,7 @@ from PIL import Image, UnidentifiedImageError
 
 from diffsal.errors import MediaError
 from diffsal.io.frame_source import check_frame_index
+from diffsal.io.paths import absence
 
 STAVIS_FRAME_PATTERN = "img_{:05d}.jpg"
 
@@ -29,7 +30,7 @@ class FrameFolder:
     def __init__(self, folder: str | Path, fps: float, pattern: str = STAVIS_FRAME_PATTERN) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
-            raise MediaError(f"{self.folder}: frame folder not found")
+            raise MediaError(f"{self.folder}: frame folder {absence(self.folder)}")
         if not fps or fps <= 0 or not np.isfinite(fps):
             raise MediaError(f"{self.folder}: frame rate must be positive, got {fps}")
         self._fps = float(fps)

@@ -64,6 +64,18 @@ def check_input_path(path: str | Path, what: str = "input") -> Path:
     return path
 
 
+def absence(path: str | Path) -> str:
+    """Why `path` cannot be opened, in words for a message: "missing", or the broken link that it is."""
+    path = Path(path)
+    if not os.path.islink(path):
+        return "missing"
+    try:
+        path.stat()
+    except OSError as error:
+        return f"unreadable: {_reason(error)}"
+    return "not of the expected kind"
+
+
 def _reason(error: OSError) -> str:
     if error.errno == errno.ELOOP:
         return "symbolic link loop"
