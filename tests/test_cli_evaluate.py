@@ -62,7 +62,7 @@ def test_bad_arguments_are_one_line_errors(tmp_path, capsys):
         (["evaluate", str(data), str(tmp_path / "absent")], "no such file or folder (prediction folder)"),
         (["evaluate", str(data), "center-prior", "--metrics", "CC,EMD"], "unknown metric 'EMD'"),
         (["evaluate", str(data), "center-prior", "--split", "val"], "split for the STAViS layout"),
-        (["evaluate", str(data), "center-prior", "--blur-sigma", "-1"], "--blur-sigma: must be >= 0"),
+        (["evaluate", str(data), "center-prior", "--blur-sigma", "-1"], "--blur-sigma: must be in [0, 1000] pixels"),
     ]
     for argv, message in cases:
         try:

@@ -111,7 +111,7 @@ def test_frame_folder_reads_stavis_frames(tmp_path):
 
 
 def test_frame_folder_errors_name_the_path(tmp_path):
-    with pytest.raises(MediaError, match="frame folder not found"):
+    with pytest.raises(MediaError, match="frame folder missing"):
         FrameFolder(tmp_path / "absent", fps=25)
     folder = _frame_folder(tmp_path / "v", 5)
     with pytest.raises(MediaError, match="frame rate must be positive"):
