@@ -17,8 +17,8 @@ def test_evaluate_prints_a_table_and_writes_the_files(tmp_path, capsys):
     assert captured.out.splitlines()[0] == "Protocol stavis: the STAViS MATLAB evaluation, rule for rule."
     assert captured.out.splitlines()[2].startswith("| dataset (stavis) | videos | frames | CC | NSS | SIM | KLD")
     assert "| DBX | 3 | 12 |" in captured.out
-    assert ("sAUC other map: same-video; seed 3; 1 frame(s) without fixations (scored by SIM and KLD, dropped by "
-            "the others)") in captured.out
+    assert ("sAUC other map: same-video; seed 3; 1 frame(s) without fixations (scored where a metric is defined: "
+            "SIM and KLD, and CC unless the map is black)") in captured.out
     warning = [line for line in captured.err.splitlines() if "warning" in line]
     assert len(warning) == 1 and "frames dropped by one metric that another scored: CC 1, NSS 1" in warning[0]
     report = json.loads((out / "metrics.json").read_text())

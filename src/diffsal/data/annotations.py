@@ -44,6 +44,8 @@ def read_fixation_values(path: str | Path) -> np.ndarray:
     """
     path = Path(path)
     if path.suffix.lower() != ".mat":
+        if not path.exists():
+            raise DatasetError(f"{path}: fixation map missing")
         return read_saliency_map(path)
     if not path.is_file():  # scipy reports a missing file as a TypeError
         raise DatasetError(f"{path}: fixation map missing")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,10 +124,11 @@ def video_names(files: Sequence[Path]) -> list[str]:
     the same names.
 
     Raises:
-        InputError: two files would still get the same name (only a file named like another's
-            hashed name can do that), naming both.
+        InputError: two files would still get the same name (files with the same name in two folders,
+            or a file named like another's hashed name), naming both.
     """
-    names = [re.sub(r"\s+", "_", path.stem.strip()) or "video" for path in files]
+    # NFC: "café" typed and "café" from a macOS disk (decomposed) are one name, as they look.
+    names = [re.sub(r"\s+", "_", unicodedata.normalize("NFC", path.stem).strip()) or "video" for path in files]
     for suffix in (_extension_suffix, _name_digest):
         counts = Counter(name.casefold() for name in names)
         names = [f"{name}_{suffix(path)}" if counts[name.casefold()] > 1 else name
@@ -135,8 +137,9 @@ def video_names(files: Sequence[Path]) -> list[str]:
     for name, path in zip(names, files):
         other = owners.setdefault(name.casefold(), path)
         if other != path:
-            raise InputError(f"{other} and {path} would both be named {name!r} (output and dataset names ignore "
-                             "case); rename one of them")
+            why = ("have the same file name" if other.name == path.name
+                   else "would both be named " + repr(name) + " (output and dataset names ignore case)")
+            raise InputError(f"{other} and {path} {why}; rename one of them")
     return names
 
 

@@ -40,8 +40,8 @@ def notes(result: EvaluationResult) -> str:
     if "other_videos" in result.other_maps:
         sauc += f" (N={result.other_maps['other_videos']})"
     without = sum(database.to_dict()["frames_without_fixations"] for database in result.databases.values())
-    treatment = ("scored by SIM and KLD, dropped by the others" if result.settings.protocol.score_frames_without_fixations
-                 else "dropped from every metric")
+    treatment = ("scored where a metric is defined: SIM and KLD, and CC unless the map is black"
+                 if result.settings.protocol.score_frames_without_fixations else "dropped from every metric")
     parts = [f"sAUC other map: {sauc}", f"seed {result.settings.seed}",
              f"{without} frame(s) without fixations ({treatment})",
              f"{len(result.missing)} prediction frame(s) missing"]

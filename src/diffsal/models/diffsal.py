@@ -206,6 +206,9 @@ class DiffSal(nn.Module):
         """The model config of a saved model directory and the whole `config.json` document."""
         path = Path(directory) / CONFIG_NAME
         if not Path(directory).is_dir():
+            if Path(directory).is_file():
+                raise InputError(f"{directory}: is a file; a model is the folder that holds {CONFIG_NAME} and "
+                                 f"{WEIGHTS_NAME}")
             raise InputError(f"model directory not found: {directory}")
         if not path.is_file():
             raise InputError(f"{path} not found (a saved model has {CONFIG_NAME} and {WEIGHTS_NAME})")
