@@ -78,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="with --samples > 1, do not write uncertainty.mp4 (the std PNGs are still written)")
     outputs.add_argument("--normalize", default="minmax", choices=NORMALIZATIONS,
                          help="PNG values: min-max per frame (default) or the model's [0, 1] output as it is")
-    parser.add_argument("--overwrite", action="store_true", help="predict again videos that are already complete")
+    parser.add_argument("--overwrite", action="store_true", help="predict again videos that are already complete (never replaces a folder diffsal did not write)")
     parser.add_argument("--quiet", action="store_true", help="no progress output (failures are still reported)")
     parser.set_defaults(handler=run)
 

@@ -55,9 +55,10 @@ class CheckpointStore:
         except OSError as error:
             shutil.rmtree(staging, ignore_errors=True)
             last = self.path("last")
-            kept = f"the last complete checkpoint is {last.name}" if last else "no checkpoint was written yet"
+            then = (f"the last complete checkpoint is {last.name}; free space, then continue with --resume" if last
+                    else "no checkpoint was written yet; free space, then start the run again")
             raise StorageError(f"{self.folder}: cannot write the checkpoint of step {step} "
-                               f"({error.strerror or error}); {kept}. Free space, then continue with --resume") from error
+                               f"({error.strerror or error}); {then}") from error
         if final.exists():
             shutil.rmtree(final)
         os.replace(staging, final)
