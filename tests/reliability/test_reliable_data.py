@@ -175,3 +175,14 @@ def test_a_symlink_loop_inside_a_dataset_tree_is_named_as_one(cli, tmp_path):
     os.symlink(maps, maps)
     outcome = cli("evaluate", root, tmp_path / "root", "--split", "1", "--out", tmp_path / "e")
     assert_rejected(outcome, f"{maps}: annotation folder of DB/v1 unreadable: symbolic link loop")
+
+
+def test_prepare_warns_that_a_variable_frame_rate_is_flattened(cli, tmp_path):
+    times = [0, 40, 80, 400, 440, 480, 520, 900]  # ms: two long pauses
+    video = make_video(tmp_path / "vfr.mkv", len(times), 25, SIZE, frame_times_ms=times)
+    outcome = cli("prepare", video, "--out", tmp_path / "root")
+    assert outcome.exit_code == 0, outcome.stderr
+    warning = [line for line in outcome.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "variable frame rate" in warning[0]
+    steady = make_video(tmp_path / "cfr.mp4", 8, 25, SIZE)
+    assert "warning" not in cli("prepare", steady, "--out", tmp_path / "root2").stderr

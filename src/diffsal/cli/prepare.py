@@ -35,6 +35,11 @@ def run(args: argparse.Namespace) -> int:
         sound = "with audio" if video.has_audio else "NO AUDIO"
         print(f"{state}: {video.source} -> {video.name} ({video.num_frames} frames, {video.fps:.3f} fps, {sound})",
               file=sys.stderr, flush=True)
+        if video.timing_drift_s > 0.5 / video.fps:
+            print(f"warning: {video.source} has a variable frame rate: its frames are listed at the mean rate "
+                  f"{video.fps:.3f} fps, up to {video.timing_drift_s:.3f} s from their times in the file, so sound "
+                  "and frames drift apart by as much; `diffsal predict` on the file itself keeps its timing",
+                  file=sys.stderr, flush=True)
 
     videos = prepare_videos(args.inputs, args.out, args.db, args.jpeg_quality, args.overwrite, progress)
     silent = sum(not video.has_audio for video in videos)

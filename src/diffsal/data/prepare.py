@@ -52,6 +52,7 @@ class PreparedVideo:
     fps: float
     has_audio: bool
     reused: bool  # already prepared by an earlier run, left as it was
+    timing_drift_s: float = 0.0  # most a frame's k / fps differs from its time in the source (variable frame rate)
 
 
 def find_videos(inputs: list[str | Path]) -> list[Path]:
@@ -112,9 +113,11 @@ def _prepare_one(layout: StavisLayout, database: str, name: str, path: Path, jpe
         num_frames, fps = reader.num_frames, reader.fps
         if fps <= 0:
             raise InputError(f"{path}: cannot tell the frame rate")
+        # The layout has one rate per video: a variable-rate file's frames are placed at k / mean fps.
+        drift_s = max(abs(reader.time_of(index) - index / fps) for index in range(num_frames))
         complete = count_numbered(frames_dir, STAVIS_FRAME_PATTERN) == (num_frames, [])
         if complete and not overwrite:
-            return PreparedVideo(path, name, num_frames, fps, wav_path.is_file(), reused=True)
+            return PreparedVideo(path, name, num_frames, fps, wav_path.is_file(), reused=True, timing_drift_s=drift_s)
         partial = frames_dir.with_name(f".{temporary_stem(name)}.partial")  # within the file-name limit
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
@@ -132,7 +135,7 @@ def _prepare_one(layout: StavisLayout, database: str, name: str, path: Path, jpe
                 raise StorageError(f"{layout.root}: cannot write {name} ({error.strerror}); the videos prepared "
                                    "before it are kept, a rerun continues with the rest") from error
             raise
-    return PreparedVideo(path, name, num_frames, fps, has_audio, reused=False)
+    return PreparedVideo(path, name, num_frames, fps, has_audio, reused=False, timing_drift_s=drift_s)
 
 
 def _write_wav(path: Path, wav_path: Path, duration_s: float) -> bool:
