@@ -239,3 +239,11 @@ def test_a_video_keeps_its_output_folder_when_a_file_with_the_same_stem_is_added
     assert outcome.exit_code == 0, outcome.stderr
     assert sorted(path.name for path in out.iterdir() if path.is_dir()) == ["clip", "clip_avi"]
     assert _strict_json(out / "predict_summary.json")["skipped"] == 1  # clip.mp4: its earlier output, kept
+
+
+@pytest.mark.parametrize("option", [("--split", "4"), ("--part", "train"), ("--datasets", "AVAD")])
+def test_dataset_options_for_a_video_file_are_refused(cli, tmp_path, model_dir, option):
+    video = make_video(tmp_path / "clip.mp4", 3, FPS, SIZE)
+    assert_rejected(cli("predict", video, "--model", model_dir, "--out", tmp_path / "out", *option),
+                    f"{option[0]} only apply to a dataset root", "is a video file")
+    assert not (tmp_path / "out").exists()

@@ -103,10 +103,16 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str
 
     Raises:
         InputError: a missing or unreadable path (a symbolic link loop, ...), a file that is not a
-            video, a folder with no videos, two videos that would get the same name, a dataset part
+            video, dataset options for a file or a folder of videos, a folder with no videos, two videos that would get the same name, a dataset part
             with no videos, a bad fold list.
     """
     path = check_input_path(path)
+    is_dataset = path.is_dir() and (is_stavis_root(path) or is_dhf1k_root(path))
+    given = [flag for flag, value in (("--datasets", spec.databases), ("--split", spec.split), ("--part", spec.part))
+             if value is not None]
+    if given and not is_dataset:
+        raise InputError(f"{', '.join(given)} only apply to a dataset root; {path} is a "
+                         f"{'video file' if path.is_file() else 'folder of videos'}, all of which are predicted")
     if path.is_file():
         if path.suffix.lower() not in VIDEO_SUFFIXES:
             raise InputError(f"{path}: not a video file (expected one of {', '.join(VIDEO_SUFFIXES)})")
