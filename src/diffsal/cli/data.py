@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "when there are none, 1 otherwise.",
     )
     check.add_argument("root", help="dataset root: STAViS (video_frames/, video_audio/, annotations/, fold_lists/) "
-                       "or DHF1K (video/ + annotation/, or the extracted <XXXX>/{images,maps,fixation}/)")
+                       "or DHF1K (video/ + annotation/, or the extracted <NNNN>/{images,maps,fixation}/)")
     check.add_argument("--db", nargs="+", default=None, help="databases to check (default: all found)")
     check.add_argument("--decode", action="store_true",
                        help="also decode every image, MAT and wav (slow); finds maps of another size within a "

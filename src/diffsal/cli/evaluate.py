@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Score predicted maps against a STAViS-layout or DHF1K-layout dataset with the STAViS "
                     "protocol. Prints a Markdown table; writes metrics.json and per_video.csv.")
     parser.add_argument("data", help="dataset root (annotations/ + fold_lists/, or DHF1K: annotation/ or the "
-                        "extracted <XXXX>/maps/, also under train/ val/ test/)")
+                        "extracted <NNNN>/maps/, also under train/ val/ test/)")
     parser.add_argument("predictions", help=f"folder of predicted maps, or '{CENTER_PRIOR}' for the baseline")
     parser.add_argument("--out", default="evaluation", help="folder for metrics.json and per_video.csv "
                         "(default: ./evaluation)")

@@ -130,7 +130,7 @@ def _print_notes(kind: str, videos: list[VideoInput], input_path: Path, out_root
             print(f"diffsal predict: note: {video.frames.name} -> {out_root / video.key}", file=sys.stderr)
     if kind == "folder" and input_path.name == "video" and is_dhf1k_root(input_path.resolve().parent):
         print(f"diffsal predict: note: {input_path} is the video folder of a DHF1K root; predict "
-              f"{input_path.resolve().parent} to write the layout `diffsal evaluate` reads (OUT/DHF1K/<XXXX>/)",
+              f"{input_path.resolve().parent} to write the layout `diffsal evaluate` reads (OUT/DHF1K/<NNNN>/)",
               file=sys.stderr)
 
 

@@ -121,7 +121,7 @@ def check_dataset(
         return CheckReport(root, [_check_dhf1k(root, annotations, decode)])
     if not names:
         raise InputError(f"{root}: no databases found (expected fold_lists/ and video_frames/<DB>/ (STAViS), "
-                         "or video/ + annotation/ or <XXXX>/images/ (DHF1K))")
+                         "or video/ + annotation/ or <NNNN>/images/ (DHF1K))")
     return CheckReport(root, [_check_database(layout, name, annotations, audio, decode) for name in names])
 
 

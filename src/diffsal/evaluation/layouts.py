@@ -6,8 +6,8 @@ STAViS layout (the six audio-visual benchmarks)::
     annotations/<DB>/<video>/fixMap_00001.mat        binary fixations, MAT variable "eyeMap"
     fold_lists/<DB>_list_test_<split>_fps.txt        the videos scored and their frame counts
 
-DHF1K layout: ``annotation/<XXXX>/{maps,fixation}/<NNNN>.png`` or the extracted
-``<root>/<XXXX>/{maps,fixation}/<NNNN>.png`` (also under ``train/``, ``val/``, ``test/``), read by
+DHF1K layout: ``annotation/<NNNN>/{maps,fixation}/<NNNN>.png`` or the extracted
+``<root>/<NNNN>/{maps,fixation}/<NNNN>.png`` (also under ``train/``, ``val/``, ``test/``), read by
 `diffsal.data.dhf1k.find_dhf1k_videos` as training reads it; videos 0001-0600 are training,
 0601-0700 validation.
 """
@@ -86,7 +86,7 @@ def detect_layout(root: str | Path) -> str:
         return "dhf1k"
     raise DatasetError(
         f"{root}: unknown dataset layout: expected annotations/<DB>/<video>/maps/eyeMap_00001.jpg (STAViS) "
-        "or annotation/<XXXX>/maps/0001.png, <XXXX>/maps/0001.png, train|val/<XXXX>/maps/0001.png (DHF1K)")
+        "or annotation/<NNNN>/maps/0001.png, <NNNN>/maps/0001.png, train|val/<NNNN>/maps/0001.png (DHF1K)")
 
 
 def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[str] | None = None,
@@ -157,7 +157,7 @@ def _load_dhf1k(root: Path, split: str) -> Benchmark:
     videos = [video for video in find_dhf1k_videos(root, DHF1K_PARTS if split == "all" else (split,))
               if video.annotated]
     if not videos:
-        raise DatasetError(f"{root}: no annotated DHF1K videos (<XXXX>/maps/) of split {split!r}")
+        raise DatasetError(f"{root}: no annotated DHF1K videos (<NNNN>/maps/) of split {split!r}")
     units, empty = [], []
     for video in videos:
         maps = sorted(path for path in video.maps.glob("*.png") if path.stem.isdigit())

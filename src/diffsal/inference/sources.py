@@ -10,7 +10,7 @@ INPUT is one of:
   of one split, read from the frame folders with the wav next to them; output keys ``<DB>/<video>``;
 - a DHF1K root in any layout that training reads (`diffsal.data.dhf1k.find_dhf1k_videos`): the
   videos of one part (val by default), from the AVIs or the extracted images; output keys
-  ``DHF1K/<XXXX>``.
+  ``DHF1K/<NNNN>``.
 
 For the datasets, ``OUT`` is then the prediction root that ``diffsal evaluate`` reads by default.
 Resolving checks only what is cheap (paths, fold lists). A video that turns out unreadable fails
@@ -125,7 +125,7 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str
     files = video_files(path)
     if not files:
         raise InputError(f"{path}: no video files ({', '.join(VIDEO_SUFFIXES)}) and not a dataset root "
-                         "(STAViS: fold_lists/ + video_frames/; DHF1K: video/ + annotation/ or <XXXX>/images/)")
+                         "(STAViS: fold_lists/ + video_frames/; DHF1K: video/ + annotation/ or <NNNN>/images/)")
     return "folder", [VideoInput(key, file, file) for key, file in zip(video_names(files), files)]
 
 
