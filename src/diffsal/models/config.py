@@ -21,7 +21,7 @@ PRESETS = ("paper", "tiny")
 class VideoEncoderConfig:
     """MViTv2 video encoder: four stages; the last block of each stage gives one feature map.
 
-    The defaults are torchvision's MViTv2-S (16 blocks: 1, 2, 11, 2 per stage).
+    The defaults are torchvision's MViTv2-S (16 blocks: 1, 2, 11, 2 per stage), built for the clip size.
     """
 
     channels: tuple[int, ...] = (96, 192, 384, 768)
@@ -29,6 +29,13 @@ class VideoEncoderConfig:
     num_heads: tuple[int, ...] = (1, 2, 4, 8)
     kv_stride: int = 8  # spatial stride of the key/value pooling in stage 1, halved per stage
     stochastic_depth_prob: float = 0.1
+    # A LayerNorm per stage applied in the residual stream after the stage's last block (all tokens, the class
+    # token included): the map is taken from the normalised tokens, which also go on into the next stage.
+    stage_norms: bool = False
+    layer_norm_eps: float = 1e-6  # of every LayerNorm of the encoder (blocks, pooling, stage norms)
+    # (H, W) image size the relative-position tables are built for (torchvision: 2 * max(q, kv) - 1 entries,
+    # over the larger side); at other sizes they are interpolated at run time. None: the clip's own size.
+    rel_pos_size: tuple[int, int] | None = None
 
     def validate(self, prefix: str) -> None:
         for name in ("channels", "depths", "num_heads"):
@@ -43,6 +50,12 @@ class VideoEncoderConfig:
             raise ConfigError(f"{prefix}.kv_stride must be a power of two, got {self.kv_stride}")
         if not 0.0 <= self.stochastic_depth_prob < 1.0:
             raise ConfigError(f"{prefix}.stochastic_depth_prob must be in [0, 1), got {self.stochastic_depth_prob}")
+        if not self.layer_norm_eps > 0:
+            raise ConfigError(f"{prefix}.layer_norm_eps must be positive, got {self.layer_norm_eps}")
+        if self.rel_pos_size is not None and (len(self.rel_pos_size) != 2
+                                              or any(value < 32 or value % 4 for value in self.rel_pos_size)):
+            raise ConfigError(f"{prefix}.rel_pos_size must be null or an image size (height, width), each a multiple "
+                              f"of 4 and at least 32, got {list(self.rel_pos_size)}")
 
     @property
     def output_blocks(self) -> tuple[int, ...]:
@@ -262,7 +275,9 @@ class DiffSalConfig:
     @classmethod
     def preset(cls, name: str) -> DiffSalConfig:
         if name == "paper":
-            return cls()
+            # Relative-position tables of the size torchvision's Kinetics-400 MViTv2-S was trained at (224x224),
+            # interpolated at run time to the 224x384 grid: the file's tables load as they are.
+            return cls(video=VideoEncoderConfig(rel_pos_size=(224, 224)))
         if name == "tiny":
             return cls(
                 num_frames=8,

@@ -1,13 +1,17 @@
-"""Video encoder: torchvision's MViTv2 built for the clip size, returning four multi-scale feature maps.
+"""Video encoder: torchvision's MViTv2 at any clip size, returning four multi-scale feature maps.
 
 The module keeps torchvision's parameter names (`conv_proj.*`, `pos_encoding.*`, `blocks.N.*`) so the
 Kinetics-400 MViTv2-S file (`mvit_v2_s-ae3be167.pth`) loads directly; its classifier (`norm.*`, `head.*`)
 is not used and not kept. The blocks' attention runs through `scaled_dot_product_attention`
-(`diffsal.models.pooled_attention`), with torchvision's parameters and results.
+(`diffsal.models.pooled_attention`), with torchvision's parameters and results. Options of
+`VideoEncoderConfig`: LayerNorms in the stream after each stage (`stage_norms.S.*`), the LayerNorms' eps,
+and the image size the relative-position tables are built for (torchvision interpolates them at run time
+to the clip's token grid).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -49,9 +53,14 @@ def mvit_block_settings(config: VideoEncoderConfig) -> list[MSBlockConfig]:
 
 
 def build_mvit(config: VideoEncoderConfig, num_frames: int, image_size: tuple[int, int]) -> MViT:
-    """torchvision's `MViT` with MViTv2-S's options (pooling residual, relative positions) at any clip size."""
+    """torchvision's `MViT` with MViTv2-S's options (pooling residual, relative positions) at any clip size.
+
+    Its relative-position tables are built for `config.rel_pos_size` (the clip's `image_size` when None):
+    with relative positions nothing else depends on the spatial size (the positional encoding holds only the
+    class token), and the blocks run at any size.
+    """
     return MViT(
-        spatial_size=tuple(image_size),
+        spatial_size=tuple(config.rel_pos_size or image_size),
         temporal_size=num_frames,
         block_setting=mvit_block_settings(config),
         residual_pool=True,
@@ -60,6 +69,7 @@ def build_mvit(config: VideoEncoderConfig, num_frames: int, image_size: tuple[in
         proj_after_attn=True,
         stochastic_depth_prob=config.stochastic_depth_prob,
         num_classes=1,
+        norm_layer=partial(nn.LayerNorm, eps=config.layer_norm_eps),
     )
 
 
@@ -77,7 +87,9 @@ def resize_rel_pos(table: torch.Tensor, length: int) -> torch.Tensor:
 class VideoEncoder(nn.Module):
     """MViTv2 over a clip `(B, 3, T, H, W)` -> four maps `(B, C_s, T/2, H/4/2^s, W/4/2^s)`, s = 0..3.
 
-    Paper preset (16x224x384): 96x8x56x96, 192x8x28x48, 384x8x14x24, 768x8x7x12.
+    Paper preset (16x224x384): 96x8x56x96, 192x8x28x48, 384x8x14x24, 768x8x7x12. With `config.stage_norms`
+    the tokens (class token included) are layer-normalised after each stage's last block, by `stage_norms[s]`;
+    the map is taken from them and they go on into the next stage.
     """
 
     def __init__(self, config: VideoEncoderConfig, num_frames: int, image_size: tuple[int, int]) -> None:
@@ -89,6 +101,10 @@ class VideoEncoder(nn.Module):
         self.pos_encoding = mvit.pos_encoding
         self.blocks = nn.ModuleList(mvit.blocks[: self.output_blocks[-1] + 1])
         use_sdpa(self.blocks)
+        # Empty without `config.stage_norms`: the encoder then has exactly torchvision's parameters.
+        self.stage_norms = nn.ModuleList(
+            nn.LayerNorm(channels, eps=config.layer_norm_eps) for channels in config.channels
+        ) if config.stage_norms else nn.ModuleList()
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -103,6 +119,8 @@ class VideoEncoder(nn.Module):
         for index, block in enumerate(self.blocks):
             x, thw = block(x, thw)
             if index in self.output_blocks:
+                if self.stage_norms:
+                    x = self.stage_norms[len(maps)](x)
                 tokens = x[:, 1:]  # drop the class token
                 # A view of the tokens, channels-last in memory: the Saliency-UNet reads them that way.
                 maps.append(tokens.reshape(batch, *thw, tokens.shape[-1]).permute(0, 4, 1, 2, 3))
@@ -111,9 +129,13 @@ class VideoEncoder(nn.Module):
     def load_kinetics_weights(self, path: str | Path, strict: bool = True) -> LoadReport:
         """Load torchvision's MViTv2 state dict (e.g. the Kinetics-400 `mvit_v2_s` file).
 
-        Relative-position tables trained at another clip size are linearly resized; the classifier and
-        any blocks past the last used one are reported as ignored. Raises `WeightsError` naming missing,
-        unexpected or mis-shaped keys (with `strict=False` they are only reported).
+        Relative-position tables load as they are when this encoder's have their length (the paper preset's
+        `rel_pos_size` (224, 224) is the size of the Kinetics-400 file); tables of another length (built for
+        another size, e.g. `rel_pos_size` None at 224x384) are linearly resized once, here, and reported as
+        interpolated. The classifier and any blocks past the last used one are reported as ignored. Raises
+        `WeightsError` naming missing, unexpected or mis-shaped keys (with `strict=False` they are only
+        reported). The stage norms are not in torchvision's files: they keep their initial values (identity)
+        and are listed as missing without raising.
         """
         state = read_state_dict(path)
         used_blocks = len(self.blocks)
@@ -130,4 +152,9 @@ class VideoEncoder(nn.Module):
                 return resize_rel_pos(tensor, expected.shape[0])
             return None
 
-        return load_into(self, state, source=str(path), ignore=ignore, resize=resize, strict=strict)
+        # torchvision's part of the encoder, under its own names: the keys the file can hold.
+        torchvision_part = nn.ModuleDict({name: module for name, module in self.named_children()
+                                          if name != "stage_norms"})
+        report = load_into(torchvision_part, state, source=str(path), ignore=ignore, resize=resize, strict=strict)
+        report.missing += [f"stage_norms.{key}" for key in self.stage_norms.state_dict()]
+        return report
