@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from diffsal.errors import ConfigError
+from diffsal.models.preprocessing import (
+    KINETICS_MEAN,
+    KINETICS_STD,
+    FrameTransform,
+    Preprocessing,
+    WaveformWindow,
+)
 from diffsal.typed_config import from_dict, to_dict
 
 PRESETS = ("paper", "tiny")
@@ -259,6 +266,14 @@ class DiffSalConfig:
         """Slots of the clip whose maps are predicted: the central `frames_out` (K = 8 of 16: slots 4 .. 11)."""
         first = self.num_frames // 2 - self.frames_out // 2
         return list(range(first, first + self.frames_out))
+
+    def preprocessing(self) -> Preprocessing:
+        """How the model's inputs are made: frames scaled to (height, width) while decoding, Kinetics mean/std on
+        [0, 1] values; the `audio_window_s` 16 kHz mono waveform centred on the clip's centre frame (None when
+        ``use_audio`` is False)."""
+        frames = FrameTransform(size=(self.height, self.width), pixel_scale=1 / 255, mean=KINETICS_MEAN, std=KINETICS_STD)
+        audio = WaveformWindow(self.audio_window_s, self.sample_rate_hz) if self.use_audio else None
+        return Preprocessing(frames, audio)
 
     @property
     def feature_sizes(self) -> list[tuple[int, int, int, int]]:

@@ -14,6 +14,7 @@ from diffsal.errors import ConfigError, InputError
 from diffsal.io.atomic import atomic_output
 from diffsal.models.audio import AudioEncoder
 from diffsal.models.config import DiffSalConfig
+from diffsal.models.preprocessing import Preprocessing
 from diffsal.models.saliency_unet import SaliencyUNet
 from diffsal.models.video import VideoEncoder
 from diffsal.models.weights import LoadReport, WeightsError, load_into, read_state_dict
@@ -51,8 +52,9 @@ class SaliencySample(NamedTuple):
 class DiffSal(nn.Module):
     """Audio-visual saliency prediction by conditional diffusion (Xiong et al., CVPR 2024).
 
-    Inputs: `frames` (B, 3, T, H, W) normalised with the Kinetics mean/std; `audio` (B, num_samples) mono
-    16 kHz waveform centred on the clip's centre frame (slot T // 2, `config.audio_window_s` seconds), or None.
+    Inputs, as `preprocessing` makes them: `frames` (B, 3, T, H, W) normalised with the Kinetics mean/std;
+    `audio` (B, num_samples) mono 16 kHz waveform centred on the clip's centre frame (slot T // 2,
+    `config.audio_window_s` seconds), or None.
     Maps: (B, K, H, W) in [0, 1] for the K = `config.frames_out` central frames (`config.target_slots`;
     K = 1: the centre frame). The diffusion runs over the K maps jointly.
     """
@@ -79,6 +81,11 @@ class DiffSal(nn.Module):
     @classmethod
     def from_preset(cls, name: str) -> DiffSal:
         return cls(DiffSalConfig.preset(name))
+
+    @property
+    def preprocessing(self) -> Preprocessing:
+        """How this model's inputs are made (frame transform, audio transform): ``config.preprocessing()``."""
+        return self.config.preprocessing()
 
     # ------------------------------------------------------------------ checks
     def _check_inputs(self, frames: torch.Tensor, audio: torch.Tensor | None) -> None:
