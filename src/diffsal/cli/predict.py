@@ -23,7 +23,7 @@ from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sharding import Shard
 from diffsal.inference.sources import InputSpec, VideoInput, keep_earlier_keys, resolve_inputs
 from diffsal.io.paths import check_output_folder
-from diffsal.models.diffsal import CONFIG_NAME, WEIGHTS_NAME
+from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.cli._arguments import non_negative_float, positive_int, seed, thread_count
 
 FAILURES_SHOWN = 10

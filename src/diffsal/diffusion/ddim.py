@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 
@@ -12,19 +13,30 @@ Denoiser = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (x_t, t (B,))
 
 
 class DDIMSampler:
-    """Deterministic (eta = 0) or stochastic DDIM over a subsequence of the process's steps."""
+    """Deterministic (eta = 0) or stochastic DDIM over a subsequence of the process's steps.
 
-    def __init__(self, diffusion: GaussianDiffusion) -> None:
+    `spacing` picks the subsequence: "trailing" (evenly spaced, starting at T-1) or "leading" (the published
+    DiffSal code's `range(0, T, T // steps)`, which starts at t = 0 for one step).
+    """
+
+    def __init__(self, diffusion: GaussianDiffusion, spacing: Literal["trailing", "leading"] = "trailing") -> None:
+        if spacing not in ("trailing", "leading"):
+            raise ValueError(f"spacing must be 'trailing' or 'leading', got {spacing!r}")
         self.diffusion = diffusion
+        self.spacing = spacing
 
     def timesteps(self, steps: int) -> list[int]:
-        """`steps` evaluation times, descending, evenly spaced and starting at T-1 ("trailing" spacing).
+        """`steps` evaluation times, descending.
 
-        T = 1000: 1 step -> [999]; 4 steps -> [999, 749, 499, 249].
+        T = 1000, trailing: 1 step -> [999]; 4 steps -> [999, 749, 499, 249].
+        Leading: 1 step -> [0]; 4 steps -> [750, 500, 250, 0] (exactly `steps` times; the published code's
+        range would add one more when `steps` does not divide T).
         """
         total = self.diffusion.num_timesteps
         if not 1 <= steps <= total:
             raise ValueError(f"steps must be in [1, {total}], got {steps}")
+        if self.spacing == "leading":
+            return [i * (total // steps) for i in reversed(range(steps))]
         return [round(total - i * total / steps) - 1 for i in range(steps)]
 
     def step(self, x_t: torch.Tensor, t: int, t_prev: int, predicted_x0: torch.Tensor, eta: float = 0.0,

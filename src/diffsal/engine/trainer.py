@@ -29,6 +29,9 @@ from diffsal.io.atomic import atomic_output
 from diffsal.metrics import cc, nss
 from diffsal.models.config import DiffSalConfig
 from diffsal.models.diffsal import DiffSal
+from diffsal.models.loading import read_model_config
+from diffsal.models.published.config import PublishedConfig
+from diffsal.models.published.model import PublishedDiffSal
 from diffsal.models.weights import LoadReport, describe_keys, load_into, read_state_dict
 from diffsal.typed_config import merge, to_dict
 
@@ -65,8 +68,16 @@ def _seed(*parts: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
-def build_model(section: ModelSection) -> tuple[DiffSal, list[str]]:
-    """The network of a recipe and messages on what its weights were initialised from."""
+def build_model(section: ModelSection) -> tuple[nn.Module, list[str]]:
+    """The network of a recipe and messages on what its weights were initialised from.
+
+    A published model folder as `init_from` (from `diffsal convert-published`) brings its own architecture and
+    config: `preset` is then not used, `overrides` apply to the folder's config.
+    """
+    if section.init_from is not None:
+        config, document = read_model_config(section.init_from)
+        if document["architecture"] != "diffsal":
+            return _build_published(section, config)
     try:
         config = DiffSalConfig.from_dict(merge(DiffSalConfig.preset(section.preset).to_dict(), section.overrides))
     except ConfigError as error:
@@ -84,6 +95,21 @@ def build_model(section: ModelSection) -> tuple[DiffSal, list[str]]:
         # Missing keys are expected when a video-only model initialises an audio-visual one.
         notes.append(f"initialised from {section.init_from}: {_summary(report)}")
     return model, notes
+
+
+def _build_published(section: ModelSection, saved_config: PublishedConfig) -> tuple[nn.Module, list[str]]:
+    if section.video_weights is not None or section.audio_weights is not None:
+        raise ConfigError(f"model.video_weights / model.audio_weights: {section.init_from} is a published model, "
+                          "whose encoders come with it (leave them out)")
+    try:
+        config = PublishedConfig.from_dict(merge(saved_config.to_dict(), section.overrides))
+    except ConfigError as error:
+        raise ConfigError(f"model.overrides: {error}") from None
+    model = PublishedDiffSal(config)
+    weights = Path(section.init_from) / "model.safetensors"
+    report = load_into(model, read_state_dict(weights), source=str(weights))
+    return model, [f"{config.architecture} model (architecture and config from {section.init_from}; model.preset "
+                   f"is not used): {_summary(report)}"]
 
 
 def _optimizer(optim: OptimSection, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:

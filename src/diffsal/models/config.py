@@ -199,6 +199,9 @@ class DiffusionConfig:
     loss_reduction: Literal["mean", "sum"] = "mean"
     sampling_steps: int = 4
     eta: float = 0.0
+    # Which timesteps the sampler visits: "trailing" starts at T-1 (pure noise, as training ends); "leading" is
+    # the published code's range(0, T, T // steps), which starts at 0 for one step.
+    timestep_spacing: Literal["trailing", "leading"] = "trailing"
 
     def validate(self, prefix: str) -> None:
         if self.num_timesteps < 2:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -11,17 +10,15 @@ from torch import nn
 
 from diffsal.diffusion import DataScaling, DDIMSampler, GaussianDiffusion, mean_and_std, randn
 from diffsal.errors import ConfigError, InputError
-from diffsal.io.atomic import atomic_output
 from diffsal.models.audio import AudioEncoder
 from diffsal.models.config import DiffSalConfig
 from diffsal.models.preprocessing import Preprocessing
 from diffsal.models.saliency_unet import SaliencyUNet
+from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME, read_saved_document, write_saved_model
 from diffsal.models.video import VideoEncoder
 from diffsal.models.weights import LoadReport, WeightsError, load_into, read_state_dict
 
-WEIGHTS_NAME = "model.safetensors"
-CONFIG_NAME = "config.json"
-FORMAT_VERSION = 1
+ARCHITECTURE = "diffsal"
 
 
 class Conditioning(NamedTuple):
@@ -75,7 +72,7 @@ class DiffSal(nn.Module):
         )
         diffusion = config.diffusion
         self.diffusion = GaussianDiffusion.cosine(diffusion.num_timesteps, diffusion.cosine_offset)
-        self.sampler = DDIMSampler(self.diffusion)
+        self.sampler = DDIMSampler(self.diffusion, diffusion.timestep_spacing)
         self.scaling = DataScaling(diffusion.map_range, diffusion.signal_scale)
 
     @classmethod
@@ -188,46 +185,20 @@ class DiffSal(nn.Module):
 
     def save_pretrained(self, directory: str | Path) -> Path:
         """Write `model.safetensors` (every tensor inference uses, nothing else) and `config.json`."""
-        from safetensors.torch import save
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state = {key: value.detach().contiguous().cpu() for key, value in self.state_dict().items()}
-        # Serialised in memory, written by Python: a full disk is then an OSError that says so. One metadata
-        # key: safetensors stores the metadata map in no fixed order, and equal weights must give equal files.
-        encoded = save(state, metadata={"format": f"diffsal {FORMAT_VERSION}"})
-        with atomic_output(directory / WEIGHTS_NAME) as temporary:
-            temporary.write_bytes(encoded)
-        document = {
-            "format": "diffsal",
-            "format_version": FORMAT_VERSION,
+        return write_saved_model(self, directory, {
+            "architecture": ARCHITECTURE,
             "config": self.config.to_dict(),
             "audio_trunk_pretrained": bool(self.audio_encoder is not None and self.audio_encoder.trunk_pretrained),
-        }
-        with atomic_output(directory / CONFIG_NAME) as temporary:
-            temporary.write_text(json.dumps(document, indent=2) + "\n")
-        return directory
+        })
 
     @classmethod
     def read_config(cls, directory: str | Path) -> tuple[DiffSalConfig, dict[str, Any]]:
         """The model config of a saved model directory and the whole `config.json` document."""
+        document = read_saved_document(directory)
         path = Path(directory) / CONFIG_NAME
-        if not Path(directory).is_dir():
-            if Path(directory).is_file():
-                raise InputError(f"{directory}: is a file; a model is the folder that holds {CONFIG_NAME} and "
-                                 f"{WEIGHTS_NAME}")
-            raise InputError(f"model directory not found: {directory}")
-        if not path.is_file():
-            raise InputError(f"{path} not found (a saved model has {CONFIG_NAME} and {WEIGHTS_NAME})")
-        try:
-            document = json.loads(path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ConfigError(f"{path}: not valid JSON ({error})") from None
-        if not isinstance(document, dict) or document.get("format") != "diffsal" or "config" not in document:
-            raise ConfigError(f"{path}: not a diffsal model config (expected keys 'format': 'diffsal' and 'config')")
-        if document.get("format_version") != FORMAT_VERSION:
-            raise ConfigError(f"{path}: format_version {document.get('format_version')!r} is not supported "
-                              f"(this diffsal reads {FORMAT_VERSION})")
+        if document["architecture"] != ARCHITECTURE:
+            raise ConfigError(f"{path}: holds a {document['architecture']!r} model, not the improved DiffSal "
+                              "(load it with diffsal.models.load_model)")
         try:
             config = DiffSalConfig.from_dict(document["config"])
         except ConfigError as error:

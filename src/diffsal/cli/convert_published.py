@@ -1,0 +1,43 @@
+"""`diffsal convert-published best.pth --out DIR`: a released DiffSal checkpoint -> a diffsal model folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from diffsal.errors import InputError
+from diffsal.io.paths import check_input_path, check_output_folder
+from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "convert-published",
+        help="convert the authors' released best.pth into a model folder for predict/evaluate/train",
+        description="Read a released DiffSal checkpoint (torch.load with weights_only=True: tensors only, nothing "
+                    "is executed), rename its tensors onto diffsal's published-model modules, drop the ones the "
+                    "network never uses and the optimizer state, and write model.safetensors + config.json.")
+    parser.add_argument("checkpoint", help="the released best.pth (DHF1K visual-only or an audio-visual split)")
+    parser.add_argument("--out", help="model folder to write (default: next to the checkpoint, <name>_diffsal)")
+    parser.add_argument("--kind", choices=("av", "visual"),
+                        help="which released model the file is (default: detected from its tensors)")
+    parser.add_argument("--overwrite", action="store_true", help="replace a model already in --out")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    checkpoint = check_input_path(args.checkpoint, "checkpoint")
+    out = Path(args.out) if args.out else checkpoint.with_name(f"{checkpoint.stem}_diffsal")
+    check_output_folder(out, files=(CONFIG_NAME, WEIGHTS_NAME))
+    if not args.overwrite and ((out / CONFIG_NAME).exists() or (out / WEIGHTS_NAME).exists()):
+        raise InputError(f"{out} already holds a model; pass --overwrite to replace it or choose another --out")
+
+    from diffsal.models.published.convert import from_published
+
+    model, report = from_published(checkpoint, kind=args.kind)
+    model.save_pretrained(out)
+    size_mb = (out / WEIGHTS_NAME).stat().st_size / 1e6
+    print(f"{checkpoint}: published {report.kind} model; {report.summary()}", file=sys.stderr)
+    print(f"wrote {out} ({WEIGHTS_NAME} {size_mb:.0f} MB, {CONFIG_NAME} architecture {model.architecture})")
+    return 0

@@ -1,0 +1,1 @@
+"""The published DiffSal network, re-implemented to run the authors' released checkpoints exactly."""
