@@ -22,6 +22,7 @@ from rich.table import Table
 from torch.utils.data import DataLoader
 
 from diffsal.data import AVSaliencyDataset
+from diffsal.models.preprocessing import diffsal_preprocessing
 from diffsal.synth import SynthConfig, generate_benchmark
 
 
@@ -65,7 +66,7 @@ def main() -> None:
     config = SynthConfig(num_videos=args.videos, seed=0)
     if not (root / "fold_lists" / "Synthetic_list_test_1_fps.txt").is_file():
         generate_benchmark(root, config)
-    common = dict(clip_length=16, size=(224, 384), validation_fraction=0.0)
+    common = dict(clip_length=16, preprocessing=diffsal_preprocessing((224, 384)), validation_fraction=0.0)
     train = AVSaliencyDataset(root, "Synthetic", 1, "train", stride=8, **common)
     test = AVSaliencyDataset(root, "Synthetic", 1, "test", **common)
     for name, dataset, shuffle in (("train, shuffled sparse clips", train, True), ("test, in-order dense clips", test, False)):

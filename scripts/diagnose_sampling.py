@@ -29,8 +29,7 @@ def main() -> None:
     config = model.config
     dataset = AVSaliencyDataset(args.data, args.db, split=args.split, part="test", sampling="sparse", stride=25,
                                 clip_length=config.num_frames, frames_out=config.frames_out,
-                                size=(config.height, config.width),
-                                audio_window_s=config.audio_window_s)
+                                preprocessing=config.preprocessing())
     items = [dataset[index] for index in range(min(args.clips, len(dataset)))]
     frames = torch.stack([item["frames"] for item in items])
     audio = torch.stack([item["audio"] for item in items]) if config.use_audio else None

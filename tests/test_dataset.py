@@ -14,8 +14,9 @@ from diffsal.data import AVSaliencyDataset, DHF1KDataset, clip_centres, validati
 from diffsal.data.annotations import write_fixation_mat, write_saliency_map
 from diffsal.data.targets import resize_fixations
 from diffsal.errors import InputError, MediaError
-from diffsal.io.clip import KINETICS_MEAN, KINETICS_STD, FrameGeometry
+from diffsal.io.clip import FrameGeometry
 from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
+from diffsal.models.preprocessing import KINETICS_MEAN, KINETICS_STD, diffsal_preprocessing
 from media import make_video
 
 FPS = 10.0
@@ -69,7 +70,7 @@ def marker_root(tmp_path_factory) -> Path:
 
 
 def _dataset(root: Path, part: str = "test", **kwargs) -> AVSaliencyDataset:
-    options = dict(clip_length=8, size=(HEIGHT, WIDTH), audio_window_s=0.5)
+    options = dict(clip_length=8, preprocessing=diffsal_preprocessing((HEIGHT, WIDTH), 0.5))
     options.update(kwargs)
     return AVSaliencyDataset(root, "Marker", 1, part, **options)
 
@@ -281,7 +282,7 @@ def test_dhf1k_official_layout_decodes_the_avi_frame_exactly(tmp_path):
     make_video(tmp_path / "video" / "601.avi", num_frames=12, fps=30, size=(80, 48))
     make_video(tmp_path / "video" / "002.avi", num_frames=12, fps=30, size=(80, 48))
     _dhf1k_maps(tmp_path / "annotation" / "0601", 12)
-    dataset = DHF1KDataset(tmp_path, "val", clip_length=4, size=(48, 80))
+    dataset = DHF1KDataset(tmp_path, "val", clip_length=4, preprocessing=diffsal_preprocessing((48, 80)))
     assert dataset.videos == ["0601"] and len(dataset) == 12
     item = dataset[7]
     centre = item["frames"][:, 2].permute(1, 2, 0) * torch.tensor(KINETICS_STD) + torch.tensor(KINETICS_MEAN)
@@ -297,7 +298,8 @@ def test_dhf1k_extracted_layout(tmp_path):
     for index in range(6):
         Image.fromarray(pattern_frame(index, 80, 48)).save(folder / "images" / f"{index + 1:04d}.png")
     _dhf1k_maps(folder, 6)
-    dataset = DHF1KDataset(tmp_path, "train", clip_length=4, size=(48, 80), sampling="dense")
+    dataset = DHF1KDataset(tmp_path, "train", clip_length=4, preprocessing=diffsal_preprocessing((48, 80)),
+                           sampling="dense")
     item = dataset[4]
     assert torch.nonzero(item["fixations"][0]).tolist() == [[10, 4]]
     shutil.rmtree(folder / "maps")
@@ -316,6 +318,7 @@ def test_diem_has_one_split_whatever_split_is_asked(tmp_path):
     (tmp_path / "fold_lists" / "DIEM_list_train_fps.txt").write_text("clip_a 6 30")
     (tmp_path / "fold_lists" / "DIEM_list_test_fps.txt").write_text("\nclip_b 6 30\n\n")
     for split in (1, 3):
-        dataset = AVSaliencyDataset(tmp_path, "DIEM", split, "test", clip_length=4, size=(HEIGHT, WIDTH))
+        dataset = AVSaliencyDataset(tmp_path, "DIEM", split, "test", clip_length=4,
+                                    preprocessing=diffsal_preprocessing((HEIGHT, WIDTH)))
         assert dataset.videos == ["clip_b"] and dataset[0]["fps"] == 30.0
     assert AVSaliencyDataset(tmp_path, ["DIEM"], 2, "train", validation_fraction=0.1).videos == ["clip_a"]

@@ -136,7 +136,7 @@ def test_video_maps_are_the_clip_maps_mapped_back(model, video):
     maps = runner.predict_video(video)
     config = model.config
     with VideoReader(video) as source:
-        reader = ClipReader(source, config.num_frames, (config.height, config.width))
+        reader = ClipReader(source, config.num_frames, config.preprocessing().frames)
         from diffsal.io.audio import read_audio
 
         track = read_audio(video)
@@ -212,7 +212,7 @@ def test_k_map_model_predicts_each_frame_from_its_clip_slot(model_k4, video):
     track = read_audio(video)
     window_s = config.audio.num_samples / config.sample_rate_hz
     with VideoReader(video) as source:
-        reader = ClipReader(source, config.num_frames, (config.height, config.width))
+        reader = ClipReader(source, config.num_frames, config.preprocessing().frames)
         for block in (plan[0], plan[-1]):
             clip = reader.clip(block.centre)
             audio = torch.from_numpy(track.window(source.time_of(block.centre), window_s)[0, : config.audio.num_samples])

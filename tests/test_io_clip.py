@@ -5,8 +5,8 @@ from PIL import Image
 
 from diffsal.errors import MediaError
 from diffsal.io import ClipReader, FrameFolder, FrameGeometry, VideoReader, clip_indices
-from diffsal.io.clip import KINETICS_MEAN, KINETICS_STD
 from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
+from diffsal.models.preprocessing import KINETICS_MEAN, KINETICS_STD, FrameTransform
 from media import make_video
 
 
@@ -40,7 +40,7 @@ def video(tmp_path_factory):
 
 
 def test_clip_shape_normalisation_and_content(video):
-    reader = ClipReader(VideoReader(video), clip_length=8, size=(112, 192))
+    reader = ClipReader(VideoReader(video), clip_length=8, transform=FrameTransform((112, 192)))
     clip = reader.clip(20)
     assert clip.frames.shape == (3, 8, 112, 192) and clip.frames.dtype == torch.float32
     assert clip.indices == list(range(16, 24)) and clip.centre == 20 and not clip.padded
@@ -52,15 +52,16 @@ def test_clip_shape_normalisation_and_content(video):
 
 
 def test_sliding_window_matches_random_access(video):
-    sliding = ClipReader(VideoReader(video), clip_length=6, size=(56, 96))
-    fresh_clips = [ClipReader(VideoReader(video), clip_length=6, size=(56, 96)).clip(c).frames for c in (0, 17, 39)]
+    sliding = ClipReader(VideoReader(video), clip_length=6, transform=FrameTransform((56, 96)))
+    fresh_clips = [ClipReader(VideoReader(video), clip_length=6, transform=FrameTransform((56, 96))).clip(c).frames
+                   for c in (0, 17, 39)]
     sliding_clips = {centre: sliding.clip(centre).frames for centre in range(40)}
     for centre, fresh in zip((0, 17, 39), fresh_clips):
         assert torch.equal(sliding_clips[centre], fresh)
 
 
 def test_edge_clips_report_padding(video):
-    reader = ClipReader(VideoReader(video), clip_length=16, size=(56, 96))
+    reader = ClipReader(VideoReader(video), clip_length=16, transform=FrameTransform((56, 96)))
     first, last = reader.clip(0), reader.clip(39)
     assert (first.pad_before, first.pad_after) == (8, 0)
     assert (last.pad_before, last.pad_after) == (0, 7)
@@ -69,7 +70,7 @@ def test_edge_clips_report_padding(video):
 
 
 def test_clip_at_time(video):
-    assert ClipReader(VideoReader(video), clip_length=4, size=(56, 96)).clip_at_time(0.5).centre == 12
+    assert ClipReader(VideoReader(video), clip_length=4, transform=FrameTransform((56, 96))).clip_at_time(0.5).centre == 12
 
 
 def test_letterbox_keeps_aspect_and_maps_back():
@@ -86,7 +87,8 @@ def test_letterbox_keeps_aspect_and_maps_back():
 
 
 def test_letterboxed_clip_has_black_bars(video):
-    clip = ClipReader(VideoReader(video), clip_length=2, size=(112, 112), resize_mode="letterbox").clip(5)
+    reader = ClipReader(VideoReader(video), clip_length=2, transform=FrameTransform((112, 112)), resize_mode="letterbox")
+    clip = reader.clip(5)
     top = clip.geometry.content[1]
     assert top > 0
     black = (0 - 0.45) / 0.225
@@ -105,7 +107,7 @@ def test_frame_folder_reads_stavis_frames(tmp_path):
     assert frames.num_frames == 12 and frames.size == (120, 72) and frames.fps == 30
     assert frames.time_of(6) == pytest.approx(0.2) and frames.index_at_time(0.2) == 6
     assert decode_pattern_index(frames.frame(11)) == 11
-    clip = ClipReader(frames, clip_length=4, size=(48, 80)).clip(11)
+    clip = ClipReader(frames, clip_length=4, transform=FrameTransform((48, 80))).clip(11)
     assert clip.indices == [9, 10, 11, 11] and clip.pad_after == 1
     assert decode_pattern_index(_to_uint8(clip.frames, 1)) == 10
 
@@ -137,7 +139,7 @@ def test_corrupt_jpeg_names_the_file(tmp_path):
 def test_letterboxed_clip_of_a_rotated_video_is_upright(tmp_path):
     """A portrait phone video (stored 180x320 landscape + rotate 90) fits as portrait: bars left and right."""
     path = make_video(tmp_path / "phone.mp4", num_frames=4, size=(320, 180), rotation_deg=90)
-    reader = ClipReader(VideoReader(path), clip_length=2, size=(112, 112), resize_mode="letterbox")
+    reader = ClipReader(VideoReader(path), clip_length=2, transform=FrameTransform((112, 112)), resize_mode="letterbox")
     clip = reader.clip(1)
     left, top, width, height = clip.geometry.content
     assert clip.geometry.source_size == (180, 320) and top == 0 and left > 0 and height == 112

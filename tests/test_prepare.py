@@ -8,8 +8,12 @@ from PIL import Image
 from diffsal.cli import main
 from diffsal.data import AVSaliencyDataset, read_fold_list
 from diffsal.data.prepare import prepare_videos
-from diffsal.io.clip import KINETICS_MEAN, KINETICS_STD
 from diffsal.io.test_pattern import decode_pattern_index
+from diffsal.models.preprocessing import (
+    KINETICS_MEAN,
+    KINETICS_STD,
+    diffsal_preprocessing,
+)
 
 CLICK_S = 0.84  # frame 21 at 25 fps
 
@@ -46,7 +50,8 @@ def test_prepare_writes_the_stavis_layout_aligned_on_the_video_clock(videos, tmp
     assert (entries["talk_show"].num_frames, entries["talk_show"].fps) == (40, 25.0)
     assert entries["silent"].num_frames == 10
 
-    dataset = AVSaliencyDataset(root, "Mine", 1, "test", annotations=False, audio="optional", clip_length=4, size=(64, 96))
+    dataset = AVSaliencyDataset(root, "Mine", 1, "test", annotations=False, audio="optional", clip_length=4,
+                                 preprocessing=diffsal_preprocessing((64, 96)))
     assert len(dataset) == 50 and "target" not in dataset[0]
     item = _item(dataset, "talk_show", 21)
     centre = item["frames"][:, 2].permute(1, 2, 0) * torch.tensor(KINETICS_STD) + torch.tensor(KINETICS_MEAN)

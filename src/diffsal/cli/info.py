@@ -155,7 +155,8 @@ def timing_report(spec: str, batch: int, device: str, repeats: int = 3, frames_o
     model.to(target_device)
     config = model.config
     frames = torch.randn(batch, 3, config.num_frames, config.height, config.width, device=target_device)
-    audio = torch.randn(batch, config.audio.num_samples, device=target_device) if config.use_audio else None
+    audio_transform = config.preprocessing().audio
+    audio = torch.randn(batch, *audio_transform.shape, device=target_device) if audio_transform is not None else None
     target = torch.rand(batch, config.frames_out, config.height, config.width, device=target_device)
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-4)
 

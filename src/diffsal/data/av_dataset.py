@@ -19,13 +19,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from diffsal.data.clip_dataset import DEFAULT_AUDIO_WINDOW_S, ClipDataset, report_skipped
+from diffsal.data.clip_dataset import ClipDataset, report_skipped
 from diffsal.data.fold_lists import AV_DATABASES, FoldEntry, read_fold_list, read_fold_list_reporting
 from diffsal.data.layout import EYE_MAP_PATTERN, FIX_MAP_PATTERN, StavisLayout
 from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, validation_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.clip import ResizeMode
+from diffsal.models.preprocessing import Preprocessing
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 from diffsal.io.paths import absence
 
@@ -43,7 +44,7 @@ class AVSaliencyDataset(ClipDataset):
         part: "train", "val" or "test".
         validation_fraction / validation_seed: the held-out share of each training list.
         sampling: "sparse" or "dense"; default sparse for "train", dense otherwise.
-        stride, random_offset, seed, clip_length, frames_out, size, resize_mode, audio_window_s,
+        stride, random_offset, seed, clip_length, frames_out, preprocessing, resize_mode,
             audio_offset_s, cached_videos, audio_cache_mb: see `ClipDataset`.
         annotations: load target maps (False for data without ground truth, e.g. `diffsal prepare`).
         audio: "required" (a missing wav is an error), "optional" (missing wav -> silence,
@@ -66,9 +67,8 @@ class AVSaliencyDataset(ClipDataset):
         seed: int = 0,
         clip_length: int = 16,
         frames_out: int = 1,
-        size: tuple[int, int] = (224, 384),
+        preprocessing: Preprocessing | None = None,
         resize_mode: ResizeMode = "stretch",
-        audio_window_s: float = DEFAULT_AUDIO_WINDOW_S,
         audio_offset_s: float = 0.0,
         annotations: bool = True,
         audio: AudioPolicy = "required",
@@ -108,9 +108,8 @@ class AVSaliencyDataset(ClipDataset):
             seed=seed,
             clip_length=clip_length,
             frames_out=frames_out,
-            size=size,
+            preprocessing=preprocessing,
             resize_mode=resize_mode,
-            audio_window_s=audio_window_s,
             audio_offset_s=audio_offset_s,
             annotations=annotations,
             cached_videos=cached_videos,

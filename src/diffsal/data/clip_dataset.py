@@ -2,11 +2,15 @@
 
 An item is a dict that torch's default collate can batch:
 
-- ``frames`` float32 `(3, T, H, W)`, normalised as `ClipReader` does; the clip's centre frame is slot ``T // 2``.
-- ``audio`` float32 `(round(audio_window_s * 16000),)`: the raw 16 kHz mono waveform centred on
-  the centre frame's time (+ `audio_offset_s`); zeros where there is no sound. The model owns
-  the log-mel front end.
-- ``has_audio`` bool: False when the video has no sound track (DHF1K, a silent user video).
+- ``frames`` float32 `(3, T, H, W)`, made by the model's frame transform (``preprocessing.frames``,
+  through `ClipReader`); the clip's centre frame is slot ``T // 2``.
+- ``audio`` float32 of the model's audio shape (``preprocessing.audio.shape``): what its audio transform
+  makes of the sound track around the centre frame's time (+ `audio_offset_s`); silence where there is no
+  sound. For DiffSal (`WaveformWindow`) the raw 16 kHz mono waveform, `(round(audio_window_s * 16000),)`;
+  the model owns the log-mel front end. A video-only model (``preprocessing.audio`` None) gets an empty
+  `(0,)` tensor and no sound track is read.
+- ``has_audio`` bool: False when the video has no sound track (DHF1K, a silent user video) or the model
+  is video-only.
 - ``target`` float32 `(K, H, W)` continuous maps in [0, 1] of the K = `frames_out` target frames, placed
   like the frames: the clip's central K slots, frames ``frame - K // 2`` onwards (K = 1: the centre frame),
   clamped to the video like the clip's padded slots (`diffsal.data.sampling.target_frames`).
@@ -38,12 +42,18 @@ from diffsal.data.records import VideoRecord
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, clip_centres, random_offsets, target_frames
 from diffsal.data.targets import resize_fixations, resize_saliency
 from diffsal.errors import DatasetError
-from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, AudioTrack, read_audio
+from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader, ResizeMode
 from diffsal.io.frame_folder import FrameFolder
 from diffsal.io.video import VideoReader
+from diffsal.models.preprocessing import Preprocessing, diffsal_preprocessing
 
 DEFAULT_AUDIO_WINDOW_S = 1.52  # the span of DiffSal's 9 log-mel examples
+
+
+def default_preprocessing() -> Preprocessing:
+    """DiffSal's preprocessing at the paper's size (224x384, 1.52 s of 16 kHz audio)."""
+    return diffsal_preprocessing((224, 384), DEFAULT_AUDIO_WINDOW_S)
 
 
 class ClipDataset(Dataset):
@@ -56,12 +66,15 @@ class ClipDataset(Dataset):
         random_offset: draw the first sparse target of each video anew per epoch (`set_epoch`);
             otherwise it is fixed at ``stride // 2``.
         seed: seed of the random offsets.
-        clip_length: T; size: (H, W); resize_mode: see `ClipReader`.
+        clip_length: T; resize_mode: see `ClipReader`.
         frames_out: K, the target maps per clip (the model's `frames_out`).
-        audio_window_s: length of the audio window; audio_offset_s: shift of its centre.
+        preprocessing: the model's (``config.preprocessing()``): the frame transform (its size is that of the
+            frames and targets) and the audio transform (None: video-only). Default: DiffSal's at 224x384
+            with a 1.52 s window (`default_preprocessing`).
+        audio_offset_s: shift of the audio window's centre, in seconds.
         annotations: load ``target`` and ``fixations``.
         cached_videos: open frame readers kept per process.
-        audio_cache_mb: decoded 16 kHz sound tracks kept per process, in MiB (at least one track).
+        audio_cache_mb: decoded sound tracks kept per process, in MiB (at least one track).
         skipped: messages about videos left out (`skip_bad`), kept for reporting.
     """
 
@@ -75,9 +88,8 @@ class ClipDataset(Dataset):
         seed: int = 0,
         clip_length: int = 16,
         frames_out: int = 1,
-        size: tuple[int, int] = (224, 384),
+        preprocessing: Preprocessing | None = None,
         resize_mode: ResizeMode = "stretch",
-        audio_window_s: float = DEFAULT_AUDIO_WINDOW_S,
         audio_offset_s: float = 0.0,
         annotations: bool = True,
         cached_videos: int = 4,
@@ -88,8 +100,6 @@ class ClipDataset(Dataset):
             raise ValueError(f"clip_length must be >= 1, got {clip_length}")
         if not 1 <= frames_out <= clip_length:
             raise ValueError(f"frames_out must be in [1, clip_length={clip_length}], got {frames_out}")
-        if audio_window_s <= 0:
-            raise ValueError(f"audio_window_s must be positive, got {audio_window_s}")
         self.records = list(records)
         self.sampling = sampling
         self.stride = stride
@@ -97,9 +107,12 @@ class ClipDataset(Dataset):
         self.seed = seed
         self.clip_length = clip_length
         self.frames_out = frames_out
-        self.size = (int(size[0]), int(size[1]))
+        self.preprocessing = preprocessing if preprocessing is not None else default_preprocessing()
+        self.size = tuple(self.preprocessing.frames.size)
         self.resize_mode = resize_mode
-        self.audio_window_s = float(audio_window_s)
+        if self.preprocessing.frames.resize_steps and resize_mode != "stretch":
+            raise ValueError(f"resize mode {resize_mode!r} needs frames scaled while decoding; this model's frames "
+                             "are resized from the full frame (resize_steps), which only stretches")
         self.audio_offset_s = float(audio_offset_s)
         self.annotations = annotations
         self.cached_videos = max(1, cached_videos)
@@ -144,11 +157,12 @@ class ClipDataset(Dataset):
             time_s = reader.source.time_of(frame)
         except IndexError as error:
             raise DatasetError(f"{record.frames}: frame {frame + 1} is beyond the end of the frames ({error})") from error
-        audio, has_audio = self._audio_window(record_index, time_s + self.audio_offset_s)
+        fps = float(reader.source.fps)
+        audio, has_audio = self._audio(record_index, frame, time_s + self.audio_offset_s, fps)
         width, height = reader.source.size
         item = {
             "frames": clip.frames,
-            "audio": torch.from_numpy(audio),
+            "audio": audio,
             "has_audio": has_audio,
             "dataset": record.dataset,
             "video": record.video,
@@ -186,7 +200,7 @@ class ClipDataset(Dataset):
             source = VideoReader(record.frames)
         else:
             source = FrameFolder(record.frames, record.fps, record.frame_pattern)
-        reader = ClipReader(source, self.clip_length, self.size, self.resize_mode)
+        reader = ClipReader(source, self.clip_length, self.preprocessing.frames, self.resize_mode)
         self._readers[record_index] = reader
         while len(self._readers) > self.cached_videos:
             _, evicted = self._readers.popitem(last=False)
@@ -194,22 +208,29 @@ class ClipDataset(Dataset):
                 evicted.source.close()
         return reader
 
-    def _audio_window(self, record_index: int, centre_s: float) -> tuple[np.ndarray, bool]:
-        length = int(round(self.audio_window_s * MODEL_SAMPLE_RATE_HZ))
+    def _audio(self, record_index: int, frame: int, centre_s: float, fps: float) -> tuple[torch.Tensor, bool]:
+        """The model's audio input for the clip centred on `frame` (its window centred on `centre_s`; the frames
+        run at `fps`) and whether the video has sound."""
+        transform = self.preprocessing.audio
+        if transform is None:  # a video-only model: no sound track is read
+            return torch.zeros(0, dtype=torch.float32), False
         record = self.records[record_index]
-        if record.audio is None:
-            return np.zeros(length, dtype=np.float32), False
+        track = self._track(record_index) if record.audio is not None else None
+        audio = transform(track, frame, centre_s, fps)
+        return audio, bool(track is not None and track.has_audio)
+
+    def _track(self, record_index: int) -> AudioTrack:
+        """The record's sound track, mono, at the audio transform's rate (None: native), from the LRU."""
         self._check_process()
         track = self._tracks.get(record_index)
         if track is None:
-            track = read_audio(record.audio, MODEL_SAMPLE_RATE_HZ, mono=True)
+            track = read_audio(self.records[record_index].audio, self.preprocessing.audio.sample_rate_hz, mono=True)
             self._tracks[record_index] = track
             while len(self._tracks) > 1 and sum(t.samples.nbytes for t in self._tracks.values()) > self.audio_cache_bytes:
                 self._tracks.popitem(last=False)
         else:
             self._tracks.move_to_end(record_index)
-        window = track.window(centre_s, self.audio_window_s)[0]
-        return np.ascontiguousarray(window[:length], dtype=np.float32), bool(track.has_audio)
+        return track
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()

@@ -10,8 +10,9 @@ Two layouts are understood, also mixed:
   ``<root>/val/`` and ``<root>/test/``; images may be .png or .jpg.
 
 Videos 1-600 are "train", 601-700 "val", 701-1000 "test" (no public annotations), by number
-whatever folder they are in. Every item has ``has_audio=False`` and a silent audio window. Frame
-rate: the AVI's own, nominally 30 fps (`DHF1K_FPS` for extracted frames).
+whatever folder they are in. Every item has ``has_audio=False`` and silent audio (what the model's
+audio transform gives without a sound track). Frame rate: the AVI's own, nominally 30 fps (`DHF1K_FPS`
+for extracted frames).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from diffsal.data.clip_dataset import DEFAULT_AUDIO_WINDOW_S, ClipDataset, report_skipped
+from diffsal.data.clip_dataset import ClipDataset, report_skipped
 from diffsal.data.layout import count_numbered
 from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling
 from diffsal.errors import DatasetError, InputError, MediaError
 from diffsal.io.clip import ResizeMode
+from diffsal.models.preprocessing import Preprocessing
 from diffsal.io.video import VideoReader
 
 DHF1K_NAME = "DHF1K"
@@ -171,9 +173,8 @@ class DHF1KDataset(ClipDataset):
         seed: int = 0,
         clip_length: int = 16,
         frames_out: int = 1,
-        size: tuple[int, int] = (224, 384),
+        preprocessing: Preprocessing | None = None,
         resize_mode: ResizeMode = "stretch",
-        audio_window_s: float = DEFAULT_AUDIO_WINDOW_S,
         annotations: bool = True,
         skip_bad: bool = False,
         cached_videos: int = 4,
@@ -205,9 +206,8 @@ class DHF1KDataset(ClipDataset):
             seed=seed,
             clip_length=clip_length,
             frames_out=frames_out,
-            size=size,
+            preprocessing=preprocessing,
             resize_mode=resize_mode,
-            audio_window_s=audio_window_s,
             annotations=annotations,
             cached_videos=cached_videos,
             skipped=skipped,

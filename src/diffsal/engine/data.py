@@ -21,13 +21,13 @@ def build_datasets(data: DataSection, model: DiffSalConfig, seed: int,
                    validation_seed: int) -> tuple[Dataset, Dataset | None]:
     """(training clips, validation clips or None). Validation never touches a test list.
 
-    `seed` draws the training clips; `validation_seed` picks which training videos are held out.
+    `seed` draws the training clips; `validation_seed` picks which training videos are held out. The clips
+    are made by the model's own preprocessing (`model.preprocessing()`: frame transform and audio transform).
     """
     common = dict(
         clip_length=model.num_frames,
         frames_out=model.frames_out,
-        size=(model.height, model.width),
-        audio_window_s=model.audio_window_s,
+        preprocessing=model.preprocessing(),
         skip_bad=data.skip_bad,
     )
     if data.format == "dhf1k":

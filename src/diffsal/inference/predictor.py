@@ -16,11 +16,16 @@ Finite maps only: a model whose weights hold NaN or inf is refused when the `Pre
 (`InputError`), and a clip whose output is not finite (an overflow) raises `NonFiniteOutputError`
 instead of giving a map: a NaN map would look like a prediction (an all-black PNG) but mean nothing.
 
-Audio: an audio-visual model is fed the 16 kHz mono waveform around each frame. Without sound
-(``use_audio=False``, or a video with no audio stream) it is fed *silence*, a zero waveform: the
-training data loader gives exactly that for videos without a sound track, so the model has seen
-it. `audio=None` would skip the audio branch altogether, a path an audio-visual model was never
-trained on. A video-only model (``config.use_audio = False``) never reads audio.
+Preprocessing is the model's own (``config.preprocessing()``): its frame transform makes the clips
+(`ClipReader`), its audio transform makes each clip's audio input from the sound track, read mono at
+the rate the transform asks for (None: the track's native rate), exactly as the training data loader
+does. For DiffSal that is the 16 kHz mono waveform around each clip's centre frame.
+
+Audio: without sound (``use_audio=False``, or a video with no audio stream) an audio-visual model is
+fed *silence*, what its audio transform makes of no track (for DiffSal a zero waveform): the training
+data loader gives exactly that for videos without a sound track, so the model has seen it. Skipping
+the audio branch altogether would be a path an audio-visual model was never trained on. A video-only
+model (``config.use_audio = False``) never reads audio.
 """
 
 from __future__ import annotations
@@ -146,6 +151,7 @@ class Predictor:
         self.batch_size = int(batch_size)
         self.use_audio = bool(use_audio)
         self.precision = check_precision(precision)
+        self.preprocessing = model.config.preprocessing()
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "auto", **settings) -> Predictor:
@@ -176,10 +182,13 @@ class Predictor:
         """Maps of the K = `config.frames_out` central frames of a batch of clips, at the model's resolution.
 
         Args:
-            frames: `(B, 3, T, H, W)` or `(3, T, H, W)`, normalised like `ClipReader` does.
-            audio: `(B, num_samples)` or `(num_samples,)` 16 kHz mono waveform centred on each clip's
-                centre frame, `config.audio_window_s` long; None feeds silence to an audio-visual model.
-                Must be None for a video-only model.
+            frames: `(B, 3, T, H, W)` or `(3, T, H, W)`, made by the model's frame transform (as `ClipReader`
+                with ``config.preprocessing().frames`` makes them).
+            audio: what the model's audio transform (``config.preprocessing().audio``) makes of each clip,
+                batched: `(B, *shape)`, or `shape` for one clip (DiffSal: the 16 kHz mono waveform centred on
+                the clip's centre frame, `(B, num_samples)`); None (or ``use_audio=False``) feeds zeros of that
+                shape, DiffSal's silence (`iter_video` feeds the transform's own silence, as the data loader
+                does). Must be None for a video-only model.
             frame_indices: one number per clip (its centre frame in a video) that chooses its starting
                 noise (default 0 .. B-1).
 
@@ -188,12 +197,17 @@ class Predictor:
         """
         if frames.dim() == 4:
             frames = frames.unsqueeze(0)
-            audio = audio.unsqueeze(0) if audio is not None and audio.dim() == 1 else audio
+            if audio is not None and self.preprocessing.audio is not None \
+                    and audio.dim() == len(self.preprocessing.audio.shape):
+                audio = audio.unsqueeze(0)
         batch = frames.shape[0]
         indices = list(range(batch)) if frame_indices is None else [int(index) for index in frame_indices]
         if len(indices) != batch:
             raise InputError(f"frame_indices has {len(indices)} entries for {batch} clips")
-        model_audio = self._model_audio(audio, batch)
+        return self._predict(frames, self._model_audio(audio, batch), indices)
+
+    @torch.inference_mode()
+    def _predict(self, frames: torch.Tensor, model_audio: torch.Tensor | None, indices: list[int]) -> SaliencySample:
         frames = frames.to(self.device, torch.float32)
         with autocast(self.device, self.precision):
             mean, std = self._sample(frames, model_audio, indices)
@@ -205,7 +219,19 @@ class Predictor:
                 raise InputError("this is a video-only model (use_audio=false); pass audio=None")
             return None
         if audio is None or not self.use_audio:
-            return torch.zeros(batch, self.config.audio.num_samples, device=self.device)
+            return torch.zeros(batch, *self.preprocessing.audio.shape, device=self.device)
+        return audio.to(self.device, torch.float32)
+
+    def _clip_audio(self, track: AudioTrack | None, source: FrameSource, centres: list[int]) -> torch.Tensor | None:
+        """The model's audio input for the clips of `source` centred on `centres`: its audio transform applied to
+        the sound track, or to no track (silence, exactly as the data loader makes it for a video without sound)
+        when there is none or the predictor does not listen; None for a video-only model."""
+        transform = self.preprocessing.audio
+        if not self.config.use_audio or transform is None:
+            return None
+        heard = track if self.audio_mode == "video" else None
+        fps = float(source.fps)
+        audio = torch.stack([transform(heard, centre, source.time_of(centre), fps) for centre in centres])
         return audio.to(self.device, torch.float32)
 
     def _sample(self, frames: torch.Tensor, audio: torch.Tensor | None,
@@ -231,8 +257,9 @@ class Predictor:
 
         Args:
             video: a video file, or any `FrameSource` (e.g. a `FrameFolder`).
-            audio: the sound: a media file, an `AudioTrack` (16 kHz mono), or None, which reads the
-                sound of `video` when it is a file (silence for a frame source).
+            audio: the sound: a media file, an `AudioTrack` (mono, at the rate the model's audio transform
+                reads: 16 kHz for DiffSal; any rate for one that reads the native rate), or None, which reads
+                the sound of `video` when it is a file (silence for a frame source).
             stride: predict every `stride`-th frame (and the last) and interpolate linearly in between;
                 a K-frame model predicts K frames every `stride` * K frames.
             progress: called with (frames done, total) after each batch.
@@ -264,36 +291,31 @@ class Predictor:
         return VideoMaps(np.stack(means), np.stack(stds) if stds else None, fps, np.array(predicted, dtype=bool))
 
     def _audio_track(self, video, audio) -> AudioTrack | None:
-        if self.audio_mode != "video":
+        if self.audio_mode != "video" or self.preprocessing.audio is None:
             return None
+        rate = self.preprocessing.audio.sample_rate_hz  # None: the track's native rate
         if isinstance(audio, AudioTrack):
-            if audio.sample_rate_hz != self.config.sample_rate_hz:
+            if rate is not None and audio.sample_rate_hz != rate:
                 raise InputError(f"audio track is at {audio.sample_rate_hz} Hz; the model needs "
-                                 f"{self.config.sample_rate_hz} Hz (read_audio resamples)")
+                                 f"{rate} Hz (read_audio resamples)")
             return audio
         path = audio if audio is not None else (video if isinstance(video, (str, Path)) else None)
         if path is None:
             return None
-        return read_audio(path, self.config.sample_rate_hz, mono=True)
+        return read_audio(path, rate, mono=True)
 
     def _iter_source(self, source: FrameSource, track: AudioTrack | None, stride: int,
                      progress: Progress | None) -> Iterator[FrameMap]:
         config = self.config
-        reader = ClipReader(source, config.num_frames, (config.height, config.width), "stretch")
+        reader = ClipReader(source, config.num_frames, self.preprocessing.frames, "stretch")
         total = source.num_frames
         plan = plan_clips(total, config.frames_out, stride)
-        window_samples = config.audio.num_samples
-        window_s = window_samples / config.sample_rate_hz
         previous: tuple[int, torch.Tensor, torch.Tensor | None] | None = None
         for start in range(0, len(plan), self.batch_size):
             blocks: list[ClipBlock] = plan[start : start + self.batch_size]
             centres = [block.centre for block in blocks]
             frames = torch.stack([reader.clip(centre).frames for centre in centres])
-            audio = None
-            if track is not None and track.has_audio:
-                windows = [track.window(source.time_of(centre), window_s)[0, :window_samples] for centre in centres]
-                audio = torch.from_numpy(np.stack(windows))
-            mean, std = self.predict_clip(frames, audio, frame_indices=centres)
+            mean, std = self._predict(frames, self._clip_audio(track, source, centres), centres)
             _check_finite_output(mean, std, centres)
             for position, block in enumerate(blocks):
                 for index in block.frames:

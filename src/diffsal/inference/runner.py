@@ -227,7 +227,8 @@ class PredictionRun:
                 close()
 
     def _model_audio(self, video: VideoInput):
-        """The 16 kHz track the model hears (None: silence or a video-only model) and a note for the summary."""
+        """The track the model hears, read as its audio transform asks (None: silence or a video-only model), and
+        a note for the summary."""
         mode = self.predictor.audio_mode
         if mode == "none":
             return None, "none: video-only model"
@@ -241,7 +242,7 @@ class PredictionRun:
             return None, f"silence: {video.missing_audio} missing (--audio-optional; a zero waveform)"
         if video.audio is None:
             return None, "silence: the video has no sound track (a zero waveform, as in training)"
-        track = read_audio(video.audio, self.predictor.config.sample_rate_hz, mono=True)
+        track = read_audio(video.audio, self.predictor.preprocessing.audio.sample_rate_hz, mono=True)
         if not track.has_audio:
             return None, "silence: the video has no sound track (a zero waveform, as in training)"
         return track, f"sound track of {video.audio}"

@@ -1,21 +1,24 @@
-"""Clips: T consecutive frames around a centre frame, resized and normalised for a video encoder."""
+"""Clips: T consecutive frames around a centre frame, resized and normalised for a video encoder.
+
+How frames are resized and normalised is the model's business: `ClipReader` applies the model's
+`diffsal.models.preprocessing.FrameTransform` (``config.preprocessing().frames``).
+"""
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import torch
 
 from diffsal.io.frame_source import FrameSource, check_frame_index
 
-ResizeMode = Literal["stretch", "letterbox"]
+if TYPE_CHECKING:
+    from diffsal.models.preprocessing import FrameTransform
 
-# Kinetics-400 statistics used by torchvision's video models (MViTv2 included).
-KINETICS_MEAN = (0.45, 0.45, 0.45)
-KINETICS_STD = (0.225, 0.225, 0.225)
+ResizeMode = Literal["stretch", "letterbox"]
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,7 @@ class Clip:
     """A clip ready for the video encoder.
 
     Attributes:
-        frames: float32 `(3, T, H, W)`, normalised with `mean`/`std`.
+        frames: float32 `(3, T, H, W)`, normalised by the reader's `FrameTransform`.
         indices: the source frame index used for each of the T slots (edge frames repeated).
         centre: the target frame index (slot ``T // 2``).
         pad_before / pad_after: how many slots repeat the first / last frame of the video.
@@ -90,34 +93,36 @@ def clip_indices(centre: int, num_frames: int, clip_length: int) -> tuple[list[i
 
 
 class ClipReader:
-    """Reads normalised clips from a `FrameSource`, caching resized frames for sliding windows.
+    """Reads a model's clips from a `FrameSource`, caching resized uint8 frames for sliding windows.
 
     Args:
         source: a `VideoReader`, a `FrameFolder` or anything with the `FrameSource` interface.
         clip_length: T, frames per clip.
-        size: (height, width) of the clip frames.
+        transform: the model's `FrameTransform` (``config.preprocessing().frames``): its size, how the
+            frames get there, and their normalisation.
         resize_mode: "stretch" (ignore the aspect ratio, as DiffSal does) or "letterbox" (keep the
-            aspect ratio, pad with black).
-        mean / std: per-channel normalisation of [0, 1] RGB values.
+            aspect ratio, pad with black; only with a transform that scales while decoding, i.e.
+            without `resize_steps`).
     """
 
     def __init__(
         self,
         source: FrameSource,
-        clip_length: int = 16,
-        size: tuple[int, int] = (224, 384),
+        clip_length: int,
+        transform: FrameTransform,
         resize_mode: ResizeMode = "stretch",
-        mean: tuple[float, float, float] = KINETICS_MEAN,
-        std: tuple[float, float, float] = KINETICS_STD,
     ) -> None:
         if clip_length < 1:
             raise ValueError(f"clip_length must be >= 1, got {clip_length}")
         self.source = source
         self.clip_length = clip_length
-        self.size = tuple(size)
+        self.transform = transform
+        self.size = tuple(transform.size)
         self.geometry = FrameGeometry.fit(source.size, self.size, resize_mode)
-        self._mean = torch.tensor(mean, dtype=torch.float32).view(3, 1, 1, 1)
-        self._std = torch.tensor(std, dtype=torch.float32).view(3, 1, 1, 1)
+        self._decode_size = transform.decode_size(source.size)
+        if self._decode_size is None and resize_mode != "stretch":
+            raise ValueError(f"resize mode {resize_mode!r} needs frames scaled while decoding; this model's frames "
+                             "are resized from the full frame (resize_steps), which only stretches")
         self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
         self._cache_frames = 2 * clip_length
 
@@ -125,8 +130,7 @@ class ClipReader:
         centre = check_frame_index(self.source, centre, "clip centre")
         indices, pad_before, pad_after = clip_indices(centre, self.source.num_frames, self.clip_length)
         stacked = np.stack([self._resized(index) for index in indices])  # (T, H, W, 3) uint8
-        frames = torch.from_numpy(stacked).permute(3, 0, 1, 2).float().div_(255.0)
-        frames = (frames - self._mean) / self._std
+        frames = self.transform.normalise(stacked)
         return Clip(frames, indices, centre, pad_before, pad_after, self.geometry)
 
     def clip_at_time(self, time_s: float) -> Clip:
@@ -137,13 +141,16 @@ class ClipReader:
         if cached is not None:
             self._cache.move_to_end(index)
             return cached
-        left, top, width, height = self.geometry.content
-        content = self.source.frame(index, size=(width, height))
-        if (width, height) == (self.size[1], self.size[0]):
-            resized = content
+        if self._decode_size is None:  # the model's own resizes of the full-resolution frame
+            resized = self.transform.resize(self.source.frame(index))
         else:
-            resized = np.zeros((*self.size, 3), dtype=np.uint8)
-            resized[top : top + height, left : left + width] = content
+            left, top, width, height = self.geometry.content
+            content = self.source.frame(index, size=(width, height))
+            if (width, height) == (self.size[1], self.size[0]):
+                resized = content
+            else:
+                resized = np.zeros((*self.size, 3), dtype=np.uint8)
+                resized[top : top + height, left : left + width] = content
         self._cache[index] = resized
         while len(self._cache) > self._cache_frames:
             self._cache.popitem(last=False)

@@ -42,7 +42,8 @@ def model_flops(config: DiffSalConfig) -> ModelFlops:
     with torch.device("meta"):
         model = DiffSal(config)
         frames = torch.zeros(1, 3, config.num_frames, config.height, config.width)
-        audio = torch.zeros(1, config.audio.num_samples) if config.use_audio else None
+        audio_transform = config.preprocessing().audio
+        audio = torch.zeros(1, *audio_transform.shape) if audio_transform is not None else None
         noisy = torch.zeros(1, config.frames_out, config.height, config.width)
         timesteps = torch.zeros(1, dtype=torch.long)
         with FlopCounterMode(display=False) as encoders:
