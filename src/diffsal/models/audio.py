@@ -48,11 +48,13 @@ class LogMelFrontEnd(nn.Module):
 
     25 ms periodic-Hann frames, |FFT(512)|, 64 HTK mel bands 125-7500 Hz, log(mel + 0.01). The waveform is
     zero-padded by (window - hop) / 2 on each side, so N samples give exactly N / hop frames and frame i
-    is centred on the i-th 10 ms of the input.
+    is centred on the i-th 10 ms of the input. With `centre=False` there is no padding (VGGish's own framing,
+    which the published DiffSal uses): 1 + (N - window) // hop frames, frame i starting at sample i * hop.
     """
 
-    def __init__(self, config: AudioEncoderConfig) -> None:
+    def __init__(self, config: AudioEncoderConfig, centre: bool = True) -> None:
         super().__init__()
+        self.centre = centre
         self.window_samples = config.window_samples
         self.hop_samples = config.hop_samples
         self.fft_size = config.fft_size
@@ -70,8 +72,8 @@ class LogMelFrontEnd(nn.Module):
         no_autocast = torch.autocast(device_type, enabled=False) if device_type in ("cpu", "cuda") else nullcontext()
         with no_autocast:
             waveform = waveform.float()
-            pad = self.window_samples - self.hop_samples
-            padded = F.pad(waveform, (pad // 2, pad - pad // 2))
+            pad = self.window_samples - self.hop_samples if self.centre else 0
+            padded = F.pad(waveform, (pad // 2, pad - pad // 2)) if pad else waveform
             frames = padded.unfold(-1, self.window_samples, self.hop_samples)  # (B, frames, window)
             spectrum = torch.fft.rfft(frames * self.window, n=self.fft_size).abs()
             return torch.log(spectrum @ self.mel_weights + self.log_offset)
