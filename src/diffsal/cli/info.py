@@ -77,6 +77,7 @@ def model_report(spec: str, frames_out: int | None = None) -> dict[str, Any]:
     from diffsal.errors import InputError
     from diffsal.models import DiffSal, DiffSalConfig
     from diffsal.models.config import PRESETS
+    from diffsal.models.loading import load_model
     from diffsal.models.cost import model_flops
 
     if frames_out is not None and spec not in PRESETS:
@@ -89,22 +90,24 @@ def model_report(spec: str, frames_out: int | None = None) -> dict[str, Any]:
             model = DiffSal(config)
         source = f"preset {spec}"
     elif Path(spec).is_dir():
-        model = DiffSal.from_pretrained(spec, map_location="cpu")
+        model = load_model(spec, map_location="cpu")
         config = model.config
-        source = str(Path(spec))
+        source = f"{spec} ({getattr(config, 'architecture', 'diffsal')})"
     else:
         raise InputError(f"--model {spec!r} is neither a preset ({', '.join(PRESETS)}) nor a model folder")
 
-    components = {
-        "video encoder (MViTv2)": model.video_encoder,
-        "audio encoder (VGGish trunk)": model.audio_encoder.trunk if model.audio_encoder is not None else None,
-        "audio encoder (temporal transformer)": model.audio_encoder.temporal if model.audio_encoder is not None else None,
-        "Saliency-UNet": model.saliency_unet,
-    }
-    parameters = {name: _parameter_counts(module) for name, module in components.items() if module is not None}
+    components = {"video encoder (MViTv2)": model.video_encoder}
+    if model.audio_encoder is not None:
+        components["audio encoder (VGGish trunk)"] = model.audio_encoder.trunk
+    parameters = {name: _parameter_counts(module) for name, module in components.items()}
+    if model.audio_encoder is not None:
+        whole, trunk = _parameter_counts(model.audio_encoder), parameters["audio encoder (VGGish trunk)"]
+        parameters["audio encoder (temporal transformer)"] = {key: whole[key] - trunk[key] for key in whole}
+    parameters["Saliency-UNet"] = _parameter_counts(model.saliency_unet)
     parameters["total"] = _parameter_counts(model)
 
     counted = model_flops(config)
+    audio = config.preprocessing().audio
     flops = {
         "video encoder": counted.video_encoder,
         "audio encoder": counted.audio_encoder,
@@ -116,7 +119,7 @@ def model_report(spec: str, frames_out: int | None = None) -> dict[str, Any]:
     return {
         "model": source,
         "input": f"{config.num_frames}x{config.height}x{config.width} frames"
-                 + (f" + {config.audio_window_s:.2f} s audio" if config.use_audio else " (video only)"),
+                 + (f" + {audio.description}" if audio is not None else " (video only)"),
         "maps per clip": config.frames_out,
         "parameters": parameters,
         "flops": flops,
@@ -138,6 +141,7 @@ def timing_report(spec: str, batch: int, device: str, repeats: int = 3, frames_o
     from diffsal.errors import InputError
     from diffsal.models import DiffSal, DiffSalConfig
     from diffsal.models.config import PRESETS
+    from diffsal.models.loading import load_model
 
     if batch < 1:
         raise InputError(f"--batch must be >= 1, got {batch}")
@@ -151,7 +155,7 @@ def timing_report(spec: str, batch: int, device: str, repeats: int = 3, frames_o
         config = DiffSalConfig.preset(spec)
         model = DiffSal(config if frames_out is None else dataclasses.replace(config, frames_out=frames_out))
     else:
-        model = DiffSal.from_pretrained(spec)
+        model = load_model(spec)
     model.to(target_device)
     config = model.config
     frames = torch.randn(batch, 3, config.num_frames, config.height, config.width, device=target_device)

@@ -47,6 +47,7 @@ from diffsal.io.clip import ClipReader
 from diffsal.io.frame_source import FrameSource
 from diffsal.io.video import VideoReader
 from diffsal.models.diffsal import DiffSal, SaliencySample
+from diffsal.models.loading import load_model
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the video)
 NAMES_LISTED = 3  # non-finite weight tensors named in an error message
@@ -110,7 +111,8 @@ class VideoMaps:
 
 
 class Predictor:
-    """Saliency maps from a DiffSal model for clips, frames and videos.
+    """Saliency maps from a DiffSal model (any architecture: the improved DiffSal or a published one) for clips,
+    frames and videos.
 
     Args:
         model: the network (moved to `device`, put in eval mode).
@@ -162,7 +164,7 @@ class Predictor:
                 config, weights that hold NaN or inf.
         """
         chosen = resolve_device(device)
-        return cls(DiffSal.from_pretrained(directory, map_location=chosen), device=chosen, **settings)
+        return cls(load_model(directory, map_location=chosen), device=chosen, **settings)
 
     @property
     def config(self):

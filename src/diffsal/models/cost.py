@@ -1,4 +1,4 @@
-"""FLOPs of a DiffSal configuration: encoders once per clip, the Saliency-UNet once per denoising step.
+"""FLOPs of a model configuration: encoders once per clip, the Saliency-UNet once per denoising step.
 
 Counted with `torch.utils.flop_counter` on the meta device (shapes only, no computation, so the paper
 preset costs no more to count than the tiny one); multiply and add are counted separately.
@@ -12,7 +12,6 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from diffsal.models.config import DiffSalConfig
 
 
 @dataclass(frozen=True)
@@ -36,11 +35,12 @@ class ModelFlops:
         return self.per_clip(steps) / self.frames_out
 
 
-def model_flops(config: DiffSalConfig) -> ModelFlops:
-    from diffsal.models.diffsal import DiffSal
+def model_flops(config: Any) -> ModelFlops:
+    """FLOPs of a model config of any architecture (`DiffSalConfig`, `PublishedConfig`)."""
+    from diffsal.models.loading import build_model
 
     with torch.device("meta"):
-        model = DiffSal(config)
+        model = build_model(config)
         frames = torch.zeros(1, 3, config.num_frames, config.height, config.width)
         audio_transform = config.preprocessing().audio
         audio = torch.zeros(1, *audio_transform.shape) if audio_transform is not None else None
@@ -50,8 +50,9 @@ def model_flops(config: DiffSalConfig) -> ModelFlops:
             conditioning = model.encode(frames, audio)
         with FlopCounterMode(display=False) as step:
             model.denoise(noisy, timesteps, conditioning)
-    return ModelFlops(_module_flops(encoders, "VideoEncoder"), _module_flops(encoders, "AudioEncoder"),
-                      int(step.get_total_flops()), config.frames_out)
+    audio_flops = _module_flops(encoders, type(model.audio_encoder).__name__) if model.audio_encoder else 0
+    return ModelFlops(_module_flops(encoders, "VideoEncoder"), audio_flops, int(step.get_total_flops()),
+                      config.frames_out)
 
 
 def _module_flops(counter: Any, name: str) -> int:

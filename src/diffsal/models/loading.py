@@ -26,6 +26,11 @@ def model_class(architecture: str) -> type:
     raise ConfigError(f"unknown model architecture {architecture!r}; this diffsal knows {', '.join(ARCHITECTURES)}")
 
 
+def build_model(config: Any) -> torch.nn.Module:
+    """A freshly initialised model of `config` (a `DiffSalConfig` or a `PublishedConfig`)."""
+    return model_class(getattr(config, "architecture", "diffsal"))(config)
+
+
 def read_model_config(directory: str | Path) -> tuple[Any, dict[str, Any]]:
     """The config (`DiffSalConfig` or `PublishedConfig`) of a saved model folder and its `config.json` document."""
     document = read_saved_document(directory)

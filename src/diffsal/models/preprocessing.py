@@ -123,6 +123,7 @@ class AudioTransform(Protocol):
 
     sample_rate_hz: int | None
     shape: tuple[int, ...]
+    description: str  # for reports, e.g. "1.52 s of 16 kHz audio"
 
     def __call__(self, track: AudioTrack | None, centre_frame: int, centre_time_s: float, fps: float) -> torch.Tensor:
         """float32 tensor of exactly `shape` for the clip centred on frame `centre_frame` (at `centre_time_s`,
@@ -151,6 +152,10 @@ class WaveformWindow:
     @property
     def shape(self) -> tuple[int, ...]:
         return (self.num_samples,)
+
+    @property
+    def description(self) -> str:
+        return f"{self.window_s:.2f} s of {self.sample_rate_hz / 1000:g} kHz audio"
 
     def __call__(self, track: AudioTrack | None, centre_frame: int, centre_time_s: float, fps: float) -> torch.Tensor:
         length = self.num_samples

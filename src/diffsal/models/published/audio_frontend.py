@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import functools
 import math
-import warnings
 
 import numpy as np
 import torch
@@ -77,7 +76,6 @@ FALLBACK_ERROR_NOTE = (
     "measured against resampy 0.4.3: max abs error 1e-12 on the 16 kHz waveform, 0 on the float32 log-mel "
     "examples and model input"
 )
-_warned_fallback = False
 
 
 def frame_sample_bounds(frame: int, fps: float, sample_rate_hz: int, num_samples: int) -> tuple[int, int]:
@@ -136,7 +134,7 @@ def resample_to_vggish_rate(waveform: np.ndarray, sample_rate_hz: int, resampler
     """float64 `waveform` at `sample_rate_hz` -> float64 at 16 kHz, ``int(N * 16000 / rate)`` samples.
 
     `resampler`: "resampy" (the published one), "scipy" (`resample_poly` with the same filter), or "auto"
-    (resampy when installed, else scipy with one warning per process).
+    (resampy when installed, else scipy: the two agree to 1e-12 on the waveform, `FALLBACK_ERROR_NOTE`).
     """
     waveform = np.asarray(waveform, dtype=np.float64)
     sample_rate_hz = _integer_rate(sample_rate_hz)
@@ -150,7 +148,6 @@ def resample_to_vggish_rate(waveform: np.ndarray, sample_rate_hz: int, resampler
         except ImportError:
             if resampler == "resampy":
                 raise
-            _warn_fallback()
         else:
             return resampy.resample(waveform, sample_rate_hz, VGGISH_SAMPLE_RATE_HZ)
     return _resample_poly(waveform, sample_rate_hz)
@@ -312,12 +309,3 @@ def _resample_poly(waveform: np.ndarray, sample_rate_hz: int) -> np.ndarray:
     out_len = int(len(waveform) * float(VGGISH_SAMPLE_RATE_HZ) / float(sample_rate_hz))  # resampy's length
     resampled = signal.resample_poly(waveform, up, down, window=_kaiser_best_filter(sample_rate_hz, up))
     return resampled[:out_len]
-
-
-def _warn_fallback() -> None:
-    global _warned_fallback
-    if not _warned_fallback:
-        _warned_fallback = True
-        warnings.warn("resampy is not installed (pip install 'diffsal[published]'): the published audio front end "
-                      "resamples with scipy.signal.resample_poly and resampy's kaiser_best filter instead; "
-                      + FALLBACK_ERROR_NOTE, stacklevel=3)

@@ -33,6 +33,10 @@ class PublishedAudioExamples:
     def shape(self) -> tuple[int, ...]:
         return (1, 9, *self.example_size)
 
+    @property
+    def description(self) -> str:
+        return "9 log-mel examples of the clip's sound at its own rate"
+
     def __call__(self, track: AudioTrack | None, centre_frame: int, centre_time_s: float, fps: float) -> torch.Tensor:
         first_frame = centre_frame - self.clip_length // 2
         if track is None or not track.has_audio:
