@@ -28,7 +28,7 @@ def test_tiny_preset_report(capsys):
     flops = report["flops"]
     assert flops["per extra step"] == flops["Saliency-UNet step"] > 0
     assert flops["per clip (1 step)"] > flops["video encoder"] + flops["audio encoder"] > 0
-    assert report["input"] == "8x64x112 frames + 1.52 s audio" and report["maps per clip"] == 1
+    assert report["input"] == "8x64x112 frames + 1.52 s of 16 kHz audio" and report["maps per clip"] == 1
     assert flops["per predicted frame (1 step)"] == flops["per clip (1 step)"]
 
 
