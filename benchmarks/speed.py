@@ -1,6 +1,7 @@
 """Inference speed against the machine's limit, side by side: the matmul rate first, then the model.
 
-    python benchmarks/speed.py                              # tiny + paper, K 1 and 8, steps 1 and 4, fp32 and bf16
+    python benchmarks/speed.py                              # tiny + paper + published-av, K 1 and 8, steps 1 and 4,
+                                                            # fp32 and bf16
     python benchmarks/speed.py --quick                      # one step, one timed run per row
     python benchmarks/speed.py --presets paper --precisions fp32 --profile
     python benchmarks/speed.py --presets tiny --variants base,channels_last,compile
@@ -14,7 +15,10 @@
 2. For each preset, K (`frames_out`), DDIM steps and precision, in a fresh process (so that its peak
    memory is its own): `DiffSal.sample` on a batch of random clips (random weights: speed does not depend
    on them), one warm-up call then the median of `--repeats` timed calls. A row whose warm-up call took
-   longer than `--single-run-s` is reported from that one call (marked `1 run`).
+   longer than `--single-run-s` is reported from that one call (marked `1 run`). The presets
+   `published-av` / `published-visual` are the authors' released networks (`PublishedDiffSal`, one map
+   per clip: K is 1 whatever `--frames-out` says); every row of the same frame size is also given as a
+   ratio to the `published-av` row of the same steps, precision and batch, measured in the same run.
 
 Columns: frames/s (K maps per clip), FLOPs per predicted frame (`diffsal.models.cost`, multiply and add
 counted separately), the achieved GFLOP/s and its fraction of the matmul rate of the same precision, and
@@ -87,14 +91,19 @@ def _measure_row(row: dict, device_name: str, threads: int, repeats: int, single
     import dataclasses
 
     from diffsal.inference.precision import autocast
-    from diffsal.models import DiffSal, DiffSalConfig
+    from diffsal.models import DiffSalConfig
     from diffsal.models.cost import model_flops
+    from diffsal.models.loading import build_model
+    from diffsal.models.published.config import PublishedConfig
 
     torch.set_num_threads(threads)
     device = torch.device(device_name)
-    config = dataclasses.replace(DiffSalConfig.preset(row["preset"]), frames_out=row["frames_out"])
+    if row["preset"].startswith("published-"):
+        config = PublishedConfig.preset(row["preset"].removeprefix("published-"))
+    else:
+        config = dataclasses.replace(DiffSalConfig.preset(row["preset"]), frames_out=row["frames_out"])
     torch.manual_seed(0)
-    model = DiffSal(config).to(device).eval()
+    model = build_model(config).to(device).eval()
     if row["variant"] == "channels_last":
         for module in model.modules():
             if isinstance(module, torch.nn.Conv2d):
@@ -109,7 +118,8 @@ def _measure_row(row: dict, device_name: str, threads: int, repeats: int, single
     batch = row["batch_size"]
     generator = torch.Generator().manual_seed(1)
     frames = torch.randn(batch, 3, config.num_frames, config.height, config.width, generator=generator).to(device)
-    audio = torch.randn(batch, config.audio.num_samples, generator=generator).to(device) if config.use_audio else None
+    audio_transform = config.preprocessing().audio
+    audio = torch.randn(batch, *audio_transform.shape, generator=generator).to(device) if config.use_audio else None
     noise = torch.randn(batch, config.frames_out, config.height, config.width, generator=generator)
     rss_loaded_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -180,19 +190,31 @@ def profile_paper(device: torch.device, threads: int, rows: int = 18) -> str:
 
 
 # ---------------------------------------------------------------------- report
+def published_ratio(row: dict, rows: list[dict]) -> str:
+    """frames/s of `row` over that of the published-av row with the same steps, precision and batch."""
+    if row["preset"] == "tiny":
+        return "-"
+    for base in rows:
+        if base["preset"] == "published-av" and "error" not in base and base["variant"] == "base" and all(
+                base[key] == row[key] for key in ("steps", "precision", "batch_size")):
+            return f"{row['frames_per_s'] / base['frames_per_s']:.2f}x"
+    return "-"
+
+
 def print_table(rows: list[dict], rates: dict[str, float]) -> None:
-    print("| preset | K | steps | precision | variant | batch | s / call | frames/s | GFLOPs / frame | "
+    print("| preset | K | steps | precision | variant | batch | s / call | frames/s | vs published | GFLOPs / frame | "
           "achieved GFLOP/s | % of matmul | peak memory MiB (added) |")
-    print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         head = (f"| {row['preset']} | {row['frames_out']} | {row['steps']} | {row['precision']} | {row['variant']} | "
                 f"{row['batch_size']} |")
         if "error" in row:
-            print(f"{head} failed: {row['error']} |||||||")
+            print(f"{head} failed: {row['error']} ||||||||")
             continue
         share = 100 * row["achieved_gflops"] / rates[row["precision"]]
         runs = " (1 run)" if row["runs"] == 1 else ""
-        print(f"{head} {row['s_per_call']:.3f}{runs} | {row['frames_per_s']:.3f} | {row['gflops_per_frame']:.2f} | "
+        print(f"{head} {row['s_per_call']:.3f}{runs} | {row['frames_per_s']:.3f} | {published_ratio(row, rows)} | "
+              f"{row['gflops_per_frame']:.2f} | "
               f"{row['achieved_gflops']:.1f} | {share:.0f} % | {row['peak_mib']:.0f} ({row['added_mib']:.0f}) |")
 
 
@@ -216,7 +238,8 @@ def print_ratios(rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--presets", default="tiny,paper")
+    parser.add_argument("--presets", default="tiny,paper,published-av",
+                        help="diffsal presets (tiny, paper) and published-av / published-visual")
     parser.add_argument("--frames-out", default="1,8", help="values of K (default 1,8)")
     parser.add_argument("--steps", default="1,4")
     parser.add_argument("--precisions", default="fp32,bf16")
@@ -259,11 +282,12 @@ def main() -> None:
 
     rows = []
     for preset in split(args.presets):
-        for frames_out in (int(value) for value in split(args.frames_out)):
+        values_of_k = [1] if preset.startswith("published-") else [int(value) for value in split(args.frames_out)]
+        for frames_out in values_of_k:
             for step_count in steps:
                 for precision in split(args.precisions):
                     for variant in split(args.variants):
-                        batch = args.batch_size or (1 if preset == "paper" else 8)
+                        batch = args.batch_size or (8 if preset == "tiny" else 1)
                         row = {"preset": preset, "frames_out": frames_out, "steps": step_count,
                                "precision": precision, "variant": variant, "batch_size": batch}
                         result = measure(row, args.device, args.threads, repeats, args.single_run_s)

@@ -79,3 +79,12 @@ def test_published_init_from_refuses_encoder_weight_files(synthetic_root, publis
                                                 **{"model.video_weights": str(tmp_path / "k400.pth")}))
     with pytest.raises(ConfigError, match="published model"):
         train(config, device="cpu")
+
+
+def test_the_published_fine_tuning_recipe_loads():
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[1] / "configs" / "published_finetune.yaml"
+    config = load_train_config(recipe, [])
+    assert config.model.init_from and config.model.audio_weights is None and config.model.video_weights is None
+    assert config.data.databases and config.data.format == "stavis"
