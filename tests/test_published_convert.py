@@ -14,12 +14,17 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from published_checkpoints import manifest, marker, released_state, write_released_checkpoint  # noqa: E402
+from published_checkpoints import (
+    manifest,
+    marker,
+    released_state,
+    write_released_checkpoint,
+)
 
-from diffsal.cli import main  # noqa: E402
-from diffsal.models.loading import load_model  # noqa: E402
-from diffsal.models.published.convert import _rename, from_published  # noqa: E402
-from diffsal.models.weights import WeightsError  # noqa: E402
+from diffsal.cli import main
+from diffsal.models.loading import load_model
+from diffsal.models.published.convert import _rename, from_published
+from diffsal.models.weights import WeightsError
 
 
 @pytest.fixture(scope="module", params=["av", "visual"])
@@ -31,7 +36,7 @@ def converted(request, tmp_path_factory):
 
 
 def test_every_used_tensor_is_consumed_and_exactly_the_others_dropped(converted):
-    kind, model, report = converted
+    kind, _model, report = converted
     assert report.kind == kind
     entries = manifest(kind)
     kept = {entry["key"].removeprefix("module.") for entry in entries if entry["role"] in ("used", "buffer")}
@@ -63,7 +68,7 @@ def test_every_tensor_of_the_model_is_filled_from_its_own_released_tensor(conver
 
 
 def test_released_sizes(converted):
-    kind, model, report = converted
+    kind, model, _report = converted
     values = sum(tensor.numel() for tensor in model.state_dict().values())
     # 76.45 M (audio-visual) / 52.08 M (visual) values used at inference, less the 4x4 padding and the q
     # kernels' unused temporal slices

@@ -27,7 +27,12 @@ import torch.nn.functional as F
 
 from diffsal.models.published.config import PublishedConfig
 from diffsal.models.published.model import PublishedDiffSal
-from diffsal.models.weights import WeightsError, describe_keys, load_into, load_torch_file
+from diffsal.models.weights import (
+    WeightsError,
+    describe_keys,
+    load_into,
+    load_torch_file,
+)
 
 KINDS = ("av", "visual")
 

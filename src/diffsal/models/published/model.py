@@ -15,13 +15,24 @@ from typing import Any
 import torch
 from torch import nn
 
-from diffsal.diffusion import DataScaling, DDIMSampler, GaussianDiffusion, mean_and_std, randn
+from diffsal.diffusion import (
+    DataScaling,
+    DDIMSampler,
+    GaussianDiffusion,
+    mean_and_std,
+    randn,
+)
 from diffsal.errors import ConfigError, InputError
 from diffsal.models.diffsal import Conditioning, SaliencySample
 from diffsal.models.published.audio_encoder import PublishedAudioEncoder
 from diffsal.models.published.config import PublishedConfig
 from diffsal.models.published.saliency_unet import PublishedSaliencyUNet
-from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME, read_saved_document, write_saved_model
+from diffsal.models.saved_model import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    read_saved_document,
+    write_saved_model,
+)
 from diffsal.models.video import VideoEncoder
 from diffsal.models.weights import WeightsError, load_into, read_state_dict
 

@@ -43,7 +43,7 @@ class PublishedAudioExamples:
             rate, samples = 16_000, np.zeros(0, dtype=np.float64)
         else:
             rate, samples = track.sample_rate_hz, track.samples[0]
-            shift = int(round(track.start_s * rate))  # the track starts `start_s` after the video
+            shift = round(track.start_s * rate)  # the track starts `start_s` after the video
             samples = np.concatenate([np.zeros(shift, samples.dtype), samples]) if shift > 0 else samples[-shift:]
         return published_audio_examples(samples, rate, first_frame, fps, self.clip_length,
                                         size=self.example_size)

@@ -23,6 +23,7 @@ Differences from diffsal's own `SaliencyUNet` (each changes the output):
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -83,7 +84,7 @@ class NoiseEncoder(nn.Module):
         self.stem = nn.Conv2d(1, channels[0], 3, padding=1)
         self.patchify = nn.Conv2d(channels[0], channels[0], 4, stride=4)
         self.blocks = nn.ModuleList(
-            NoiseResBlock(c_in, c_out, time_dim, dropout) for c_in, c_out in zip(channels[:-1], channels[1:]))
+            NoiseResBlock(c_in, c_out, time_dim, dropout) for c_in, c_out in itertools.pairwise(channels))
         self.downsamples = nn.ModuleList(PaddedDownsample(c) for c in channels[1:])
 
     def forward(self, noisy: torch.Tensor, time: torch.Tensor) -> list[torch.Tensor]:
