@@ -21,7 +21,7 @@ from trees import make_dhf1k, make_stavis
 from diffsal.inference.outputs import write_json
 from diffsal.io.test_pattern import tone
 from diffsal.models import DiffSal, DiffSalConfig
-from diffsal.models.diffsal import SaliencySample
+from diffsal.models.saliency_diffusion import SaliencySample
 
 FPS = 5
 SIZE = (80, 48)

@@ -46,7 +46,8 @@ from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader
 from diffsal.io.frame_source import FrameSource
 from diffsal.io.video import VideoReader
-from diffsal.models.diffsal import DiffSal, SaliencySample
+from diffsal.models.diffsal import DiffSal
+from diffsal.models.saliency_diffusion import SaliencySample
 from diffsal.models.loading import load_model
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the video)

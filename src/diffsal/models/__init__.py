@@ -7,7 +7,8 @@ from diffsal.models.config import (
     SaliencyUNetConfig,
     VideoEncoderConfig,
 )
-from diffsal.models.diffsal import Conditioning, DiffSal, SaliencySample
+from diffsal.models.diffsal import DiffSal
+from diffsal.models.saliency_diffusion import Conditioning, SaliencySample
 from diffsal.models.weights import LoadReport, WeightsError
 
 __all__ = [

@@ -29,20 +29,21 @@ class TimeEmbedding(nn.Module):
         return self.mlp(timestep_embedding(timesteps, self.embed_dim))
 
 
-def group_norm(channels: int, max_groups: int = 32) -> nn.GroupNorm:
+def group_norm(channels: int, max_groups: int = 32, eps: float = 1e-5) -> nn.GroupNorm:
     """GroupNorm with the largest group count <= `max_groups` that divides `channels`."""
-    return nn.GroupNorm(math.gcd(channels, max_groups), channels)
+    return nn.GroupNorm(math.gcd(channels, max_groups), channels, eps=eps)
 
 
 class ResBlock(nn.Module):
     """DDPM ResNet block `(B, C_in, H, W) -> (B, C_out, H, W)`; the time embedding is added after conv 1."""
 
-    def __init__(self, in_channels: int, out_channels: int, time_dim: int, dropout: float = 0.0) -> None:
+    def __init__(self, in_channels: int, out_channels: int, time_dim: int, dropout: float = 0.0,
+                 norm_eps: float = 1e-5) -> None:
         super().__init__()
-        self.norm1 = group_norm(in_channels)
+        self.norm1 = group_norm(in_channels, eps=norm_eps)
         self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.time_proj = nn.Linear(time_dim, out_channels)
-        self.norm2 = group_norm(out_channels)
+        self.norm2 = group_norm(out_channels, eps=norm_eps)
         self.dropout = nn.Dropout(dropout)
         self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
         self.skip = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()

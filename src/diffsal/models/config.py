@@ -24,6 +24,20 @@ from diffsal.typed_config import from_dict, to_dict
 PRESETS = ("paper", "tiny")
 
 
+def video_feature_sizes(channels: tuple[int, ...], num_frames: int, height: int, width: int
+                        ) -> list[tuple[int, int, int, int]]:
+    """(C, T', H', W') of the four MViT maps of a `num_frames` x `height` x `width` clip, finest first: time and
+    space halved by the patch embedding (space by 4), space halved per later stage, rounding up as MViT does."""
+    time = math.ceil(num_frames / 2)
+    map_height, map_width = height // 4, width // 4
+    sizes = []
+    for stage, stage_channels in enumerate(channels):
+        if stage:
+            map_height, map_width = math.ceil(map_height / 2), math.ceil(map_width / 2)
+        sizes.append((stage_channels, time, map_height, map_width))
+    return sizes
+
+
 @dataclass
 class VideoEncoderConfig:
     """MViTv2 video encoder: four stages; the last block of each stage gives one feature map.
@@ -281,14 +295,7 @@ class DiffSalConfig:
     @property
     def feature_sizes(self) -> list[tuple[int, int, int, int]]:
         """(C, T', H', W') of the four video maps; MViT's strided convs round up."""
-        time = math.ceil(self.num_frames / 2)
-        height, width = self.height // 4, self.width // 4
-        sizes = []
-        for stage, channels in enumerate(self.video.channels):
-            if stage:
-                height, width = math.ceil(height / 2), math.ceil(width / 2)
-            sizes.append((channels, time, height, width))
-        return sizes
+        return video_feature_sizes(self.video.channels, self.num_frames, self.height, self.width)
 
     @classmethod
     def preset(cls, name: str) -> DiffSalConfig:

@@ -8,12 +8,11 @@ train on a CPU, for tests. `to_dict` / `from_dict` round-trip through `config.js
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from diffsal.errors import ConfigError
-from diffsal.models.config import DiffusionConfig, VideoEncoderConfig
+from diffsal.models.config import DiffusionConfig, VideoEncoderConfig, video_feature_sizes
 from diffsal.typed_config import from_dict, to_dict
 
 Architecture = Literal["published-av", "published-visual"]
@@ -168,14 +167,7 @@ class PublishedConfig:
     @property
     def feature_sizes(self) -> list[tuple[int, int, int, int]]:
         """(C, T', H', W') of the four video maps, finest first (MViT's strided convs round up)."""
-        time = math.ceil(self.num_frames / 2)
-        height, width = self.height // 4, self.width // 4
-        sizes = []
-        for stage, channels in enumerate(self.video.channels):
-            if stage:
-                height, width = math.ceil(height / 2), math.ceil(width / 2)
-            sizes.append((channels, time, height, width))
-        return sizes
+        return video_feature_sizes(self.video.channels, self.num_frames, self.height, self.width)
 
     @classmethod
     def preset(cls, name: str) -> PublishedConfig:

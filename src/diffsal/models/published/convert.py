@@ -63,7 +63,7 @@ RENAMES: list[tuple[str, str]] = [
     (r"^decoder_net\.conv_in\.", "saliency_unet.noise_encoder.stem."),
     (r"^decoder_net\.down1\.conv\.", "saliency_unet.noise_encoder.patchify."),
     (r"^decoder_net\.res_encoder\.(\d)\.0\.temb_proj\.", r"saliency_unet.noise_encoder.blocks.\1.time_proj."),
-    (r"^decoder_net\.res_encoder\.(\d)\.0\.nin_shortcut\.", r"saliency_unet.noise_encoder.blocks.\1.shortcut."),
+    (r"^decoder_net\.res_encoder\.(\d)\.0\.nin_shortcut\.", r"saliency_unet.noise_encoder.blocks.\1.skip."),
     (r"^decoder_net\.res_encoder\.(\d)\.0\.", r"saliency_unet.noise_encoder.blocks.\1."),
     (r"^decoder_net\.res_encoder\.(\d)\.1\.conv\.", r"saliency_unet.noise_encoder.downsamples.\1.conv."),
     # Saliency-UNet: decoder stages

@@ -13,20 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
-from diffsal.diffusion import (
-    DataScaling,
-    DDIMSampler,
-    GaussianDiffusion,
-    mean_and_std,
-    randn,
-)
 from diffsal.errors import ConfigError, InputError
-from diffsal.models.diffsal import Conditioning, SaliencySample
 from diffsal.models.published.audio_encoder import PublishedAudioEncoder
 from diffsal.models.published.config import PublishedConfig
 from diffsal.models.published.saliency_unet import PublishedSaliencyUNet
+from diffsal.models.saliency_diffusion import Conditioning, SaliencyDiffusion
 from diffsal.models.saved_model import (
     CONFIG_NAME,
     WEIGHTS_NAME,
@@ -37,7 +29,7 @@ from diffsal.models.video import VideoEncoder
 from diffsal.models.weights import WeightsError, load_into, read_state_dict
 
 
-class PublishedDiffSal(nn.Module):
+class PublishedDiffSal(SaliencyDiffusion):
     """The released DiffSal network (`architecture` "published-av" or "published-visual")."""
 
     def __init__(self, config: PublishedConfig) -> None:
@@ -48,10 +40,7 @@ class PublishedDiffSal(nn.Module):
         self.audio_encoder = PublishedAudioEncoder(config.audio) if config.use_audio else None
         audio_channels = self.audio_encoder.out_channels if self.audio_encoder is not None else None
         self.saliency_unet = PublishedSaliencyUNet(config, audio_channels)
-        diffusion = config.diffusion
-        self.diffusion = GaussianDiffusion.cosine(diffusion.num_timesteps, diffusion.cosine_offset)
-        self.sampler = DDIMSampler(self.diffusion, diffusion.timestep_spacing)
-        self.scaling = DataScaling(diffusion.map_range, diffusion.signal_scale)
+        self.init_diffusion(config.diffusion)
 
     @classmethod
     def from_preset(cls, name: str) -> PublishedDiffSal:
@@ -61,16 +50,10 @@ class PublishedDiffSal(nn.Module):
     def architecture(self) -> str:
         return self.config.architecture
 
-    @property
-    def preprocessing(self):
-        return self.config.preprocessing()
-
     # ------------------------------------------------------------------ network
     def _check_inputs(self, frames: torch.Tensor, audio: torch.Tensor | None) -> None:
         config = self.config
-        expected = (3, config.num_frames, config.height, config.width)
-        if frames.dim() != 5 or tuple(frames.shape[1:]) != expected:
-            raise InputError(f"frames must be (B, {', '.join(map(str, expected))}), got {tuple(frames.shape)}")
+        self.check_frames(frames)
         if audio is None:
             if self.audio_encoder is not None:
                 raise InputError("the published audio-visual model needs its audio input (B, 1, 9, h, w); "
@@ -100,50 +83,6 @@ class PublishedDiffSal(nn.Module):
                 timesteps: torch.Tensor) -> torch.Tensor:
         conditioning = self.encode(frames, audio)
         return self.saliency_unet(noisy, timesteps, list(conditioning.video_maps), conditioning.audio)
-
-    # ------------------------------------------------------------------ training
-    def training_loss(self, frames: torch.Tensor, audio: torch.Tensor | None, target: torch.Tensor,
-                      generator: torch.Generator | None = None, timesteps: torch.Tensor | None = None,
-                      noise: torch.Tensor | None = None) -> torch.Tensor:
-        """x0-prediction MSE at a uniformly drawn t per sample, as the published trainer computes it (without
-        its dequantisation noise on the target); `target` (B, 1, H, W) in [0, 1]."""
-        batch = frames.shape[0]
-        expected = (batch, 1, self.config.height, self.config.width)
-        if tuple(target.shape) != expected:
-            raise InputError(f"target must be {expected}, got {tuple(target.shape)}")
-        conditioning = self.encode(frames, audio)
-        x0 = self.scaling.encode(target.float())
-        if timesteps is None:
-            timesteps = self.diffusion.sample_timesteps(batch, device=frames.device, generator=generator)
-        if noise is None:
-            noise = randn(tuple(x0.shape), generator=generator, device=x0.device)
-        noisy = self.diffusion.q_sample(x0, timesteps, noise)
-        predicted = self.denoise(noisy, timesteps, conditioning)
-        return self.diffusion.x0_loss(predicted, x0, reduction=self.config.diffusion.loss_reduction)
-
-    # ------------------------------------------------------------------ inference
-    @torch.no_grad()
-    def sample(self, frames: torch.Tensor, audio: torch.Tensor | None = None, *, steps: int | None = None,
-               n_samples: int = 1, eta: float | None = None, generator: torch.Generator | None = None,
-               noise: torch.Tensor | None = None) -> SaliencySample:
-        """DDIM from pure noise over the config's timesteps (leading: 1 step = [0]); see `DiffSal.sample`."""
-        config = self.config.diffusion
-        steps = config.sampling_steps if steps is None else steps
-        eta = config.eta if eta is None else eta
-        if n_samples < 1:
-            raise InputError(f"n_samples must be >= 1, got {n_samples}")
-        batch = frames.shape[0]
-        conditioning = self.encode(frames, audio).repeat(n_samples)
-
-        def denoise(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            return self.denoise(x, t, conditioning).float()
-
-        shape = (n_samples * batch, 1, self.config.height, self.config.width)
-        x0 = self.sampler.sample(denoise, shape, steps=steps, eta=eta, generator=generator, device=frames.device,
-                                 noise=noise)
-        maps = self.scaling.decode(x0).view(n_samples, batch, *shape[1:])
-        mean, std = mean_and_std(maps)
-        return SaliencySample(mean, std)
 
     # ------------------------------------------------------------------ weights
     def save_pretrained(self, directory: str | Path) -> Path:

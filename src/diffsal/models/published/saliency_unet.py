@@ -30,6 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from diffsal.models.blocks import ResBlock
 from diffsal.models.published.config import PublishedConfig
 
 
@@ -39,30 +40,6 @@ def published_timestep_embedding(timesteps: torch.Tensor, dim: int) -> torch.Ten
     frequencies = torch.exp(torch.arange(half, dtype=torch.float32) * -(math.log(10000) / (half - 1)))
     angles = timesteps.float()[:, None] * frequencies.to(timesteps.device)[None]
     return torch.cat([torch.sin(angles), torch.cos(angles)], dim=1)
-
-
-def _group_norm(channels: int) -> nn.GroupNorm:
-    return nn.GroupNorm(math.gcd(channels, 32), channels, eps=1e-6)
-
-
-class NoiseResBlock(nn.Module):
-    """DDPM ResNet block: GroupNorm-SiLU-conv, + time projection, GroupNorm-SiLU-dropout-conv, 1x1 shortcut."""
-
-    def __init__(self, in_channels: int, out_channels: int, time_dim: int, dropout: float) -> None:
-        super().__init__()
-        self.norm1 = _group_norm(in_channels)
-        self.conv1 = nn.Conv2d(in_channels, out_channels, 3, padding=1)
-        self.time_proj = nn.Linear(time_dim, out_channels)
-        self.norm2 = _group_norm(out_channels)
-        self.dropout = nn.Dropout(dropout)
-        self.conv2 = nn.Conv2d(out_channels, out_channels, 3, padding=1)
-        self.shortcut = nn.Conv2d(in_channels, out_channels, 1) if in_channels != out_channels else nn.Identity()
-
-    def forward(self, x: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = h + self.time_proj(F.silu(time))[:, :, None, None]
-        h = self.conv2(self.dropout(F.silu(self.norm2(h))))
-        return self.shortcut(x) + h
 
 
 class PaddedDownsample(nn.Module):
@@ -84,7 +61,7 @@ class NoiseEncoder(nn.Module):
         self.stem = nn.Conv2d(1, channels[0], 3, padding=1)
         self.patchify = nn.Conv2d(channels[0], channels[0], 4, stride=4)
         self.blocks = nn.ModuleList(
-            NoiseResBlock(c_in, c_out, time_dim, dropout) for c_in, c_out in itertools.pairwise(channels))
+            ResBlock(c_in, c_out, time_dim, dropout, norm_eps=1e-6) for c_in, c_out in itertools.pairwise(channels))
         self.downsamples = nn.ModuleList(PaddedDownsample(c) for c in channels[1:])
 
     def forward(self, noisy: torch.Tensor, time: torch.Tensor) -> list[torch.Tensor]:
