@@ -88,3 +88,21 @@ def test_the_published_fine_tuning_recipe_loads():
     config = load_train_config(recipe, [])
     assert config.model.init_from and config.model.audio_weights is None and config.model.video_weights is None
     assert config.data.databases and config.data.format == "stavis"
+
+
+def test_init_from_a_model_saved_with_clip_size_tables_keeps_them(tmp_path):
+    """A paper-size model saved before the paper preset built its tables for 224x224 still initialises a run."""
+    import dataclasses
+
+    from diffsal.engine.config import ModelSection
+    from diffsal.engine.trainer import build_model
+    from diffsal.models import DiffSal, DiffSalConfig
+
+    paper = DiffSalConfig.preset("paper")
+    old = dataclasses.replace(paper, use_audio=False, video=dataclasses.replace(paper.video, rel_pos_size=None))
+    torch.manual_seed(0)
+    DiffSal(old).save_pretrained(tmp_path / "stage1")
+    model, notes = build_model(ModelSection(preset="paper", init_from=str(tmp_path / "stage1")))
+    assert model.config.video.rel_pos_size is None and model.config.use_audio
+    assert model.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 191
+    assert any("initialised from" in note for note in notes)

@@ -74,12 +74,16 @@ def build_model(section: ModelSection) -> tuple[nn.Module, list[str]]:
     A published model folder as `init_from` (from `diffsal convert-published`) brings its own architecture and
     config: `preset` is then not used, `overrides` apply to the folder's config.
     """
+    base = DiffSalConfig.preset(section.preset).to_dict()
     if section.init_from is not None:
-        config, document = read_model_config(section.init_from)
+        saved, document = read_model_config(section.init_from)
         if document["architecture"] != "diffsal":
-            return _build_published(section, config)
+            return _build_published(section, saved)
+        # The folder's relative-position tables keep their length (a model saved before the paper preset built
+        # them for 224x224 has tables of its clip size); re-interpolating them would change what it computes.
+        base["video"]["rel_pos_size"] = saved.video.rel_pos_size
     try:
-        config = DiffSalConfig.from_dict(merge(DiffSalConfig.preset(section.preset).to_dict(), section.overrides))
+        config = DiffSalConfig.from_dict(merge(base, section.overrides))
     except ConfigError as error:
         raise ConfigError(f"model.overrides: {error}") from None
     model = DiffSal(config)
