@@ -106,3 +106,8 @@ def test_init_from_a_model_saved_with_clip_size_tables_keeps_them(tmp_path):
     assert model.config.video.rel_pos_size is None and model.config.use_audio
     assert model.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 191
     assert any("initialised from" in note for note in notes)
+    # a resumed run keeps the tables of the checkpoint it continues
+    resumed, _ = build_model(ModelSection(preset="paper", overrides={"use_audio": False}), resumed=tmp_path / "stage1")
+    assert resumed.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 191
+    fresh, _ = build_model(ModelSection(preset="paper", overrides={"use_audio": False}))
+    assert fresh.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 111

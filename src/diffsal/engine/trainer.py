@@ -68,20 +68,25 @@ def _seed(*parts: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
-def build_model(section: ModelSection) -> tuple[nn.Module, list[str]]:
+def build_model(section: ModelSection, resumed: Path | None = None) -> tuple[nn.Module, list[str]]:
     """The network of a recipe and messages on what its weights were initialised from.
 
     A published model folder as `init_from` (from `diffsal convert-published`) brings its own architecture and
-    config: `preset` is then not used, `overrides` apply to the folder's config.
+    config: `preset` is then not used, `overrides` apply to the folder's config. `resumed` is the checkpoint a
+    resumed run continues from.
     """
     base = DiffSalConfig.preset(section.preset).to_dict()
     if section.init_from is not None:
         saved, document = read_model_config(section.init_from)
         if document["architecture"] != "diffsal":
             return _build_published(section, saved)
-        # The folder's relative-position tables keep their length (a model saved before the paper preset built
-        # them for 224x224 has tables of its clip size); re-interpolating them would change what it computes.
-        base["video"]["rel_pos_size"] = saved.video.rel_pos_size
+    # The relative-position tables keep the length of the weights they come from (a model saved before the paper
+    # preset built them for 224x224 has tables of its clip size); re-interpolating them would change the model.
+    for folder in (section.init_from, resumed):
+        if folder is not None and (Path(folder) / "config.json").is_file():
+            saved, document = read_model_config(folder)
+            if document["architecture"] == "diffsal":
+                base["video"]["rel_pos_size"] = saved.video.rel_pos_size
     try:
         config = DiffSalConfig.from_dict(merge(base, section.overrides))
     except ConfigError as error:
@@ -156,7 +161,7 @@ class _Trainer:
         self.resume = resume
         train = config.train
         seed_everything(train.seed)  # the same initial weights on every rank
-        self.model, self.notes = build_model(config.model)
+        self.model, self.notes = build_model(config.model, self.store.path("last") if resume else None)
         self.model.to(context.device)
         with warnings.catch_warnings(record=True) as caught:  # videos left out by data.skip_bad, ...
             warnings.simplefilter("always")
@@ -193,7 +198,9 @@ class _Trainer:
 
     def _restore(self) -> None:
         folder, state = self.store.load_training_state("last", map_location=self.context.device)
-        self.model.load_state_dict(state["model"])
+        report = load_into(self.model, state["model"], source=str(folder), strict=False)
+        if not report.ok:
+            raise InputError(f"{folder}: the checkpoint does not fit the recipe's model: {report.problems()}")
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         self.scaler.load_state_dict(state["scaler"])
