@@ -15,6 +15,7 @@ from diffsal.engine.distributed import DistributedContext
 from diffsal.engine.reproducibility import worker_init_fn
 from diffsal.errors import DiffSalError
 from diffsal.models.config import DiffSalConfig
+from diffsal.seeds import EPOCH_ORDER_FACTOR
 
 
 def build_datasets(data: DataSection, model: DiffSalConfig, seed: int,
@@ -81,7 +82,7 @@ class BatchStream:
                        for start in range(0, len(indices) - self.batch_size + 1, self.batch_size)] or [indices]
             loader = DataLoader(self.dataset, batch_sampler=batches[offset:], num_workers=self.num_workers,
                                 worker_init_fn=worker_init_fn, pin_memory=self.context.device.type == "cuda",
-                                generator=torch.Generator().manual_seed(self.seed * 100_003 + epoch))
+                                generator=torch.Generator().manual_seed(self.seed * EPOCH_ORDER_FACTOR + epoch))
             for batch in one_line_errors(loader):
                 yield epoch, batch
             epoch, offset = epoch + 1, 0

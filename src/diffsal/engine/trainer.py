@@ -33,6 +33,7 @@ from diffsal.models.loading import read_model_config
 from diffsal.models.published.config import PublishedConfig
 from diffsal.models.published.model import PublishedDiffSal
 from diffsal.models.weights import LoadReport, describe_keys, load_into, read_state_dict
+from diffsal.seeds import TRAINING_NOISE_STREAM
 from diffsal.typed_config import merge, to_dict
 
 
@@ -311,7 +312,7 @@ class _Trainer:
         world, batch = self.context.world_size, self.config.train.batch_size
         clips_per_step = world * batch * self.config.train.grad_accum
         config = self.model.config
-        generator = torch.Generator().manual_seed(_seed(self.config.train.seed, -1, self.step))
+        generator = torch.Generator().manual_seed(_seed(self.config.train.seed, TRAINING_NOISE_STREAM, self.step))
         timesteps = self.model.diffusion.sample_timesteps(clips_per_step, generator=generator)
         noise = torch.randn(clips_per_step, config.frames_out, config.height, config.width, generator=generator)
         rows = torch.arange(world * micro * batch + self.context.rank, world * (micro + 1) * batch, world)[:local_batch]

@@ -49,6 +49,7 @@ from diffsal.io.video import VideoReader
 from diffsal.models.diffsal import DiffSal
 from diffsal.models.saliency_diffusion import SaliencySample
 from diffsal.models.loading import load_model
+from diffsal.seeds import STEP_NOISE_OFFSET
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the video)
 NAMES_LISTED = 3  # non-finite weight tensors named in an error message
@@ -248,7 +249,7 @@ class Predictor:
                             dim=1)
         step_generator = None
         if self.eta > 0:
-            step_generator = torch.Generator().manual_seed(clip_seed(self.seed + 1, frame_indices[0]))
+            step_generator = torch.Generator().manual_seed(clip_seed(self.seed + STEP_NOISE_OFFSET, frame_indices[0]))
         result = self.model.sample(frames, audio, steps=self.steps, n_samples=samples, eta=self.eta,
                                    generator=step_generator, noise=noise.reshape(-1, maps, height, width))
         return result.mean, result.std

@@ -1,4 +1,4 @@
-"""Small building blocks of the Saliency-UNet: time embedding, DDPM ResNet block, norms."""
+"""Small building blocks of the Saliency-UNet: time embedding, DDPM ResNet block, group norm, down-sampling."""
 
 from __future__ import annotations
 
@@ -64,8 +64,3 @@ class Downsample(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x)
-
-
-def channel_layer_norm(x: torch.Tensor, norm: nn.LayerNorm) -> torch.Tensor:
-    """Apply a LayerNorm over the channels of a channels-first tensor `(B, C, ...)`."""
-    return norm(x.movedim(1, -1)).movedim(-1, 1)
