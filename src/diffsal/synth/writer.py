@@ -11,7 +11,6 @@ import io
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.io.wavfile
@@ -23,11 +22,9 @@ from diffsal.io.atomic import atomic_output
 from diffsal.io.audio import AudioTrack
 from diffsal.io.writer import write_video
 from diffsal.synth.audio import SAMPLE_RATE_HZ, pitch_hz
+from diffsal.synth.config import SynthConfig, SyntheticVideo
 from diffsal.synth.observers import fixation_map, saliency_map
 from diffsal.synth.scene import PALETTE, render_frame
-
-if TYPE_CHECKING:
-    from diffsal.synth.benchmark import SynthConfig, SyntheticVideo
 
 GENERATOR_VERSION = 1  # bump when the same seed starts to give different data
 FRAME_JPEG_QUALITY = 92
