@@ -23,6 +23,7 @@ from rich.console import Console
 
 from diffsal.data.annotations import read_saliency_map
 from diffsal.data.fold_lists import fold_list_path, read_fold_list
+from diffsal.data.layout import StavisLayout
 from diffsal.demo.figures import plot_frame_grid
 from diffsal.demo.steps import SPLIT, ensure_benchmark, run_command
 from diffsal.errors import InputError
@@ -173,14 +174,14 @@ class Ablation:
         video = read_fold_list(fold_list_path(self.data_root, DATABASE, "test", SPLIT)).videos[0]
         folders = {key: self.out / "predictions" / f"{key}-seed{seed}" / DATABASE / video
                    for key in (VIDEO_ONLY.key, AUDIO_VISUAL.key)}
-        annotations = self.data_root / "annotations" / DATABASE / video / "maps"
+        layout = StavisLayout(self.data_root)
         rows = []
         with VideoReader(self.data_root / "videos" / DATABASE / f"{video}.mp4") as reader:
             indices = np.linspace(reader.num_frames * 0.1, reader.num_frames * 0.9, self.settings.figure_frames)
             for index in indices.astype(int):
                 number = int(index) + 1
                 row = {"title": f"{video} frame {number}", "frame": reader.frame(int(index)),
-                       "truth": read_saliency_map(annotations / f"eyeMap_{number:05d}.jpg")}
+                       "truth": read_saliency_map(layout.eye_map_path(DATABASE, video, int(index)))}
                 for key, folder in folders.items():
                     row[key] = read_prediction(folder / MAP_PATTERN.format(number))
                 rows.append(row)

@@ -16,6 +16,7 @@ from rich.console import Console
 
 from diffsal.data.annotations import read_saliency_map
 from diffsal.data.fold_lists import fold_list_path, read_fold_list
+from diffsal.data.layout import StavisLayout
 from diffsal.demo.figures import DEMO_COLUMNS, plot_frame_grid, plot_training_loss
 from diffsal.demo.report import write_report
 from diffsal.demo.steps import SPLIT, ensure_benchmark, run_command
@@ -105,7 +106,7 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
 
 def _grid_rows(data_root: Path, video_name: str, video_path: Path, predicted: Path, count: int = 4) -> list[dict]:
     """Evenly spaced frames of the showcase video with their ground truth, prediction and uncertainty."""
-    annotations = data_root / "annotations" / DATABASE / video_name / "maps"
+    layout = StavisLayout(data_root)
     with VideoReader(video_path) as video:
         indices = np.linspace(video.num_frames * 0.1, video.num_frames * 0.9, count).astype(int)
         rows = []
@@ -114,7 +115,7 @@ def _grid_rows(data_root: Path, video_name: str, video_path: Path, predicted: Pa
             rows.append({
                 "title": f"frame {number}",
                 "frame": video.frame(int(index)),
-                "truth": read_saliency_map(annotations / f"eyeMap_{number:05d}.jpg"),
+                "truth": read_saliency_map(layout.eye_map_path(DATABASE, video_name, int(index))),
                 "prediction": read_saliency_map(predicted / MAP_PATTERN.format(number)),
                 "uncertainty": read_std_png(predicted / UNCERTAINTY_DIR / MAP_PATTERN.format(number)),
             })
