@@ -20,18 +20,13 @@ from pathlib import Path
 from typing import Literal
 
 from diffsal.data.clip_dataset import ClipDataset, report_skipped
-from diffsal.data.fold_lists import AV_DATABASES, FoldEntry, read_fold_list, read_fold_list_reporting
-from diffsal.data.layout import EYE_MAP_PATTERN, FIX_MAP_PATTERN, StavisLayout
-from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
-from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, validation_videos
-from diffsal.errors import DatasetError, InputError
-from diffsal.io.clip import ResizeMode
-from diffsal.models.preprocessing import Preprocessing
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
-from diffsal.io.paths import absence
+from diffsal.data.fold_lists import AV_DATABASES
+from diffsal.data.index import AudioPolicy, stavis_index
+from diffsal.data.sampling import Sampling
+from diffsal.errors import InputError
 
 DatasetPart = Literal["train", "val", "test"]
-AudioPolicy = Literal["required", "optional", "none"]
+__all__ = ["AudioPolicy", "AVSaliencyDataset", "DatasetPart"]
 
 
 class AVSaliencyDataset(ClipDataset):
@@ -62,19 +57,10 @@ class AVSaliencyDataset(ClipDataset):
         validation_fraction: float = 0.1,
         validation_seed: int = 0,
         sampling: Sampling | None = None,
-        stride: int = DEFAULT_TRAIN_STRIDE,
-        random_offset: bool = False,
-        seed: int = 0,
-        clip_length: int = 16,
-        frames_out: int = 1,
-        preprocessing: Preprocessing | None = None,
-        resize_mode: ResizeMode = "stretch",
-        audio_offset_s: float = 0.0,
         annotations: bool = True,
         audio: AudioPolicy = "required",
         skip_bad: bool = False,
-        cached_videos: int = 4,
-        audio_cache_mb: float = 64.0,
+        **options,
     ) -> None:
         if part not in ("train", "val", "test"):
             raise InputError(f"part must be 'train', 'val' or 'test', got {part!r}")
@@ -84,92 +70,11 @@ class AVSaliencyDataset(ClipDataset):
         self.databases = [databases] if isinstance(databases, str) else list(databases)
         self.split = split
         self.part = part
-        layout = StavisLayout(self.root)
-        records: list[VideoRecord] = []
-        skipped: list[str] = []
-        for database in self.databases:
-            for entry in self._entries(layout, database, split, part, validation_fraction, validation_seed, skip_bad, skipped):
-                record, problems = _record(layout, database, entry, annotations, audio)
-                if problems:
-                    skipped.append(summarise(problems))
-                else:
-                    records.append(record)
-        if skipped and not skip_bad:
-            raise DatasetError(summarise_videos(skipped) + " (skip_bad / data.skip_bad leaves such videos out)")
-        if not records:
-            detail = f"; skipped: {'; '.join(skipped)}" if skipped else ""
-            raise DatasetError(f"{self.root}: no usable videos for {', '.join(self.databases)} split {split} part {part}{detail}")
+        index = stavis_index(self.root, self.databases, split, part, annotations=annotations, audio=audio,
+                             validation_fraction=validation_fraction, validation_seed=validation_seed,
+                             strict=not skip_bad)
+        records, skipped = index.usable(
+            skip_bad, f"{self.root}: no usable videos for {', '.join(self.databases)} split {split} part {part}")
         report_skipped(f"AVSaliencyDataset({self.root}, {part} {split})", skipped)
-        super().__init__(
-            records,
-            sampling=sampling or ("sparse" if part == "train" else "dense"),
-            stride=stride,
-            random_offset=random_offset,
-            seed=seed,
-            clip_length=clip_length,
-            frames_out=frames_out,
-            preprocessing=preprocessing,
-            resize_mode=resize_mode,
-            audio_offset_s=audio_offset_s,
-            annotations=annotations,
-            cached_videos=cached_videos,
-            audio_cache_mb=audio_cache_mb,
-            skipped=skipped,
-        )
-
-    @staticmethod
-    def _entries(
-        layout: StavisLayout,
-        database: str,
-        split: int,
-        part: DatasetPart,
-        validation_fraction: float,
-        validation_seed: int,
-        skip_bad: bool,
-        skipped: list[str],
-    ) -> list[FoldEntry]:
-        path = layout.fold_list(database, "test" if part == "test" else "train", split)
-        if skip_bad:
-            try:
-                fold_list, problems = read_fold_list_reporting(path)
-            except InputError as error:
-                skipped.append(str(error))
-                return []
-            skipped.extend(problems)
-        else:
-            fold_list = read_fold_list(path)
-        if part == "test":
-            return fold_list.entries
-        held_out = set(validation_videos(fold_list.videos, validation_fraction, validation_seed))
-        return [entry for entry in fold_list.entries if (entry.video in held_out) == (part == "val")]
-
-
-def _record(layout: StavisLayout, database: str, entry: FoldEntry, annotations: bool, audio: AudioPolicy) -> tuple[VideoRecord, list[str]]:
-    """The record of a fold-list entry and the problems that make it unusable (empty if none)."""
-    frames_dir = layout.frames_dir(database, entry.video)
-    problems = folder_problems(frames_dir, STAVIS_FRAME_PATTERN, "frames", entry.num_frames)
-    wav = layout.wav_path(database, entry.video)
-    audio_path: str | None = None
-    if audio != "none":
-        if wav.is_file() and wav.stat().st_size > 0:
-            audio_path = str(wav)
-        elif audio == "required":
-            problems.append(f"{wav}: wav {absence(wav)}" if not wav.exists() else f"{wav}: wav is empty or not a file")
-    if annotations:
-        maps_dir = layout.maps_dir(database, entry.video)
-        problems += folder_problems(maps_dir, EYE_MAP_PATTERN, "eyeMaps", entry.num_frames)
-        problems += folder_problems(layout.annotation_dir(database, entry.video), FIX_MAP_PATTERN, "fixMaps", entry.num_frames)
-    record = VideoRecord(
-        dataset=database,
-        video=entry.video,
-        fps=entry.fps,
-        num_frames=entry.num_frames,
-        frames=str(frames_dir),
-        frame_pattern=STAVIS_FRAME_PATTERN,
-        audio=audio_path,
-        maps=str(layout.maps_dir(database, entry.video)) if annotations else None,
-        map_pattern=EYE_MAP_PATTERN,
-        fixations=str(layout.annotation_dir(database, entry.video)) if annotations else None,
-        fixation_pattern=FIX_MAP_PATTERN,
-    )
-    return record, problems
+        super().__init__(records, sampling=sampling or ("sparse" if part == "train" else "dense"),
+                         annotations=annotations, skipped=skipped, **options)

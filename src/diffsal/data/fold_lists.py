@@ -1,7 +1,7 @@
 """The STAViS fold lists: which videos of a database are in the train/test part of a split.
 
-Files are ``fold_lists/<DB>_list_{train,test}_{1,2,3}_fps.txt`` (DIEM has a single split:
-``DIEM_list_{train,test}_fps.txt``), one ``name n_frames fps`` line per video. Published lists
+Files are named by `diffsal.data.layout.fold_list_path` (DIEM has a single split), one
+``name n_frames fps`` line per video. Published lists
 have blank lines, missing final newlines, and videos listed twice; each file is parsed on its own
 and duplicates within a file are dropped and reported.
 """
@@ -11,15 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
-
+from diffsal.data.layout import SINGLE_SPLIT_DATABASES, SPLITS, Part, fold_list_path
 from diffsal.errors import InputError
 
 AV_DATABASES = ("AVAD", "Coutrot_db1", "Coutrot_db2", "DIEM", "ETMD_av", "SumMe")
-SINGLE_SPLIT_DATABASES = ("DIEM",)
-SPLITS = (1, 2, 3)
-
-Part = Literal["train", "test"]
+__all__ = ["AV_DATABASES", "SINGLE_SPLIT_DATABASES", "SPLITS", "FoldEntry", "FoldList", "Part", "fold_list_path",
+           "read_fold_list", "read_fold_list_reporting"]
 
 
 @dataclass(frozen=True)
@@ -46,18 +43,6 @@ class FoldList:
 
     def __iter__(self):
         return iter(self.entries)
-
-
-def fold_list_path(root: str | Path, database: str, part: Part, split: int = 1) -> Path:
-    """Path of the fold list of `database` for `part` ("train"/"test") of `split` (1, 2 or 3)."""
-    if part not in ("train", "test"):
-        raise InputError(f"fold-list part must be 'train' or 'test', got {part!r}")
-    folder = Path(root) / "fold_lists"
-    if database in SINGLE_SPLIT_DATABASES:
-        return folder / f"{database}_list_{part}_fps.txt"
-    if split not in SPLITS:
-        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
-    return folder / f"{database}_list_{part}_{split}_fps.txt"
 
 
 def read_fold_list(path: str | Path) -> FoldList:

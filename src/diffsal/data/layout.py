@@ -1,5 +1,8 @@
-"""Where each file of the STAViS layout lives. Frame numbers here are
-0-based; on disk they are 1-based with 5 digits.
+"""Where each file of the two dataset trees lives: every file-name pattern of the STAViS layout and of
+DHF1K is here, and every other module builds paths through this one. Frame numbers here are
+0-based; on disk they are 1-based (5 digits for STAViS, 4 for DHF1K).
+
+STAViS:
 
 ```
 video_frames/<DB>/<video>/img_00001.jpg ...
@@ -9,6 +12,11 @@ annotations/<DB>/<video>/fixMap_00001.mat ...
 fold_lists/<DB>_list_{train,test}_{1,2,3}_fps.txt          (DIEM: <DB>_list_{train,test}_fps.txt)
 videos/<DB>/<video>.mp4                                    (ours: the synthetic benchmark's mp4s)
 ```
+
+DHF1K, two layouts, also mixed (`DHF1KPaths`): official ``video/001.AVI`` with
+``annotation/0001/{maps,fixation}/0001.png``, or extracted ``<root>/0001/{images,maps,fixation}/0001.png``
+(also under ``train/``, ``val/``, ``test/``). Videos 1-600 are "train", 601-700 "val", 701-1000 "test"
+(`DHF1K_PARTS`).
 
 Also here: the one naming rule that turns video files into video names (`video_names`), used by
 `diffsal prepare` for the layout above and by `diffsal predict` for its output folders.
@@ -24,7 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffsal.data.fold_lists import Part, fold_list_path
+from typing import Literal
+
 from diffsal.errors import InputError
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 
@@ -32,6 +41,25 @@ VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
 EYE_MAP_PATTERN = "eyeMap_{:05d}.jpg"
 FIX_MAP_PATTERN = "fixMap_{:05d}.mat"
 STAVIS_FOLDERS = ("video_frames", "video_audio", "annotations", "fold_lists")  # the top level of a root
+FRAMES_FOLDER, AUDIO_FOLDER, ANNOTATIONS_FOLDER, FOLD_LISTS_FOLDER = STAVIS_FOLDERS
+MAPS_FOLDER = "maps"  # eyeMaps, inside a video's annotation folder
+EXAMPLE_EYE_MAP = f"{ANNOTATIONS_FOLDER}/<DB>/<video>/{MAPS_FOLDER}/{EYE_MAP_PATTERN.format(1)}"  # for messages
+SINGLE_SPLIT_DATABASES = ("DIEM",)
+SPLITS = (1, 2, 3)
+Part = Literal["train", "test"]
+
+DHF1K_NAME = "DHF1K"
+DHF1K_FPS = 30.0
+DHF1K_PARTS = {"train": range(1, 601), "val": range(601, 701), "test": range(701, 1001)}
+DHF1K_PATTERN = "{:04d}.png"
+DHF1K_IMAGE_PATTERNS = ("{:04d}.png", "{:04d}.jpg")  # an images/ folder holds one of these
+DHF1K_VIDEO_SUFFIXES = (".avi", ".mp4")
+DHF1K_OFFICIAL_VIDEOS = "video"  # video/NNN.AVI
+DHF1K_OFFICIAL_ANNOTATIONS = "annotation"  # annotation/NNNN/
+DHF1K_EXTRACTED_PARENTS = (DHF1K_OFFICIAL_ANNOTATIONS, ".", "train", "val", "test")  # <parent>/NNNN/
+MAPS_DIR = "maps"
+FIXATIONS_DIR = "fixation"
+IMAGES_DIR = "images"
 _FOLD_LIST_NAME = re.compile(r"^(?P<db>.+)_list_(?P<part>train|test)(?:_(?P<split>\d+))?_fps\.txt$")
 
 
@@ -45,7 +73,12 @@ class StavisLayout:
         object.__setattr__(self, "root", Path(root))
 
     def database_frames_dir(self, database: str) -> Path:
-        return self.root / "video_frames" / database
+        return self.root / FRAMES_FOLDER / database
+
+    def annotations_dir(self, database: str | None = None) -> Path:
+        """``annotations/`` (or ``annotations/<DB>``)."""
+        folder = self.root / ANNOTATIONS_FOLDER
+        return folder if database is None else folder / database
 
     def frames_dir(self, database: str, video: str) -> Path:
         return self.database_frames_dir(database) / video
@@ -54,13 +87,13 @@ class StavisLayout:
         return self.frames_dir(database, video) / STAVIS_FRAME_PATTERN.format(index + 1)
 
     def wav_path(self, database: str, video: str) -> Path:
-        return self.root / "video_audio" / database / video / f"{video}.wav"
+        return self.root / AUDIO_FOLDER / database / video / f"{video}.wav"
 
     def annotation_dir(self, database: str, video: str) -> Path:
-        return self.root / "annotations" / database / video
+        return self.annotations_dir(database) / video
 
     def maps_dir(self, database: str, video: str) -> Path:
-        return self.annotation_dir(database, video) / "maps"
+        return self.annotation_dir(database, video) / MAPS_FOLDER
 
     def eye_map_path(self, database: str, video: str, index: int) -> Path:
         return self.maps_dir(database, video) / EYE_MAP_PATTERN.format(index + 1)
@@ -74,10 +107,14 @@ class StavisLayout:
     def fold_list(self, database: str, part: Part, split: int = 1) -> Path:
         return fold_list_path(self.root, database, part, split)
 
+    @property
+    def fold_lists_dir(self) -> Path:
+        return self.root / FOLD_LISTS_FOLDER
+
     def fold_lists(self) -> dict[str, list[Path]]:
         """Database name -> its fold-list files present under ``fold_lists/``, sorted."""
         found: dict[str, list[Path]] = {}
-        folder = self.root / "fold_lists"
+        folder = self.fold_lists_dir
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
                 match = _FOLD_LIST_NAME.match(path.name)
@@ -88,10 +125,32 @@ class StavisLayout:
     def databases(self) -> list[str]:
         """Databases with fold lists or a frames folder, sorted."""
         names = set(self.fold_lists())
-        frames_root = self.root / "video_frames"
+        frames_root = self.root / FRAMES_FOLDER
         if frames_root.is_dir():
             names.update(entry.name for entry in frames_root.iterdir() if entry.is_dir())
         return sorted(names)
+
+
+def fold_list_path(root: str | Path, database: str, part: Part, split: int = 1) -> Path:
+    """Path of the fold list of `database` for `part` ("train"/"test") of `split` (1, 2 or 3)."""
+    if part not in ("train", "test"):
+        raise InputError(f"fold-list part must be 'train' or 'test', got {part!r}")
+    folder = Path(root) / FOLD_LISTS_FOLDER
+    if database in SINGLE_SPLIT_DATABASES:
+        return folder / f"{database}_list_{part}_fps.txt"
+    if split not in SPLITS:
+        raise InputError(f"split must be one of {SPLITS}, got {split!r}")
+    return folder / f"{database}_list_{part}_{split}_fps.txt"
+
+
+def dhf1k_part(number: int) -> str:
+    """"train", "val" or "test": the DHF1K part of video `number`."""
+    return next(part for part, numbers in DHF1K_PARTS.items() if number in numbers)
+
+
+def dhf1k_name(number: int) -> str:
+    """A DHF1K video's name everywhere (records, prediction folders, reports): 4 digits, ``0601``."""
+    return f"{number:04d}"
 
 
 def count_numbered(folder: Path, pattern: str) -> tuple[int, list[int]]:

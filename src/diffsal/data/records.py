@@ -21,6 +21,9 @@ class VideoRecord:
             `fixation_pattern` (1-based); None without annotations.
         num_frames: frames the dataset samples targets from.
         fps: frame rate (from the fold list; nominal for a video file).
+        splits: the STAViS splits whose fold list (of the part asked for) names the video.
+        wav: where the STAViS tree has (or should have) the video's wav, usable or not.
+        number: a DHF1K video's number.
     """
 
     dataset: str
@@ -34,6 +37,14 @@ class VideoRecord:
     map_pattern: str = ""
     fixations: str | None = None
     fixation_pattern: str = ""
+    splits: tuple[int, ...] = ()
+    wav: str | None = None
+    number: int | None = None
+
+    @property
+    def is_file(self) -> bool:
+        """True when `frames` is a video file (decoded directly), not a folder of numbered frames."""
+        return self.frame_pattern is None
 
     def map_path(self, index: int) -> Path:
         return Path(self.maps) / self.map_pattern.format(index + 1)
