@@ -11,7 +11,8 @@ def test_evaluate_prints_a_table_and_writes_the_files(tmp_path, capsys):
     predictions = write_perfect_predictions(data, tmp_path / "pred")
     predict_something_on_the_empty_frame(predictions)
     out = tmp_path / "out"
-    code = main(["evaluate", str(data), str(predictions), "--out", str(out), "--seed", "3", "--workers", "1"])
+    code = main(["evaluate", str(data), str(predictions), "--out", str(out), "--seed", "3", "--threads", "1",
+                 "--split", "all"])
     captured = capsys.readouterr()
     assert code == 0
     assert captured.out.splitlines()[0] == "Protocol stavis: the STAViS MATLAB evaluation, rule for rule."
@@ -31,11 +32,13 @@ def test_missing_frames_warn_and_strict_fails_with_one_line(tmp_path, capsys):
     data = make_stavis(tmp_path / "data")
     predictions = write_perfect_predictions(data, tmp_path / "pred")
     (predictions / "DBX" / "v3" / "00001.png").unlink()
-    assert main(["evaluate", str(data), str(predictions), "--out", str(tmp_path / "out"), "--metrics", "cc,nss"]) == 0
+    assert main(["evaluate", str(data), str(predictions), "--out", str(tmp_path / "out"), "--metrics", "cc,nss",
+                 "--split", "all"]) == 0
     captured = capsys.readouterr()
     assert "warning: 1 prediction frame(s) missing" in captured.err
     assert "v3/00001.png" in captured.err
-    code = main(["evaluate", str(data), str(predictions), "--out", str(tmp_path / "strict"), "--require-all-frames"])
+    code = main(["evaluate", str(data), str(predictions), "--out", str(tmp_path / "strict"), "--require-all-frames",
+                 "--split", "all"])
     captured = capsys.readouterr()
     assert code == 2
     assert captured.err.count("\n") == 1

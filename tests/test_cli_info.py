@@ -86,7 +86,7 @@ def test_table_output_and_bad_model(capsys, tmp_path):
 
 
 def test_time_reports_positive_durations(capsys):
-    report = run_json(capsys, "--model", "tiny", "--time", "--batch", "1")
+    report = run_json(capsys, "--model", "tiny", "--time", "--batch-size", "1")
     timing = report["timing"]
     assert timing["device"] == "cpu" and timing["batch"] == 1
     assert timing["predict, 1 step (s)"] > 0 and timing["training step (s)"] > 0

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from diffsal.cli._arguments import add_out
 from diffsal.errors import InputError
 from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "is executed), rename its tensors onto diffsal's published-model modules, drop the ones the "
                     "network never uses and the optimizer state, and write model.safetensors + config.json.")
     parser.add_argument("checkpoint", help="the released best.pth (DHF1K visual-only or an audio-visual split)")
-    parser.add_argument("--out", help="model folder to write (default: next to the checkpoint, <name>_diffsal)")
+    add_out(parser, "the model folder to write (default: next to the checkpoint, <name>_diffsal)")
     parser.add_argument("--kind", choices=("av", "visual"),
                         help="which released model the file is (default: detected from its tensors)")
     parser.add_argument("--overwrite", action="store_true", help="replace a model already in --out")

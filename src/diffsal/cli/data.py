@@ -8,7 +8,7 @@ import sys
 
 from rich.console import Console
 from rich.table import Table
-from diffsal.cli._arguments import fraction, positive_int
+from diffsal.cli._arguments import SPLIT_HELP, add_databases, fraction, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     check.add_argument("root", help="dataset root: STAViS (video_frames/, video_audio/, annotations/, fold_lists/) "
                        "or DHF1K (video/ + annotation/, or the extracted <NNNN>/{images,maps,fixation}/)")
-    check.add_argument("--db", nargs="+", default=None, help="databases to check (default: all found)")
+    add_databases(check, "databases to check (default: all found)")
     check.add_argument("--decode", action="store_true",
                        help="also decode every image, MAT and wav (slow); finds maps of another size within a "
                             "video and all-black maps of frames with fixations")
@@ -39,8 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--skip-bad, videos with problems are left out and listed instead of stopping.",
     )
     listing.add_argument("root")
-    listing.add_argument("--db", nargs="+", required=True, help="databases (e.g. Synthetic, or AVAD DIEM ...)")
-    listing.add_argument("--split", type=positive_int, default=1, help="1, 2 or 3 (default 1)")
+    add_databases(listing, "databases (e.g. Synthetic, or AVAD DIEM ...)", required=True)
+    listing.add_argument("--split", type=_one_split, default=1, metavar="SPLIT",
+                         help=SPLIT_HELP.replace(" or all (the test lists of splits 1-3)", " or 3"))
     listing.add_argument("--part", choices=("train", "val", "test"), default="train")
     listing.add_argument("--stride", type=positive_int, default=74, help="training: one clip per this many frames (default 74)")
     listing.add_argument("--validation-fraction", type=fraction, default=0.1)
@@ -48,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--audio", choices=("required", "optional", "none"), default="required")
     listing.add_argument("--skip-bad", action="store_true", help="leave out (and report) videos with problems")
     listing.set_defaults(handler=run_list)
+
+
+def _one_split(text: str) -> int:
+    if text.strip() not in ("1", "2", "3"):
+        raise argparse.ArgumentTypeError(f"must be 1, 2 or 3, got {text!r}")
+    return int(text)
 
 
 def run_check(args: argparse.Namespace) -> int:

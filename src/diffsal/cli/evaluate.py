@@ -6,16 +6,16 @@ import argparse
 import sys
 import threading
 
-from diffsal.errors import InputError
-from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, evaluate,
-                                load_benchmark, markdown_table, notes, prediction_source, write_results)
+from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, detect_layout,
+                                evaluate, load_benchmark, markdown_table, notes, prediction_source, write_results)
 from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
 from diffsal.evaluation.protocol import PROTOCOLS
 from diffsal.evaluation.report import RESULT_FILES
 from diffsal.io.paths import check_output_folder
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
-from diffsal.cli._arguments import blur_sigma, positive_int, seed
+from diffsal.cli._arguments import (DeprecatedAlias, add_databases, add_out, add_quiet, add_seed, add_split,
+                                    blur_sigma, positive_int, thread_count)
 
 MISSING_SHOWN = 5
 
@@ -28,17 +28,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("data", help="dataset root (annotations/ + fold_lists/, or DHF1K: annotation/ or the "
                         "extracted <NNNN>/maps/, also under train/ val/ test/)")
     parser.add_argument("predictions", help=f"folder of predicted maps, or '{CENTER_PRIOR}' for the baseline")
-    parser.add_argument("--out", default="evaluation", help="folder for metrics.json and per_video.csv "
-                        "(default: ./evaluation)")
+    add_out(parser, "metrics.json and per_video.csv", default="evaluation")
     parser.add_argument("--pattern", default="default",
                         help="prediction file names relative to PREDICTIONS: a preset "
                              f"({', '.join(f'{name}={pattern}' for name, pattern in NAMING_PRESETS.items())}) "
                              "or a format string with {db} {db_lower} {video} {frame} {split}")
     parser.add_argument("--layout", default="auto", choices=("auto", "stavis", "dhf1k"))
-    parser.add_argument("--datasets", help="comma-separated STAViS databases (default: all under annotations/)")
-    parser.add_argument("--split", default="default",
-                        help="STAViS: all (default, test lists of splits 1-3 pooled), 1, 2 or 3; "
-                             "DHF1K: val (default, videos 601-700), train, test or all")
+    add_databases(parser, "STAViS databases (default: all under annotations/)")
+    add_split(parser, "all pools them, as STAViS does. DHF1K: val (default, videos 601-700), train, test or all. "
+                      "The defaults score what `diffsal predict DATA` predicts")
     parser.add_argument("--protocol", default="stavis", choices=tuple(PROTOCOLS),
                         help="stavis (default): the STAViS MATLAB evaluation rule for rule, comparable with "
                              "published tables; strict: only frames with fixations, every metric defined on them")
@@ -49,7 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--other-videos", type=positive_int, default=DEFAULT_OTHER_VIDEOS,
                         help=f"N for --sauc-other other-videos (default {DEFAULT_OTHER_VIDEOS})")
     parser.add_argument("--auc-splits", type=positive_int, default=100, help="random splits of AUC-Borji and sAUC (default 100)")
-    parser.add_argument("--seed", type=seed, default=0, help="seed of the AUC jitter and splits (default 0)")
+    add_seed(parser, "the AUC jitter and splits")
     parser.add_argument("--no-min-max", action="store_true", help="skip min-max normalisation of predictions")
     parser.add_argument("--blur-sigma", type=blur_sigma, default=2.0,
                         help="Gaussian blur sigma in prediction pixels, 0 to skip (default 2)")
@@ -57,7 +55,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="do not resize predictions to the ground-truth size (a size mismatch is then an error)")
     parser.add_argument("--require-all-frames", action="store_true",
                         help="a missing prediction file is an error (default: counted, and the frame is not scored)")
-    parser.add_argument("--workers", type=positive_int, default=2, help="scoring threads (default 2)")
+    parser.add_argument("--threads", type=thread_count, default=2, metavar="N",
+                        help="CPU threads: videos scored at once (default 2; 1 is fastest on a busy machine)")
+    parser.add_argument("--workers", dest="threads", type=thread_count, action=DeprecatedAlias, new="--threads",
+                        help=argparse.SUPPRESS)
+    add_quiet(parser)
     parser.set_defaults(handler=run)
 
 
@@ -70,15 +72,12 @@ def run(args: argparse.Namespace) -> int:
     settings = EvaluationSettings(metrics=metrics, protocol=protocol, sauc_variant=args.sauc_other,
                                   other_videos=args.other_videos, n_splits=args.auc_splits, seed=args.seed,
                                   postprocess=postprocess, require_all_frames=args.require_all_frames,
-                                  workers=args.workers)
+                                  workers=args.threads)
     source = prediction_source(args.predictions, args.pattern)
-    databases = [name.strip() for name in args.datasets.split(",") if name.strip()] if args.datasets else None
-    if databases == []:
-        raise InputError("--datasets names no database")
-    benchmark = load_benchmark(args.data, layout=args.layout, databases=databases, split=args.split,
+    benchmark = load_benchmark(args.data, layout=args.layout, databases=args.db, split=_split(args),
                                per_split=source.uses_split)
     keep_freed_memory()  # see diffsal.evaluation.allocator: page faults cost as much as the arithmetic
-    result = evaluate(benchmark, source, settings, progress=_progress(len(benchmark.units)))
+    result = evaluate(benchmark, source, settings, progress=None if args.quiet else _progress(len(benchmark.units)))
     json_path, csv_path = write_results(result, args.out)
     print(markdown_table(result))
     print()
@@ -95,6 +94,14 @@ def run(args: argparse.Namespace) -> int:
               f"(all listed in {json_path}): {shown}", file=sys.stderr)
     print(f"wrote {json_path} and {csv_path}", file=sys.stderr)
     return 0
+
+
+def _split(args: argparse.Namespace) -> str:
+    """The split asked for; without --split, split 1 of a STAViS root (what `predict` predicts) and DHF1K's val."""
+    if args.split is not None:
+        return args.split
+    layout = detect_layout(args.data) if args.layout == "auto" else args.layout
+    return "1" if layout == "stavis" else "default"
 
 
 def _progress(total: int):

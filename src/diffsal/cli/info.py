@@ -11,7 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from diffsal.cli._arguments import positive_int
+from diffsal.cli._arguments import add_batch_size, add_device, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="with --model: also time inference and one training step (random inputs and weights)")
     parser.add_argument("--frames-out", type=positive_int, metavar="K",
                         help="with a preset: maps per clip (default: the preset's, 1); FLOPs per frame fall ~K-fold")
-    parser.add_argument("--batch", type=positive_int, default=1, help="batch size for --time (default 1)")
-    parser.add_argument("--device", default="cpu", help="device for --time (cpu, cuda, cuda:1, ...; default cpu)")
+    add_batch_size(parser, 1, "clips per step of --time")
+    add_device(parser)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.set_defaults(handler=run)
 
@@ -37,11 +37,8 @@ def environment_report() -> dict[str, str]:
     import torchvision
 
     from diffsal import __version__
+    from diffsal.runtime import describe_devices
 
-    if torch.cuda.is_available():
-        device = f"cuda ({torch.cuda.device_count()}x {torch.cuda.get_device_name(0)})"
-    else:
-        device = "cpu (no CUDA device visible)"
     return {
         "diffsal": __version__,
         "python": platform.python_version(),
@@ -50,7 +47,7 @@ def environment_report() -> dict[str, str]:
         "PyAV": av.__version__,
         "FFmpeg": str(getattr(av, "ffmpeg_version_info", "unknown")),
         "numpy": numpy.__version__,
-        "device": device,
+        "device": describe_devices(),
         "torch threads": str(torch.get_num_threads()),
         "CPU cores": str(os.cpu_count()),
     }
@@ -126,7 +123,7 @@ def model_report(spec: str, frames_out: int | None = None) -> dict[str, Any]:
     }
 
 
-def timing_report(spec: str, batch: int, device: str, repeats: int = 3, frames_out: int | None = None) -> dict[str, Any]:
+def timing_report(spec: str, batch: int, device: str = "auto", repeats: int = 3, frames_out: int | None = None) -> dict[str, Any]:
     """Median wall time of a one-step prediction, of one extra denoising step and of one training step.
 
     Random weights and inputs (speed does not depend on them); the Adam update is included in the
@@ -143,14 +140,11 @@ def timing_report(spec: str, batch: int, device: str, repeats: int = 3, frames_o
     from diffsal.models.config import PRESETS
     from diffsal.models.loading import load_model
 
+    from diffsal.runtime import resolve_device
+
     if batch < 1:
-        raise InputError(f"--batch must be >= 1, got {batch}")
-    try:
-        target_device = torch.device(device)
-    except RuntimeError as error:
-        raise InputError(f"--device {device!r}: {error}") from None
-    if target_device.type == "cuda" and not torch.cuda.is_available():
-        raise InputError("--device cuda: no CUDA device is visible")
+        raise InputError(f"--batch-size must be >= 1, got {batch}")
+    target_device = resolve_device(device)
     if spec in PRESETS:
         config = DiffSalConfig.preset(spec)
         model = DiffSal(config if frames_out is None else dataclasses.replace(config, frames_out=frames_out))
@@ -207,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     if args.model:
         report["model"] = model_report(args.model, args.frames_out)
         if args.time:
-            report["timing"] = timing_report(args.model, args.batch, args.device, frames_out=args.frames_out)
+            report["timing"] = timing_report(args.model, args.batch_size, args.device, frames_out=args.frames_out)
     elif args.time:
         from diffsal.errors import InputError
 

@@ -20,11 +20,12 @@ from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, earlier_
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import Predictor
 from diffsal.inference.runner import OutputOptions, PredictionRun
-from diffsal.inference.sharding import Shard
+from diffsal.runtime import TorchrunEnv
 from diffsal.inference.sources import InputSpec, VideoInput, keep_earlier_keys, resolve_inputs
 from diffsal.io.paths import check_output_folder
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
-from diffsal.cli._arguments import non_negative_float, positive_int, seed, thread_count
+from diffsal.cli._arguments import (add_batch_size, add_databases, add_device, add_out, add_quiet, add_seed,
+                                    add_split, add_threads, non_negative_float, positive_int)
 
 FAILURES_SHOWN = 10
 
@@ -41,13 +42,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "or a DHF1K root")
     parser.add_argument("--model", required=True, help="model folder with model.safetensors + config.json "
                         "(e.g. runs/x/checkpoints/best)")
-    parser.add_argument("--out", default="predictions", help="output folder (default: ./predictions)")
+    add_out(parser, "the maps, one folder per video", default="predictions")
     sampling = parser.add_argument_group("sampling")
     sampling.add_argument("--steps", type=positive_int, help="DDIM steps (default: the model's sampling_steps)")
     sampling.add_argument("--samples", type=positive_int, default=1,
                           help="diffusion samples per frame; > 1 writes the mean and a per-pixel std (uncertainty)")
     sampling.add_argument("--eta", type=non_negative_float, help="DDIM eta (default: the model's, normally 0)")
-    sampling.add_argument("--seed", type=seed, default=0, help="seed of the starting noise (default 0)")
+    add_seed(sampling, "the starting noise of the diffusion")
     sampling.add_argument("--stride", type=positive_int, default=1,
                           help="predict every k-th frame (and the last) and interpolate linearly in between (default 1)")
     sampling.add_argument("--no-audio", action="store_true",
@@ -55,20 +56,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sampling.add_argument("--audio-optional", action="store_true",
                           help="dataset input: a video whose wav is missing is predicted on silence (and its "
                                "summary.json says so) instead of failing")
-    sampling.add_argument("--device", default="auto", help="auto (default), cpu, cuda or cuda:N")
-    sampling.add_argument("--batch-size", type=positive_int, default=8, help="clips per forward pass (default 8)")
+    add_device(sampling)
+    add_batch_size(sampling, 8, "clips per forward pass")
     # Checked by the Predictor rather than by argparse `choices`, so that a bad value is one line, exit code 2.
     sampling.add_argument("--precision", default="fp32", metavar="{" + ",".join(PRECISIONS) + "}",
                           help="fp32 (default) or bf16 autocast: fast on GPUs; on a CPU without bf16 units "
                                "(AVX-512 BF16 / AMX) it is emulated and much slower than fp32")
-    sampling.add_argument("--threads", type=thread_count,
-                          help="CPU threads of torch (default: torch's choice; 1 is fastest on a busy machine)")
+    add_threads(sampling)
     dataset = parser.add_argument_group("dataset input (STAViS layout or DHF1K)")
-    dataset.add_argument("--split", help="STAViS: 1 (default), 2, 3, or all (the three lists' videos, each once)")
+    add_split(dataset, "all predicts each video of the three lists once")
     dataset.add_argument("--part", choices=("test", "train", "val"),
                          help="STAViS: the fold list part, test (default) or train; DHF1K: val (default, videos "
                               "601-700), train (1-600) or test (701-1000)")
-    dataset.add_argument("--datasets", help="comma-separated STAViS databases (default: every one with fold lists)")
+    add_databases(dataset, "STAViS databases (default: every one with fold lists)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--save-npy", action="store_true", help="also write float32 <frame:05d>.npy maps")
     outputs.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
@@ -79,17 +79,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outputs.add_argument("--normalize", default="minmax", choices=NORMALIZATIONS,
                          help="PNG values: min-max per frame (default) or the model's [0, 1] output as it is")
     parser.add_argument("--overwrite", action="store_true", help="predict again videos that are already complete (never replaces a folder diffsal did not write)")
-    parser.add_argument("--quiet", action="store_true", help="no progress output (failures are still reported)")
+    add_quiet(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    shard = Shard.from_env()
+    shard = TorchrunEnv.from_env()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    databases = tuple(name.strip() for name in args.datasets.split(",") if name.strip()) if args.datasets else None
-    if databases == ():
-        raise InputError("--datasets names no database")
+    databases = tuple(args.db) if args.db else None
     kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part))
     out_root = check_output_folder(args.out)  # made only when the first file is written
     if kind in ("file", "folder"):

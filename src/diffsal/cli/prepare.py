@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from diffsal.cli._arguments import positive_int
+from diffsal.cli._arguments import add_database_name, add_out, add_quiet, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -16,10 +16,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fold_lists/<DB>_list_test_1_fps.txt, so that they are read by the same code as the benchmarks.",
     )
     parser.add_argument("inputs", nargs="+", help="video files and/or folders of videos")
-    parser.add_argument("--out", required=True, help="output root (created if needed)")
-    parser.add_argument("--db", default="User", help="database name (default User)")
+    add_out(parser, "the dataset root (created if needed)", required=True)
+    add_database_name(parser, "User", "to write")
     parser.add_argument("--jpeg-quality", type=positive_int, default=95, help="quality of the frame JPEGs (default 95)")
     parser.add_argument("--overwrite", action="store_true", help="re-extract videos that are already prepared")
+    add_quiet(parser)
     parser.set_defaults(handler=run)
 
 
@@ -33,8 +34,9 @@ def run(args: argparse.Namespace) -> int:
     def progress(video: PreparedVideo) -> None:
         state = "already prepared" if video.reused else "prepared"
         sound = "with audio" if video.has_audio else "NO AUDIO"
-        print(f"{state}: {video.source} -> {video.name} ({video.num_frames} frames, {video.fps:.3f} fps, {sound})",
-              file=sys.stderr, flush=True)
+        if not args.quiet:
+            print(f"{state}: {video.source} -> {video.name} ({video.num_frames} frames, {video.fps:.3f} fps, {sound})",
+                  file=sys.stderr, flush=True)
         if video.timing_drift_s > 0.5 / video.fps:
             print(f"warning: {video.source} has a variable frame rate: its frames are listed at the mean rate "
                   f"{video.fps:.3f} fps, up to {video.timing_drift_s:.3f} s from their times in the file, so sound "

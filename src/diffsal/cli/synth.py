@@ -1,4 +1,4 @@
-"""`diffsal synth OUT`: generate the synthetic audio-visual saliency benchmark (docs/synthetic.md)."""
+"""`diffsal synth --out DIR`: generate the synthetic audio-visual saliency benchmark (docs/synthetic.md)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import sys
 
 from diffsal.errors import InputError
-from diffsal.cli._arguments import fraction, positive_float, positive_int, seed
+from diffsal.cli._arguments import (add_database_name, add_out, add_quiet, add_seed, fraction, positive_float,
+                                    positive_int, seed, warn_deprecated)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -14,11 +15,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "synth",
         help="generate the synthetic audio-visual benchmark (STAViS layout + mp4s + fold lists)",
         description="Generate scenes where only the sound tells which object viewers look at. "
-        "Deterministic from --seed; written in the STAViS layout under OUT (database 'Synthetic').",
+        "Deterministic from --seed; written in the STAViS layout under --out (database 'Synthetic').",
     )
-    parser.add_argument("out", help="output root (video_frames/, video_audio/, annotations/, fold_lists/, videos/, meta/)")
+    add_out(parser, "the dataset root (video_frames/, video_audio/, annotations/, fold_lists/, videos/, meta/)")
+    parser.add_argument("legacy_out", nargs="?", metavar="OUT", help=argparse.SUPPRESS)  # deprecated positional
     parser.add_argument("--videos", type=positive_int, default=50, help="number of videos (default 50: 40 train / 10 test per split)")
-    parser.add_argument("--seed", type=seed, default=0, help="seed of pictures, observers and splits (default 0)")
+    add_seed(parser, "pictures, observers and splits")
     parser.add_argument("--sound-seed", type=seed, default=None,
                         help="re-draw only who sounds when (same frames); default: --seed")
     parser.add_argument("--size", default="192x112", help="frame size WxH (default 192x112)")
@@ -28,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--objects", default="3,4", help="MIN,MAX coloured objects per scene (default 3,4; at most 6)")
     parser.add_argument("--test-fraction", type=fraction, default=0.2,
                         help="share of videos in each split's test list (default 0.2)")
-    parser.add_argument("--db", default="Synthetic", help="database name (default Synthetic)")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_database_name(parser, "Synthetic", "to write")
+    add_quiet(parser)
     parser.set_defaults(handler=run)
 
 
@@ -54,9 +56,22 @@ def parse_range(text: str) -> tuple[int, int]:
     raise InputError(f"--objects must be N or MIN,MAX, got {text!r}")
 
 
+def output_root(args: argparse.Namespace) -> str:
+    """--out DIR, or the positional OUT of earlier releases (with a deprecation note)."""
+    if args.legacy_out is not None:
+        if args.out is not None:
+            raise InputError(f"give the output folder once: --out {args.out} or {args.legacy_out}, not both")
+        warn_deprecated("the positional OUT of `diffsal synth`", f"--out {args.legacy_out}")
+        return args.legacy_out
+    if args.out is None:
+        raise InputError("--out DIR is required (the folder to write the benchmark to)")
+    return args.out
+
+
 def run(args: argparse.Namespace) -> int:
     from diffsal.synth import SynthConfig, generate_benchmark
 
+    out = output_root(args)
     width, height = parse_size(args.size)
     config = SynthConfig(
         num_videos=args.videos,
@@ -76,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"[{done}/{total}] {name}", file=sys.stderr, flush=True)
 
-    summary = generate_benchmark(args.out, config, progress)
+    summary = generate_benchmark(out, config, progress)
     train, test = summary.splits[1]
     print(f"wrote {len(summary.videos)} videos of {config.num_frames} frames ({width}x{height}, {config.fps:g} fps) "
           f"to {summary.root} as database {config.database!r} in {summary.seconds:.1f} s; "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from diffsal.cli._arguments import add_device
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -17,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     parser.add_argument("--overwrite", action="store_true",
                         help="start again in a run folder that holds a run (deletes its checkpoints and log)")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    add_device(parser)
     parser.set_defaults(handler=run)
 
 

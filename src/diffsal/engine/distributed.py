@@ -1,18 +1,18 @@
 """DistributedDataParallel set-up from torchrun's environment (NCCL on GPUs, gloo on CPU).
 
 Launch with ``torchrun --nproc_per_node=N -m diffsal train ...``; without torchrun the same code
-runs as a single process. No process launching of our own.
+runs as a single process. No process launching of our own. The environment and the device are read
+by `diffsal.runtime`, as for sharded prediction.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
 
-from diffsal.errors import InputError
+from diffsal.runtime import TorchrunEnv, resolve_device
 
 
 @dataclass(frozen=True)
@@ -59,28 +59,20 @@ class DistributedContext:
         return self.device if self.device.type == "cuda" else torch.device("cpu")
 
 
-def init_distributed(device: str = "auto") -> DistributedContext:
+def init_distributed(device: str | torch.device = "auto", env: TorchrunEnv | None = None) -> DistributedContext:
     """Join the process group torchrun describes (if any) and pick this process's device.
 
     Args:
-        device: "auto" (CUDA if available, else CPU), "cpu" or "cuda".
+        device: "auto", "cpu", "cuda" (this rank's GPU) or "cuda:N" (`diffsal.runtime.resolve_device`).
+        env: the torchrun environment (default: read from os.environ and checked).
     """
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    rank = int(os.environ.get("RANK", "0"))
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-    if device not in ("auto", "cpu", "cuda"):
-        raise InputError(f"device must be auto, cpu or cuda, got {device!r}")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("device cuda was asked for, but no CUDA device is visible")
-    use_cuda = torch.cuda.is_available() if device == "auto" else device == "cuda"
-    if use_cuda:
-        torch.cuda.set_device(local_rank)
-        chosen = torch.device("cuda", local_rank)
-    else:
-        chosen = torch.device("cpu")
-    if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return DistributedContext(rank=rank, local_rank=local_rank, world_size=world_size, device=chosen)
+    env = TorchrunEnv.from_env() if env is None else env
+    chosen = resolve_device(device, env)
+    if chosen.type == "cuda":
+        torch.cuda.set_device(chosen)
+    if env.distributed and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
+    return DistributedContext(rank=env.rank, local_rank=env.local_rank, world_size=env.world_size, device=chosen)
 
 
 def shutdown_distributed() -> None:

@@ -49,6 +49,7 @@ from diffsal.io.video import VideoReader
 from diffsal.models.diffsal import DiffSal
 from diffsal.models.saliency_diffusion import SaliencySample
 from diffsal.models.loading import load_model
+from diffsal.runtime import resolve_device
 from diffsal.seeds import STEP_NOISE_OFFSET
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the video)
@@ -63,23 +64,6 @@ def clip_seed(seed: int, frame_index: int) -> int:
     """The seed of the starting noise of the clip centred on `frame_index` (a 63-bit integer)."""
     state = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, int(frame_index)]).generate_state(2, np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """"auto" (CUDA if visible, else CPU), "cpu", "cuda" or "cuda:N"; InputError when CUDA is asked for but absent."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        chosen = torch.device(device)
-    except RuntimeError as error:
-        raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}") from error
-    if chosen.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device} was asked for, but no CUDA device is visible")
-    if chosen.type not in ("cpu", "cuda"):
-        raise InputError(f"device must be auto, cpu, cuda or cuda:N, got {device!r}")
-    return chosen
 
 
 @dataclass

@@ -9,71 +9,26 @@ CUDA: it carries only the barrier and a few small objects) exists only with WORL
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-import torch
 import torch.distributed as dist
 
-from diffsal.errors import InputError
-
-T = TypeVar("T")
+from diffsal.runtime import TorchrunEnv
 
 # Ranks wait at the final barrier for the slowest shard; a whole benchmark can take many hours.
 BARRIER_TIMEOUT = timedelta(hours=72)
 
 
-@dataclass(frozen=True)
-class Shard:
-    """This process's place in the run."""
-
-    rank: int = 0
-    world_size: int = 1
-    local_rank: int = 0
-
-    @classmethod
-    def from_env(cls) -> Shard:
-        try:
-            rank = int(os.environ.get("RANK", "0"))
-            world_size = int(os.environ.get("WORLD_SIZE", "1"))
-            local_rank = int(os.environ.get("LOCAL_RANK", str(rank)))
-        except ValueError as error:
-            raise InputError(f"RANK/WORLD_SIZE/LOCAL_RANK must be integers ({error})") from None
-        if world_size < 1 or not 0 <= rank < world_size:
-            raise InputError(f"RANK={rank} is not in 0..WORLD_SIZE-1 (WORLD_SIZE={world_size})")
-        return cls(rank, world_size, local_rank)
-
-    @property
-    def distributed(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
-    def take(self, items: list[T]) -> list[T]:
-        """This rank's items: every world_size-th, starting at its rank."""
-        return items[self.rank :: self.world_size]
-
-    def device(self, requested: str) -> str:
-        """The device of this rank: with several ranks on CUDA, rank-local GPU ``cuda:LOCAL_RANK``."""
-        wants_cuda = requested == "cuda" or (requested == "auto" and torch.cuda.is_available())
-        if self.distributed and wants_cuda:
-            if not torch.cuda.is_available():
-                raise InputError("device cuda was asked for, but no CUDA device is visible")
-            return f"cuda:{self.local_rank % torch.cuda.device_count()}"
-        return requested
-
-    def prefix(self) -> str:
-        return f"[rank {self.rank}/{self.world_size}] " if self.distributed else ""
+# This process's place in the run: the torchrun environment of `diffsal.runtime` (rank, world_size,
+# local_rank; take, prefix, device). Kept under its inference name for callers of `diffsal.inference`.
+Shard = TorchrunEnv
 
 
 class ShardGroup:
     """The process group of a sharded run (a no-op for one process): barrier and gather of small objects."""
 
-    def __init__(self, shard: Shard) -> None:
+    def __init__(self, shard: TorchrunEnv) -> None:
         self.shard = shard
         self._owned = False
         if shard.distributed and not dist.is_initialized():
