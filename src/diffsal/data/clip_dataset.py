@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +39,7 @@ from torch.utils.data import Dataset
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
 from diffsal.data.records import VideoRecord
-from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, Sampling, clip_centres, random_offsets, target_frames
+from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, ClipSampler, Sampling, target_frames
 from diffsal.data.targets import resize_fixations, resize_saliency
 from diffsal.errors import DatasetError
 from diffsal.io.audio import AudioTrack, read_audio
@@ -60,7 +60,10 @@ class ClipDataset(Dataset):
     """Clips of a list of videos.
 
     Args:
-        records: the videos.
+        records: the videos (`diffsal.data.index.records`).
+        sampler: which frames become clip targets (`ClipSampler`); default: one made of `sampling`,
+            `stride`, `random_offset` and `seed`.
+        transform: applied to every item before it is returned (None: the item as made).
         sampling: "sparse" (one clip per `stride` frames, for training) or "dense" (every frame).
         stride: K of sparse sampling.
         random_offset: draw the first sparse target of each video anew per epoch (`set_epoch`);
@@ -81,6 +84,8 @@ class ClipDataset(Dataset):
     def __init__(
         self,
         records: Sequence[VideoRecord],
+        sampler: ClipSampler | None = None,
+        transform: Callable[[dict], dict] | None = None,
         *,
         sampling: Sampling = "dense",
         stride: int = DEFAULT_TRAIN_STRIDE,
@@ -101,10 +106,8 @@ class ClipDataset(Dataset):
         if not 1 <= frames_out <= clip_length:
             raise ValueError(f"frames_out must be in [1, clip_length={clip_length}], got {frames_out}")
         self.records = list(records)
-        self.sampling = sampling
-        self.stride = stride
-        self.random_offset = random_offset
-        self.seed = seed
+        self.sampler = sampler if sampler is not None else ClipSampler(sampling, stride, random_offset, seed)
+        self.transform = transform
         self.clip_length = clip_length
         self.frames_out = frames_out
         self.preprocessing = preprocessing if preprocessing is not None else default_preprocessing()
@@ -123,22 +126,31 @@ class ClipDataset(Dataset):
         self._reset_caches()
 
     # ------------------------------------------------------------------ sampling
+    @property
+    def sampling(self) -> Sampling:
+        return self.sampler.sampling
+
+    @property
+    def stride(self) -> int:
+        return self.sampler.stride
+
+    @property
+    def random_offset(self) -> bool:
+        return self.sampler.random_offset
+
+    @property
+    def seed(self) -> int:
+        return self.sampler.seed
+
     def set_epoch(self, epoch: int) -> None:
         """Re-draw the sparse offsets for `epoch` (only with ``random_offset=True``)."""
         self.epoch = int(epoch)
-        if self.random_offset and self.sampling == "sparse":
+        if self.sampler.per_epoch:
             self._samples = self._sample()
 
     def _sample(self) -> np.ndarray:
         """int64 `(num_clips, 2)`: (record index, target frame) pairs."""
-        offsets: list[int | None] = [None] * len(self.records)
-        if self.random_offset and self.sampling == "sparse":
-            offsets = random_offsets(len(self.records), self.stride, [r.num_frames for r in self.records], self.seed, self.epoch)
-        parts = []
-        for index, (record, offset) in enumerate(zip(self.records, offsets)):
-            centres = clip_centres(record.num_frames, self.sampling, self.stride, offset)
-            parts.append(np.stack([np.full_like(centres, index), centres], axis=1))
-        return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
+        return self.sampler.samples([record.num_frames for record in self.records], self.epoch)
 
     @property
     def videos(self) -> list[str]:
@@ -177,7 +189,7 @@ class ClipDataset(Dataset):
                 resize_saliency(read_saliency_map(record.map_path(index)), reader.geometry) for index in targets]))
             item["fixations"] = torch.from_numpy(np.stack([
                 resize_fixations(read_fixation_map(record.fixation_path(index)), reader.geometry) for index in targets]))
-        return item
+        return item if self.transform is None else self.transform(item)
 
     # ------------------------------------------------------------------ per-process caches
     def _reset_caches(self) -> None:

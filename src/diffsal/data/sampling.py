@@ -7,6 +7,7 @@ frame, the clip padded at the video's edges, so every frame gets a prediction.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -64,3 +65,45 @@ def validation_videos(train_videos: Sequence[str], fraction: float, seed: int) -
     rng = np.random.default_rng(np.random.SeedSequence([seed, len(names)]))
     chosen = rng.choice(len(names), size=count, replace=False)
     return sorted(names[index] for index in chosen)
+
+
+@dataclass(frozen=True)
+class ClipSampler:
+    """Which frames of each video become clip targets (the clip sampler of a `ClipDataset`).
+
+    Attributes:
+        sampling: "sparse" (one clip per `stride` frames, for training) or "dense" (every frame).
+        stride: K of sparse sampling.
+        random_offset: draw the first sparse target of each video anew per epoch; otherwise it is
+            fixed (`clip_centres`).
+        seed: seed of the random offsets.
+    """
+
+    sampling: Sampling = "dense"
+    stride: int = DEFAULT_TRAIN_STRIDE
+    random_offset: bool = False
+    seed: int = 0
+
+    @classmethod
+    def sparse(cls, stride: int = DEFAULT_TRAIN_STRIDE, random_offset: bool = False, seed: int = 0) -> ClipSampler:
+        return cls("sparse", stride, random_offset, seed)
+
+    @classmethod
+    def dense(cls) -> ClipSampler:
+        return cls("dense")
+
+    @property
+    def per_epoch(self) -> bool:
+        """True when the targets change with the epoch."""
+        return self.random_offset and self.sampling == "sparse"
+
+    def samples(self, num_frames: Sequence[int], epoch: int = 0) -> np.ndarray:
+        """int64 `(num_clips, 2)`: (video index, target frame) pairs for videos of `num_frames` frames."""
+        offsets: list[int | None] = [None] * len(num_frames)
+        if self.per_epoch:
+            offsets = random_offsets(len(num_frames), self.stride, list(num_frames), self.seed, epoch)
+        parts = []
+        for index, (frames, offset) in enumerate(zip(num_frames, offsets)):
+            centres = clip_centres(frames, self.sampling, self.stride, offset)
+            parts.append(np.stack([np.full_like(centres, index), centres], axis=1))
+        return np.concatenate(parts) if parts else np.zeros((0, 2), dtype=np.int64)
