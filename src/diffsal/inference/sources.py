@@ -8,7 +8,7 @@ INPUT is one of:
   rule `diffsal prepare` names videos by;
 - a dataset root in the STAViS layout (``fold_lists/`` + ``video_frames/``): the videos of one part
   of one split, read from the frame folders with the wav next to them; output keys ``<DB>/<video>``;
-- a DHF1K root in any layout that training reads (`diffsal.data.dhf1k.find_dhf1k_videos`): the
+- a DHF1K root in any layout that training reads (`diffsal.data.index.find_dhf1k_videos`): the
   videos of one part (val by default), from the AVIs or the extracted images; output keys
   ``DHF1K/<NNNN>``.
 
@@ -23,9 +23,10 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffsal.data.dhf1k import DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, find_dhf1k_videos, is_dhf1k_root
-from diffsal.data.fold_lists import SPLITS, read_fold_list
-from diffsal.data.layout import EYE_MAP_PATTERN, VIDEO_SUFFIXES, StavisLayout, video_files, video_names
+from diffsal.data.index import dhf1k_index, is_dhf1k_root, stavis_index
+from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
+                                 SPLITS, VIDEO_SUFFIXES, StavisLayout, video_files, video_names)
+from diffsal.data.records import VideoRecord
 from diffsal.errors import InputError, MediaError
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN, FrameFolder
 from diffsal.io.frame_source import FrameSource
@@ -61,6 +62,25 @@ class VideoInput:
     map_pattern: str = EYE_MAP_PATTERN
     missing_audio: Path | None = None
 
+    @classmethod
+    def from_record(cls, record: VideoRecord, key: str) -> VideoInput:
+        """The view of a dataset's record (`diffsal.data.index.records`) that prediction reads: a wav that is
+        absent or empty is `missing_audio`; a DHF1K video file brings its own sound track, if any."""
+        maps = Path(record.maps) if record.maps is not None else None
+        frames = Path(record.frames)
+        dhf1k = record.dataset == DHF1K_NAME and record.wav is None
+        return cls(
+            key=key,
+            frames=frames,
+            audio=Path(record.audio) if record.audio is not None else (frames if dhf1k and record.is_file else None),
+            fps=None if record.is_file else (DHF1K_FPS if dhf1k else record.fps),
+            num_frames=None if dhf1k else record.num_frames,
+            ground_truth=maps if maps is not None and maps.is_dir() else None,
+            frame_pattern=record.frame_pattern,
+            map_pattern=record.map_pattern,
+            missing_audio=Path(record.wav) if record.wav is not None and record.audio is None else None,
+        )
+
     def open_frames(self) -> FrameSource:
         """A `VideoReader` or `FrameFolder` (raises `MediaError` for a missing or broken video)."""
         if self.fps is None:
@@ -95,7 +115,7 @@ class InputSpec:
 
 
 def is_stavis_root(path: Path) -> bool:
-    return path.is_dir() and (path / "fold_lists").is_dir() and (path / "video_frames").is_dir()
+    return path.is_dir() and (path / FOLD_LISTS_FOLDER).is_dir() and (path / FRAMES_FOLDER).is_dir()
 
 
 def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str, list[VideoInput]]:
@@ -134,11 +154,7 @@ def _stavis_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
     split = spec.split or "1"
     if part not in STAVIS_PARTS:
         raise InputError(f"--part for a STAViS dataset must be one of {', '.join(STAVIS_PARTS)}, got {part!r}")
-    if split == "all":
-        splits = SPLITS
-    elif split.isdigit() and int(split) in SPLITS:
-        splits = (int(split),)
-    else:
+    if split != "all" and not (split.isdigit() and int(split) in SPLITS):
         raise InputError(f"--split must be 1, 2, 3 or all, got {split!r}")
     layout = StavisLayout(root)
     available = layout.fold_lists()
@@ -147,33 +163,11 @@ def _stavis_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
     if unknown:
         raise InputError(f"{root}: no fold lists for {', '.join(unknown)} under fold_lists/ "
                          f"(found: {', '.join(sorted(available)) or 'none'})")
-    videos: dict[str, VideoInput] = {}
-    for database in databases:
-        lists = []
-        for number in splits:
-            path = layout.fold_list(database, part, number)
-            if path.is_file() or split != "all":
-                lists.append(read_fold_list(path))
-        for fold_list in lists:
-            for entry in fold_list.entries:
-                key = f"{database}/{entry.video}"
-                if key in videos:
-                    continue
-                wav = layout.wav_path(database, entry.video)
-                has_wav = wav.is_file() and wav.stat().st_size > 0  # what training accepts as a wav
-                maps = layout.maps_dir(database, entry.video)
-                videos[key] = VideoInput(
-                    key=key,
-                    frames=layout.frames_dir(database, entry.video),
-                    audio=wav if has_wav else None,
-                    fps=entry.fps,
-                    num_frames=entry.num_frames,
-                    ground_truth=maps if maps.is_dir() else None,
-                    missing_audio=None if has_wav else wav,
-                )
+    index = stavis_index(root, databases, split, part, audio="optional", validation_fraction=0.0, check=False)
+    videos = [VideoInput.from_record(record, f"{record.dataset}/{record.video}") for record in index.all_records]
     if not videos:
         raise InputError(f"{root}: the {part} lists of split {split} for {', '.join(databases)} name no videos")
-    return list(videos.values())
+    return videos
 
 
 def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
@@ -185,19 +179,8 @@ def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
         raise InputError("--split does not apply to DHF1K (its parts are fixed: --part val, train or test)")
     if spec.databases and spec.databases != (DHF1K_NAME,):
         raise InputError(f"--datasets does not apply to DHF1K (got {', '.join(spec.databases)})")
-    videos = []
-    for video in find_dhf1k_videos(root, (part,)):
-        if video.frames is None:
-            continue  # annotations only: nothing to predict from
-        videos.append(VideoInput(
-            key=f"{DHF1K_NAME}/{video.name}",
-            frames=video.frames,
-            audio=video.frames if video.is_file else None,
-            fps=None if video.is_file else DHF1K_FPS,
-            ground_truth=video.maps if video.annotated else None,
-            frame_pattern=video.frame_pattern(),
-            map_pattern=DHF1K_PATTERN,
-        ))
+    videos = [VideoInput.from_record(record, f"{DHF1K_NAME}/{record.video}")
+              for record in dhf1k_index(root, part, check=False).all_records]
     if not videos:
         numbers = DHF1K_PARTS[part]
         raise InputError(f"{root}: no DHF1K videos with frames of the {part} part (numbers {numbers[0]}-{numbers[-1]}; "
