@@ -1,4 +1,5 @@
-"""`diffsal ablate` at a toy size: tables agree with the per-seed scores, studies share trained models, reruns reuse."""
+"""`diffsal ablate` (`diffsal.experiments`) at a toy size: tables agree with the per-seed scores, studies share
+trained models, reruns reuse."""
 
 import json
 import re
@@ -6,15 +7,16 @@ import re
 import pytest
 
 from diffsal.cli import main
-from diffsal.demo.ablations import AblationSettings, _mean_spread, run_ablation
+from diffsal.experiments import StudySettings, run_study
+from diffsal.experiments.common import mean_spread
 
 TOY = ["--videos", "4", "--seconds", "1.2", "--train-steps", "2"]
 
 
 def test_mean_spread_is_mean_and_half_range():
-    assert _mean_spread([0.5, 0.7, 0.6]) == "0.600 ± 0.100"
-    assert _mean_spread([0.25]) == "0.250"
-    assert _mean_spread([0.0121, 0.0125], decimals=4) == "0.0123 ± 0.0002"
+    assert mean_spread([0.5, 0.7, 0.6]) == "0.600 ± 0.100"
+    assert mean_spread([0.25]) == "0.250"
+    assert mean_spread([0.0121, 0.0125], decimals=4) == "0.0123 ± 0.0002"
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +48,8 @@ def test_modality_table_matches_the_per_seed_scores(modality):
 def test_sampling_reuses_the_trained_models_and_times_each_row(modality, capsys):
     best = modality / "train" / "audio-visual-seed0" / "checkpoints" / "best"
     before = best.resolve().stat().st_mtime_ns
-    run_ablation(AblationSettings(study="sampling", out_dir=modality, seeds=(0,), videos=4, seconds=1.2,
-                                  train_steps=2, steps=(1, 2), samples=(1, 2)))
+    run_study(StudySettings(study="sampling", out_dir=modality, seeds=(0,), videos=4, seconds=1.2,
+                            train_steps=2, steps=(1, 2), samples=(1, 2)))
     assert best.resolve().stat().st_mtime_ns == before  # not trained again
     rows = json.loads((modality / "sampling.json").read_text())["rows"]
     assert [row["label"] for row in rows] == ["1 DDIM step, 1 sample", "2 DDIM steps, 1 sample",
@@ -59,3 +61,32 @@ def test_sampling_reuses_the_trained_models_and_times_each_row(modality, capsys)
 def test_unknown_study_is_a_clear_error(tmp_path, capsys):
     assert main(["ablate", "colour", "--out", str(tmp_path)]) == 2
     assert "unknown study 'colour'" in capsys.readouterr().err
+
+
+def test_accuracy_at_speed_compares_k_and_precisions(modality):
+    run_study(StudySettings(study="accuracy-at-speed", out_dir=modality, seeds=(0,), videos=4, seconds=1.2,
+                            train_steps=2, frames_out=2, bf16_videos=1))
+    document = json.loads((modality / "accuracy-at-speed.json").read_text())
+    assert document["frames_out"] == 2
+    rows = document["rows"]
+    assert [row["label"] for row in rows] == ["DiffSal tiny, K = 1", "DiffSal tiny, K = 2"]
+    assert "model.overrides.frames_out=2" in rows[1]["train_command"]
+    for row in rows:
+        scores = row["per_seed"]["0"]
+        assert scores["frames_per_s"] > 0 and scores["frames"] > 0
+        assert scores["bf16_frames"] > 0 and -1 <= scores["bf16_min_cc"] <= scores["bf16_mean_cc"] <= 1
+        assert {"IG", "AUC-B"} <= set(scores)  # every metric, as `diffsal evaluate` by default
+    table = (modality / "accuracy-at-speed.md").read_text()
+    assert "| DiffSal tiny, K = 2 |" in table and "K = 2 minus K = 1" in table
+
+
+def test_rerun_reuses_trainings_predictions_and_scores(modality):
+    assert main(["ablate", "fusion", "--out", str(modality), "--seeds", "0", *TOY]) == 0
+    files = [modality / "train" / "concat-seed0" / "checkpoints" / "best" / "model.safetensors",
+             modality / "predictions" / "concat-seed0" / "Synthetic",
+             modality / "evaluation" / "concat-seed0" / "metrics.json"]
+    before = [path.resolve().stat().st_mtime_ns for path in files]
+    rows = json.loads((modality / "fusion.json").read_text())["rows"]
+    assert main(["ablate", "fusion", "--out", str(modality), "--seeds", "0", *TOY]) == 0
+    assert [path.resolve().stat().st_mtime_ns for path in files] == before
+    assert json.loads((modality / "fusion.json").read_text())["rows"] == rows

@@ -1,12 +1,12 @@
 """The demo pipeline: synthetic data -> tiny audio-visual model -> scores vs the centre prior -> report.
 
-Every step runs the same code as the corresponding command (`diffsal synth`, `train`, `predict`,
-`evaluate`), and every step is resumable: rerunning the demo reuses what is complete.
+Every step is a library call (`diffsal.experiments.steps`: the code of `diffsal synth`, `train`, `predict`,
+`evaluate`) whose result the next steps use, and every step is resumable: rerunning the demo reuses what is
+complete.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +17,11 @@ from rich.console import Console
 from diffsal.data.annotations import read_saliency_map
 from diffsal.data.fold_lists import fold_list_path, read_fold_list
 from diffsal.data.layout import StavisLayout
-from diffsal.demo.figures import DEMO_COLUMNS, plot_frame_grid, plot_training_loss
 from diffsal.demo.report import write_report
-from diffsal.demo.steps import SPLIT, ensure_benchmark, run_command
 from diffsal.errors import InputError
+from diffsal.experiments.figures import DEMO_COLUMNS, plot_frame_grid, plot_training_loss
+from diffsal.experiments.steps import (SPLIT, database_scores, ensure_benchmark, evaluate_predictions, predict,
+                                       train_model)
 from diffsal.inference.outputs import MAP_PATTERN, UNCERTAINTY_DIR, read_std_png
 from diffsal.io.paths import check_output_folder
 from diffsal.io.video import VideoReader
@@ -48,6 +49,9 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     timings: dict[str, float] = {}
     data_root = out / "data"
 
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def step(name: str) -> float:
         console.rule(f"[bold]{name}")
         return time.perf_counter()
@@ -58,38 +62,34 @@ def run_demo(settings: DemoSettings, console: Console | None = None) -> Path:
     timings["data"] = time.perf_counter() - started
 
     started = step("2/5 training the tiny audio-visual model")
-    run_dir = out / "train"
-    overrides = [f"out_dir={run_dir}", f"data.root={data_root}", f"train.seed={settings.seed}"]
+    overrides = [f"data.root={data_root}", f"train.seed={settings.seed}"]
     if settings.train_steps is not None:
         overrides.append(f"train.max_steps={settings.train_steps}")
-    run_command(["train", "--config", str(settings.recipe), *overrides,
-              *(["--resume"] if (run_dir / "checkpoints" / "last").exists() else [])], "training")
+    trained = train_model(settings.recipe, out / "train", overrides, say=say)
+    run_dir = trained.run_dir
     model_dir = run_dir / "checkpoints" / "best"
     timings["train"] = time.perf_counter() - started
 
     started = step("3/5 predicting the held-out test videos (split 1)")
     predictions = out / "predictions"
-    steps_option = ["--steps", str(settings.sampling_steps)] if settings.sampling_steps else []
-    run_command(["predict", str(data_root), "--model", str(model_dir), "--split", str(SPLIT), "--out", str(predictions),
-              "--no-overlay", "--seed", str(settings.seed), "--quiet", *steps_option], "prediction")
+    sampling = {"steps": settings.sampling_steps or None, "seed": settings.seed}
+    predict(data_root, model_dir, predictions, split=SPLIT, overlay=False, **sampling)
     timings["predict"] = time.perf_counter() - started
 
     started = step("4/5 scoring: trained model vs centre prior")
     scores = {}
-    for name, source in (("DiffSal tiny (audio-visual)", str(predictions)), ("centre prior", "center-prior")):
+    for name, source in (("DiffSal tiny (audio-visual)", predictions), ("centre prior", "center-prior")):
         evaluation = out / ("evaluation" if source != "center-prior" else "evaluation_center_prior")
-        run_command(["evaluate", str(data_root), source, "--split", str(SPLIT), "--out", str(evaluation)], "evaluation")
-        document = json.loads((evaluation / "metrics.json").read_text())
-        scores[name] = document["databases"][DATABASE]["scores"]
-        sauc_variant = document["sauc"]["variant"]
+        result = evaluate_predictions(data_root, source, evaluation, say=say)
+        scores[name] = database_scores(result)
+        sauc_variant = result.other_maps["variant"]
     timings["evaluate"] = time.perf_counter() - started
 
     started = step("5/5 one test video with sound, uncertainty and figures")
     video_name = read_fold_list(fold_list_path(data_root, DATABASE, "test", SPLIT)).videos[0]
     video_path = data_root / "videos" / DATABASE / f"{video_name}.mp4"
     showcase = out / "showcase"
-    run_command(["predict", str(video_path), "--model", str(model_dir), "--out", str(showcase), "--samples",
-              str(settings.showcase_samples), "--seed", str(settings.seed), "--quiet", *steps_option], "showcase")
+    predict(video_path, model_dir, showcase, samples=settings.showcase_samples, **sampling)
     plot_training_loss(run_dir / "log.jsonl", out / "training_loss.png")
     plot_frame_grid(_grid_rows(data_root, video_name, video_path, showcase / video_name), DEMO_COLUMNS,
                     out / "frames.png")

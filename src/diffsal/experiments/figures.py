@@ -1,4 +1,4 @@
-"""Figures of the demo and the ablations: the training loss, and grids of frames beside their maps."""
+"""Figures of the demo and the studies: the training loss, and grids of frames beside their maps."""
 
 from __future__ import annotations
 

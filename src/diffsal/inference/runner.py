@@ -54,11 +54,13 @@ class VideoOutcome:
     frames: int = 0
     seconds: float = 0.0
     rank: int = 0  # the torchrun rank that handled it
+    summary: dict[str, Any] | None = None  # its summary.json: written ("done") or reused ("skipped"); None: failed
 
 
 @dataclass
 class RunReport:
     outcomes: list[VideoOutcome] = field(default_factory=list)  # this rank's videos
+    all_outcomes: list[VideoOutcome] = field(default_factory=list)  # every rank's videos, in rank order
     incomplete: dict[str, str] = field(default_factory=dict)  # final check (rank 0): key -> problem
     exit_code: int = 0
 
@@ -129,6 +131,7 @@ class PredictionRun:
             finally:
                 progress.close()
             all_outcomes = [outcome for outcomes in group.gather(report.outcomes) for outcome in outcomes]
+            report.all_outcomes = all_outcomes
             if self.shard.is_main:
                 failures = {o.key: f"failed: {o.message}" for o in all_outcomes if o.status == "failed"}
                 report.incomplete = {key: failures.get(key, problem) for key, problem in self.check_complete().items()}
@@ -153,10 +156,12 @@ class PredictionRun:
         skip = self._previous_output(output, video)
         if skip is not None:
             outcome = VideoOutcome(video.key, *skip, rank=self.shard.rank)
+            if outcome.status == "skipped":
+                outcome.summary = output.read_summary()
             progress.end_video(video.key, outcome.message if outcome.status == "skipped" else f"FAILED: {outcome.message}")
             return outcome
         try:
-            frames = self._predict_into(output, video, progress)
+            summary = self._predict_into(output, video, progress)
         except Exception as error:  # noqa: BLE001 - one bad video must not stop the run; it is reported
             if isinstance(error, OSError) and error.errno in STORAGE_ERRNOS:
                 output.abort()  # the disk, not the video: every other video would fail the same way
@@ -172,8 +177,9 @@ class PredictionRun:
             output.abort()
             raise
         seconds = time.perf_counter() - started
+        frames = summary["frames"]
         progress.end_video(video.key, f"done, {frames} frames in {seconds:.1f} s")
-        return VideoOutcome(video.key, "done", "", frames, seconds, self.shard.rank)
+        return VideoOutcome(video.key, "done", "", frames, seconds, self.shard.rank, summary)
 
     def _previous_output(self, output: VideoOutput, video: VideoInput) -> tuple[str, str] | None:
         """(status, message) when the video is not to be predicted again, else None."""
@@ -191,7 +197,8 @@ class PredictionRun:
             return ("failed", f"{output.path}: {problem}; pass --overwrite or choose another --out")
         return None  # a damaged output of ours: predict it again
 
-    def _predict_into(self, output: VideoOutput, video: VideoInput, progress: RunProgress) -> int:
+    def _predict_into(self, output: VideoOutput, video: VideoInput, progress: RunProgress) -> dict[str, Any]:
+        """Predict one video into `output`; its summary (as written to summary.json)."""
         predictor, options = self.predictor, self.options
         source = video.open_frames()
         try:
@@ -218,9 +225,10 @@ class PredictionRun:
                                    uncertainty_video=options.uncertainty_video,
                                    std_max=std_max if predictor.samples > 1 else None)
             render_s = time.perf_counter() - started
-            output.finish(self._summary(video, source, frames, predicted, audio_note, predict_s, render_s, videos,
-                                        std_sum / frames if predictor.samples > 1 else None, std_max))
-            return frames
+            summary = self._summary(video, source, frames, predicted, audio_note, predict_s, render_s, videos,
+                                    std_sum / frames if predictor.samples > 1 else None, std_max)
+            output.finish(summary)
+            return summary
         finally:
             close = getattr(source, "close", None)
             if callable(close):
