@@ -322,7 +322,7 @@ def test_dataset_split_predictions_are_what_evaluate_reads(tmp_path, model_dir):
         assert container.streams.video[0].width == 3 * SIZE[0]  # frame | prediction | ground truth
     evaluation = tmp_path / "evaluation"
     assert main(["evaluate", str(root), str(out), "--split", "1", "--require-all-frames", "--metrics", "CC,NSS",
-                 "--out", str(evaluation), "--workers", "1"]) == 0
+                 "--out", str(evaluation), "--threads", "1"]) == 0
     rows = list(csv.DictReader((evaluation / "per_video.csv").open()))
     scored = [(row["video"], row["frames_scored"], row["frames_missing"]) for row in rows]
     assert scored == [("v1", "6", "0"), ("v2", "5", "0")]

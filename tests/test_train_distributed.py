@@ -42,3 +42,49 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
                      if r["kind"] == "train"]
     double_losses = [r["loss"] for r in records if r["kind"] == "train"]
     assert double_losses == __import__("pytest").approx(single_losses, rel=1e-4)
+
+
+# ---------------------------------------------------------------------- diffsal.runtime: one parser for both users
+import pytest  # noqa: E402
+
+from diffsal.errors import InputError  # noqa: E402
+from diffsal.runtime import TorchrunEnv, check_device_spec, resolve_device  # noqa: E402
+
+
+def test_torchrun_environment_is_parsed_and_checked_once():
+    assert TorchrunEnv.from_env({}) == TorchrunEnv(0, 1, 0)
+    assert TorchrunEnv.from_env({"RANK": "3", "WORLD_SIZE": "4"}) == TorchrunEnv(3, 4, 3)  # LOCAL_RANK defaults to RANK
+    env = TorchrunEnv.from_env({"RANK": "5", "WORLD_SIZE": "8", "LOCAL_RANK": "1"})
+    assert (env.distributed, env.is_main, env.take(list(range(20))), env.prefix()) == (True, False, [5, 13], "[rank 5/8] ")
+    for environ, message in (({"RANK": "x"}, "RANK must be an integer"), ({"WORLD_SIZE": "0"}, "WORLD_SIZE must be >= 1"),
+                             ({"RANK": "2", "WORLD_SIZE": "2"}, "RANK=2 is not in 0..WORLD_SIZE-1"),
+                             ({"LOCAL_RANK": "-1"}, "LOCAL_RANK must be >= 0")):
+        with pytest.raises(InputError, match=message):
+            TorchrunEnv.from_env(environ)
+
+
+def test_the_trainer_and_sharded_prediction_share_the_runtime():
+    from diffsal.engine.distributed import init_distributed
+    from diffsal.inference.sharding import Shard
+
+    assert Shard is TorchrunEnv
+    context = init_distributed("cpu", TorchrunEnv())
+    assert (context.rank, context.world_size, context.device) == (0, 1, torch.device("cpu"))
+
+
+def test_one_device_vocabulary_with_one_error_message():
+    assert [check_device_spec(text) for text in ("auto", "CPU", "cuda", "cuda:01")] == ["auto", "cpu", "cuda", "cuda:1"]
+    for bad in ("gpu", "cuda:", "cuda:x", "mps"):
+        with pytest.raises(InputError, match="device must be auto, cpu, cuda or cuda:N"):
+            check_device_spec(bad)
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto", TorchrunEnv(1, 2, 1)) == torch.device("cpu")
+        for spec in ("cuda", "cuda:0", torch.device("cuda")):
+            with pytest.raises(InputError, match="was asked for, but no CUDA device is visible"):
+                resolve_device(spec)
+    else:
+        count = torch.cuda.device_count()
+        assert resolve_device("cuda", TorchrunEnv(1, 2, 1)) == torch.device("cuda", 1 % count)
+        with pytest.raises(InputError, match=f"only {count} CUDA device"):
+            resolve_device(f"cuda:{count}")

@@ -63,20 +63,20 @@ def test_a_symlink_loop_is_named_as_one(tmp_path):
 
 def test_synth_into_a_file_is_refused_before_any_work(cli, tmp_path):
     (tmp_path / "file").write_text("x")
-    assert_rejected(cli("synth", tmp_path / "file", "--videos", "2"), "is a file")
+    assert_rejected(cli("synth", "--out", tmp_path / "file", "--videos", "2"), "is a file")
     assert (tmp_path / "file").read_text() == "x"
 
 
 @pytest.mark.parametrize("argv, fragment", [
-    (["synth", "OUT", "--videos", "0"], "--videos"),
-    (["synth", "OUT", "--fps", "nan"], "--fps"),
-    (["synth", "OUT", "--seconds", "-1"], "--seconds"),
+    (["synth", "--out", "OUT", "--videos", "0"], "--videos"),
+    (["synth", "--out", "OUT", "--fps", "nan"], "--fps"),
+    (["synth", "--out", "OUT", "--seconds", "-1"], "--seconds"),
     (["predict", "IN", "--model", "M", "--eta", "nan"], "--eta"),
     (["predict", "IN", "--model", "M", "--samples", "0"], "--samples"),
     (["predict", "IN", "--model", "M", "--batch-size", "x"], "--batch-size"),
     (["evaluate", "D", "P", "--blur-sigma", "inf"], "--blur-sigma"),
-    (["evaluate", "D", "P", "--workers", "0"], "--workers"),
-    (["info", "--batch", "-3"], "--batch"),
+    (["evaluate", "D", "P", "--threads", "0"], "--threads"),
+    (["info", "--batch-size", "-3"], "--batch-size"),
     (["predict", "IN", "--model", "M", "--seed", "18446744073709551616"], "--seed"),
     (["predict", "IN", "--model", "M", "--threads", "100000"], "--threads"),
     (["evaluate", "D", "P", "--auc-splits", "100000000000"], "--auc-splits"),
