@@ -17,7 +17,8 @@ from diffsal.data.fold_lists import FoldEntry, read_fold_list, read_fold_list_re
 from diffsal.data.layout import (DHF1K_EXTRACTED_PARENTS, DHF1K_FPS, DHF1K_IMAGE_PATTERNS, DHF1K_NAME,
                                  DHF1K_OFFICIAL_ANNOTATIONS, DHF1K_OFFICIAL_VIDEOS, DHF1K_PARTS, DHF1K_PATTERN,
                                  DHF1K_VIDEO_SUFFIXES, EYE_MAP_PATTERN, FIX_MAP_PATTERN, FIXATIONS_DIR, IMAGES_DIR,
-                                 MAPS_DIR, SPLITS, StavisLayout, count_numbered, dhf1k_name, dhf1k_part)
+                                 MAPS_DIR, SPLITS, StavisLayout, count_numbered, dhf1k_name, dhf1k_part,
+                                 dhf1k_pattern)
 from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import validation_videos
 from diffsal.errors import DatasetError, InputError, MediaError
@@ -321,3 +322,16 @@ def _count_video_frames(path: Path, problems: list[str]) -> int:
     except MediaError as error:
         problems.append(str(error))
         return 0
+
+
+def dhf1k_annotation_record(video: DHF1KVideo, digits: int = 4) -> VideoRecord:
+    """The record of a DHF1K video's annotations (its frames may be absent: then `frames` is the annotation
+    folder), maps and fixation maps named with `digits` digits; no files are counted."""
+    pattern = dhf1k_pattern(digits)
+    return VideoRecord(
+        dataset=DHF1K_NAME, video=video.name, fps=DHF1K_FPS, num_frames=0,
+        frames=str(video.frames if video.frames is not None else video.annotation),
+        frame_pattern=None if video.frames is None or video.is_file else video.frame_pattern(),
+        maps=str(video.maps), map_pattern=pattern, fixations=str(video.fixations), fixation_pattern=pattern,
+        number=video.number,
+    )

@@ -51,7 +51,15 @@ Part = Literal["train", "test"]
 DHF1K_NAME = "DHF1K"
 DHF1K_FPS = 30.0
 DHF1K_PARTS = {"train": range(1, 601), "val": range(601, 701), "test": range(701, 1001)}
-DHF1K_PATTERN = "{:04d}.png"
+DHF1K_DIGITS = 4
+
+
+def dhf1k_pattern(digits: int = DHF1K_DIGITS) -> str:
+    """The naming of DHF1K's maps and fixation maps (and of its PNG frames): ``0001.png``."""
+    return f"{{:0{digits}d}}.png"
+
+
+DHF1K_PATTERN = dhf1k_pattern()
 DHF1K_IMAGE_PATTERNS = ("{:04d}.png", "{:04d}.jpg")  # an images/ folder holds one of these
 DHF1K_VIDEO_SUFFIXES = (".avi", ".mp4")
 DHF1K_OFFICIAL_VIDEOS = "video"  # video/NNN.AVI

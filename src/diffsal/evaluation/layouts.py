@@ -1,15 +1,9 @@
 """Where the ground truth of a benchmark lives on disk, and which videos (and frames) are scored.
 
-STAViS layout (the six audio-visual benchmarks)::
-
-    annotations/<DB>/<video>/maps/eyeMap_00001.jpg   continuous map, 1-based frames
-    annotations/<DB>/<video>/fixMap_00001.mat        binary fixations, MAT variable "eyeMap"
-    fold_lists/<DB>_list_test_<split>_fps.txt        the videos scored and their frame counts
-
-DHF1K layout: ``annotation/<NNNN>/{maps,fixation}/<NNNN>.png`` or the extracted
-``<root>/<NNNN>/{maps,fixation}/<NNNN>.png`` (also under ``train/``, ``val/``, ``test/``), read by
-`diffsal.data.dhf1k.find_dhf1k_videos` as training reads it; videos 0001-0600 are training,
-0601-0700 validation.
+STAViS layout (the six audio-visual benchmarks): each test-list video's continuous maps and binary
+fixations (MAT variable "eyeMap"), 1-based frames; the test fold lists name the videos scored and their
+frame counts. DHF1K layout: the maps and fixation maps of each annotated video, found as training finds
+them. File names: `diffsal.data.layout`; records: `diffsal.data.index`.
 """
 
 from __future__ import annotations
@@ -17,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffsal.data.dhf1k import DHF1K_NAME, DHF1K_PARTS, find_dhf1k_videos, is_dhf1k_root
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
-from diffsal.data.records import summarise_videos
+from diffsal.data.index import dhf1k_annotation_record, find_dhf1k_videos, is_dhf1k_root, stavis_record
+from diffsal.data.layout import DHF1K_NAME, DHF1K_PARTS, EXAMPLE_EYE_MAP, StavisLayout
+from diffsal.data.records import VideoRecord, summarise_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.paths import absence, check_input_path
 
@@ -29,20 +24,30 @@ DHF1K_SPLITS = (*DHF1K_PARTS, "all")
 
 @dataclass(frozen=True)
 class GroundTruthVideo:
-    """The annotation files of one video: `folder / template.format(frame=n)` for each scored frame."""
+    """The annotations of one video as evaluation reads them: a view of its `VideoRecord` and the frames
+    scored (1-based)."""
 
-    database: str
-    video: str
-    folder: Path
+    record: VideoRecord
     frames: tuple[int, ...]
-    map_template: str
-    fixation_template: str
+
+    @property
+    def database(self) -> str:
+        return self.record.dataset
+
+    @property
+    def video(self) -> str:
+        return self.record.video
+
+    @property
+    def folder(self) -> Path:
+        """The video's annotation folder (that holds ``maps/``)."""
+        return Path(self.record.maps).parent
 
     def map_path(self, frame: int) -> Path:
-        return self.folder / self.map_template.format(frame=frame)
+        return self.record.map_path(frame - 1)
 
     def fixation_path(self, frame: int) -> Path:
-        return self.folder / self.fixation_template.format(frame=frame)
+        return self.record.fixation_path(frame - 1)
 
 
 @dataclass(frozen=True)
@@ -80,12 +85,12 @@ def detect_layout(root: str | Path) -> str:
     root = check_input_path(root, "dataset folder")
     if not root.is_dir():
         raise InputError(f"{root}: not a folder (expected a dataset root)")
-    if (root / "annotations").is_dir():
+    if StavisLayout(root).annotations_dir().is_dir():
         return "stavis"
     if is_dhf1k_root(root):
         return "dhf1k"
     raise DatasetError(
-        f"{root}: unknown dataset layout: expected annotations/<DB>/<video>/maps/eyeMap_00001.jpg (STAViS) "
+        f"{root}: unknown dataset layout: expected {EXAMPLE_EYE_MAP} (STAViS) "
         "or annotation/<NNNN>/maps/0001.png, <NNNN>/maps/0001.png, train|val/<NNNN>/maps/0001.png (DHF1K)")
 
 
@@ -122,9 +127,10 @@ def _load_stavis(root: Path, databases: list[str] | None, split: str, per_split:
         splits = (int(split),)
     else:
         raise InputError(f"split for the STAViS layout must be all, 1, 2 or 3, got {split!r}")
-    annotations = root / "annotations"
+    layout = StavisLayout(root)
+    annotations = layout.annotations_dir()
     if not annotations.is_dir():
-        raise DatasetError(f"{annotations}: folder not found (STAViS layout: annotations/<DB>/<video>/maps/)")
+        raise DatasetError(f"{annotations}: folder not found (STAViS layout: {EXAMPLE_EYE_MAP.rsplit('/', 1)[0]}/)")
     if databases is None:
         databases = sorted(path.name for path in annotations.iterdir() if path.is_dir())
         if not databases:
@@ -138,12 +144,12 @@ def _load_stavis(root: Path, databases: list[str] | None, split: str, per_split:
         coverage[database] = split_coverage(root, database, splits)
         for video, tested_in in coverage[database].tested_in.items():
             entry = coverage[database].entry(video)
-            folder = annotations / database / video
-            if not (folder / "maps").is_dir():
-                missing.append(f"{folder / 'maps'}: annotation folder of {database}/{video} {absence(folder / 'maps')}")
+            record, _ = stavis_record(layout, database, entry, annotations=True, audio="none", check=False)
+            maps = Path(record.maps)
+            if not maps.is_dir():
+                missing.append(f"{maps}: annotation folder of {database}/{video} {absence(maps)}")
                 continue
-            ground_truth = GroundTruthVideo(database, video, folder, tuple(range(1, entry.num_frames + 1)),
-                                            "maps/eyeMap_{frame:05d}.jpg", "fixMap_{frame:05d}.mat")
+            ground_truth = GroundTruthVideo(record, tuple(range(1, entry.num_frames + 1)))
             for unit_split in (tested_in if per_split else (None,)):
                 units.append(EvaluationUnit(ground_truth, unit_split))
     if missing:
@@ -164,9 +170,8 @@ def _load_dhf1k(root: Path, split: str) -> Benchmark:
         if not maps:
             empty.append(f"{video.maps}: no <NNNN>.png maps")
             continue
-        width = len(maps[0].stem)
-        ground_truth = GroundTruthVideo(DHF1K_NAME, video.name, video.annotation, tuple(int(path.stem) for path in maps),
-                                        f"maps/{{frame:0{width}d}}.png", f"fixation/{{frame:0{width}d}}.png")
+        ground_truth = GroundTruthVideo(dhf1k_annotation_record(video, len(maps[0].stem)),
+                                        tuple(int(path.stem) for path in maps))
         units.append(EvaluationUnit(ground_truth, None))
     if empty:
         raise DatasetError(summarise_videos(empty))
