@@ -4,13 +4,13 @@ Every problem is one line that starts with the path it is about. Checked per STA
 
 - fold lists: present, every line ``name n_frames fps`` with n_frames >= 1 and fps > 0, a video
   described the same way in every list;
-- per listed video: frames folder (present, no gaps, as many frames as the list says), wav,
-  ``maps/eyeMap_*.jpg`` and ``fixMap_*.mat`` (present, as many as frames);
+- per listed video (its record from `diffsal.data.index`): frames folder (present, no gaps, as many
+  frames as the list says), wav, the eyeMaps and fixMaps (present, as many as frames);
 - with ``decode=True`` every JPEG, MAT and wav is also decoded (slow on the full benchmarks), and
   per video: maps of another size than the video's first map (eyeMaps and fixMaps alike, and
   eyeMaps against fixMaps), and all-black eyeMaps of frames whose fixMap has fixations.
 
-DHF1K (either layout, `diffsal.data.dhf1k.find_dhf1k_videos`): per video its frames (the AVI, or
+DHF1K (either layout, `diffsal.data.index.find_dhf1k_videos`): per video its frames (the AVI, or
 ``images/`` without gaps), and for the train and val videos ``maps/`` and ``fixation/`` with one
 map per frame; ``decode=True`` decodes every image and map (and counts the AVI's frames) and
 makes the same per-video checks.
@@ -28,14 +28,13 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
-from diffsal.data.dhf1k import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, DHF1KVideo,
-                                find_dhf1k_videos, is_dhf1k_root)
 from diffsal.data.fold_lists import SINGLE_SPLIT_DATABASES, SPLITS, FoldEntry, read_fold_list_reporting
-from diffsal.data.layout import EYE_MAP_PATTERN, FIX_MAP_PATTERN, StavisLayout, count_numbered
+from diffsal.data.index import DHF1KVideo, find_dhf1k_videos, is_dhf1k_root, stavis_record
+from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
+                                 count_numbered)
 from diffsal.data.records import folder_problems
 from diffsal.errors import DiffSalError, InputError
 from diffsal.io.audio import read_audio
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 from diffsal.io.paths import absence, check_input_path
 from diffsal.io.video import VideoReader
 
@@ -128,7 +127,7 @@ def check_dataset(
 def _check_database(layout: StavisLayout, name: str, annotations: bool, audio: bool, decode: bool) -> DatabaseCheck:
     result = DatabaseCheck(name, fold_lists=layout.fold_lists().get(name, []))
     if not result.fold_lists:
-        result.problems.append(f"{layout.root / 'fold_lists'}: no fold list for {name} (expected {layout.fold_list(name, 'test', 1).name})")
+        result.problems.append(f"{layout.fold_lists_dir}: no fold list for {name} (expected {layout.fold_list(name, 'test', 1).name})")
     else:
         result.notes += _absent_lists(layout, name, result.fold_lists)
     entries: dict[str, FoldEntry] = {}
@@ -148,7 +147,7 @@ def _check_database(layout: StavisLayout, name: str, annotations: bool, audio: b
                                        f"'{known.num_frames} {known.fps:g}' in another fold list")
     for entry in entries.values():
         result.videos.append(_check_video(layout, name, entry, annotations, audio, decode))
-    frames_root = layout.root / "video_frames" / name
+    frames_root = layout.database_frames_dir(name)
     if frames_root.is_dir():
         unlisted = sorted(entry.name for entry in frames_root.iterdir() if entry.is_dir() and entry.name not in entries
                           and not entry.name.startswith("."))
@@ -159,32 +158,25 @@ def _check_database(layout: StavisLayout, name: str, annotations: bool, audio: b
 
 
 def _check_video(layout: StavisLayout, database: str, entry: FoldEntry, annotations: bool, audio: bool, decode: bool) -> VideoCheck:
-    frames_dir = layout.frames_dir(database, entry.video)
-    maps_dir = layout.maps_dir(database, entry.video)
-    annotation_dir = layout.annotation_dir(database, entry.video)
-    wav = layout.wav_path(database, entry.video)
+    record, problems = stavis_record(layout, database, entry, annotations, "required" if audio else "optional")
+    frames_dir, wav = Path(record.frames), Path(record.wav)
+    maps_dir, annotation_dir = layout.maps_dir(database, entry.video), layout.annotation_dir(database, entry.video)
+    if not frames_dir.is_dir():  # the first problem: say which fold list entry wants it
+        problems[0] = f"{frames_dir}: frames folder {absence(frames_dir)} (the fold list names {entry.video})"
     check = VideoCheck(
         video=entry.video,
         num_frames=entry.num_frames,
         fps=entry.fps,
-        frames=count_numbered(frames_dir, STAVIS_FRAME_PATTERN)[0],
-        wav=wav.is_file() and wav.stat().st_size > 0,
-        eye_maps=count_numbered(maps_dir, EYE_MAP_PATTERN)[0],
-        fix_maps=count_numbered(annotation_dir, FIX_MAP_PATTERN)[0],
+        frames=count_numbered(frames_dir, record.frame_pattern)[0],
+        wav=record.audio is not None,
+        eye_maps=count_numbered(maps_dir, record.map_pattern)[0],
+        fix_maps=count_numbered(annotation_dir, record.fixation_pattern)[0],
+        problems=problems,
     )
-    if not frames_dir.is_dir():
-        check.problems.append(f"{frames_dir}: frames folder {absence(frames_dir)} (the fold list names {entry.video})")
-    else:
-        check.problems += folder_problems(frames_dir, STAVIS_FRAME_PATTERN, "frames", entry.num_frames)
-    if audio and not check.wav:
-        check.problems.append(f"{wav}: wav {absence(wav)}" if not wav.exists() else f"{wav}: wav is empty or not a file")
-    if annotations:
-        check.problems += folder_problems(maps_dir, EYE_MAP_PATTERN, "eyeMaps", entry.num_frames)
-        check.problems += folder_problems(annotation_dir, FIX_MAP_PATTERN, "fixMaps", entry.num_frames)
     if decode:
-        check.problems += _decode_problems(frames_dir, STAVIS_FRAME_PATTERN, _decode_image)
+        check.problems += _decode_problems(frames_dir, record.frame_pattern, _decode_image)
         if annotations:
-            check.problems += _annotation_problems(maps_dir, EYE_MAP_PATTERN, annotation_dir, FIX_MAP_PATTERN)
+            check.problems += _annotation_problems(maps_dir, record.map_pattern, annotation_dir, record.fixation_pattern)
         if audio and check.wav:
             try:
                 read_audio(wav)
@@ -317,4 +309,4 @@ def _absent_lists(layout: StavisLayout, name: str, present: list[Path]) -> list[
     else:
         expected = [layout.fold_list(name, part, split) for split in SPLITS for part in ("train", "test")]
     absent = [path.name for path in expected if path not in present]
-    return [f"{layout.root / 'fold_lists'}: no {', '.join(absent)}"] if absent else []
+    return [f"{layout.fold_lists_dir}: no {', '.join(absent)}"] if absent else []
