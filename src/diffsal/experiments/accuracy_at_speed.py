@@ -3,7 +3,7 @@
 1. Trains the tiny preset with K = 1 and with K = ``frames_out`` per seed (same data and training budget).
 2. Predicts split 1's test videos with each model (fp32, seed 0, ``threads`` torch threads; predicted again
    every run, so that the time is this run's) and scores them (STAViS protocol, every metric), timing the
-   whole prediction: model loading, maps, files.
+   whole prediction (model loading, maps, files) and, from the videos' summaries, the prediction pass alone.
 3. bf16 vs fp32: maps of the first ``bf16_videos`` test videos predicted by each model in both precisions
    (the `Predictor` API, same seed), and the CC between the bf16 and the fp32 map of every frame.
 Writes ``OUT/accuracy-at-speed.md`` and ``.json``; the numbers of docs/results.md's "Accuracy at speed".
@@ -19,7 +19,7 @@ import numpy as np
 from diffsal.data.fold_lists import read_fold_list
 from diffsal.data.layout import StavisLayout
 from diffsal.experiments.common import Column, Row, Study, Variant, seeds_caption
-from diffsal.experiments.steps import SPLIT, predict
+from diffsal.experiments.steps import SPLIT, predict, seconds_per_frame
 from diffsal.inference.predictor import Predictor
 from diffsal.io.audio import read_audio
 from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN, FrameFolder
@@ -27,6 +27,7 @@ from diffsal.metrics import METRIC_NAMES, cc
 from diffsal.synth.benchmark import DATABASE
 
 COLUMNS = (Column("`diffsal predict` frames/s", "frames_per_s", 1),
+           Column("prediction pass frames/s", "pass_frames_per_s", 1),
            Column("bf16 vs fp32 map CC, mean", "bf16_mean_cc", 4),
            Column("bf16 vs fp32 map CC, min", "bf16_min_cc", 4),
            Column("frames compared", "bf16_frames", 0))
@@ -66,7 +67,8 @@ def _timed_scores(study: Study, model: Path, name: str) -> dict[str, float]:
     predict_s = time.perf_counter() - started
     frames = sum(outcome.frames for outcome in report.all_outcomes)
     scores = study.score(predictions, name, metrics=METRIC_NAMES, workers=1)
-    return {**scores, "predict_s": predict_s, "frames": frames, "frames_per_s": frames / predict_s}
+    return {**scores, "predict_s": predict_s, "frames": frames, "frames_per_s": frames / predict_s,
+            "pass_frames_per_s": 1 / seconds_per_frame(report)}
 
 
 def bf16_agreement(data_root: Path, model: Path, videos: int) -> dict[str, float]:
