@@ -1,7 +1,7 @@
 """Reading and writing ground-truth maps: continuous saliency maps and binary fixation maps.
 
-STAViS: ``maps/eyeMap_%05d.jpg`` (8-bit continuous map) and ``fixMap_%05d.mat`` (MAT variable
-``eyeMap``, non-zero at fixated pixels). DHF1K: ``maps/%04d.png`` and ``fixation/%04d.png``.
+STAViS: JPEG eyeMaps (8-bit continuous map) and MAT fixMaps (MAT variable ``eyeMap``, non-zero at
+fixated pixels). DHF1K: PNG maps and fixation maps. Their file names: `diffsal.data.layout`.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from diffsal.data.fold_lists import FoldEntry, read_fold_list, read_fold_list_reporting
-from diffsal.data.layout import (DHF1K_EXTRACTED_PARENTS, DHF1K_FPS, DHF1K_IMAGE_PATTERNS, DHF1K_NAME,
+from diffsal.data.layout import (STAVIS_FRAME_PATTERN, DHF1K_EXTRACTED_PARENTS, DHF1K_FPS, DHF1K_IMAGE_PATTERNS, DHF1K_NAME,
                                  DHF1K_OFFICIAL_ANNOTATIONS, DHF1K_OFFICIAL_VIDEOS, DHF1K_PARTS, DHF1K_PATTERN,
                                  DHF1K_VIDEO_SUFFIXES, EYE_MAP_PATTERN, FIX_MAP_PATTERN, FIXATIONS_DIR, IMAGES_DIR,
                                  MAPS_DIR, SPLITS, StavisLayout, count_numbered, dhf1k_name, dhf1k_part,
@@ -22,7 +22,6 @@ from diffsal.data.layout import (DHF1K_EXTRACTED_PARENTS, DHF1K_FPS, DHF1K_IMAGE
 from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import validation_videos
 from diffsal.errors import DatasetError, InputError, MediaError
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 from diffsal.io.paths import absence
 from diffsal.io.video import VideoReader
 

@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Literal
 
 from diffsal.errors import InputError
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
+from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN  # the frames' naming, which FrameFolder reads by default
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
+FRAME_PATTERN = STAVIS_FRAME_PATTERN
 EYE_MAP_PATTERN = "eyeMap_{:05d}.jpg"
 FIX_MAP_PATTERN = "fixMap_{:05d}.mat"
 STAVIS_FOLDERS = ("video_frames", "video_audio", "annotations", "fold_lists")  # the top level of a root

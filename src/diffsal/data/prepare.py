@@ -32,11 +32,10 @@ import scipy.io.wavfile
 from PIL import Image
 
 from diffsal.data.fold_lists import FoldEntry, read_fold_list
-from diffsal.data.layout import STAVIS_FOLDERS, VIDEO_SUFFIXES, StavisLayout, count_numbered, video_files, video_names
+from diffsal.data.layout import STAVIS_FOLDERS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, count_numbered, video_files, video_names
 from diffsal.errors import STORAGE_ERRNOS, InputError, StorageError
 from diffsal.io.atomic import atomic_output, temporary_stem
 from diffsal.io.audio import MODEL_SAMPLE_RATE_HZ, read_audio
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN
 from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.io.video import VideoReader
 

@@ -25,10 +25,10 @@ from pathlib import Path
 
 from diffsal.data.index import dhf1k_index, is_dhf1k_root, stavis_index
 from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
-                                 SPLITS, VIDEO_SUFFIXES, StavisLayout, video_files, video_names)
+                                 SPLITS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, video_files, video_names)
 from diffsal.data.records import VideoRecord
 from diffsal.errors import InputError, MediaError
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN, FrameFolder
+from diffsal.io.frame_folder import FrameFolder
 from diffsal.io.frame_source import FrameSource
 from diffsal.io.paths import check_input_path
 from diffsal.io.video import VideoReader
