@@ -126,21 +126,10 @@ class ClipDataset(Dataset):
         self._reset_caches()
 
     # ------------------------------------------------------------------ sampling
-    @property
-    def sampling(self) -> Sampling:
-        return self.sampler.sampling
-
-    @property
-    def stride(self) -> int:
-        return self.sampler.stride
-
-    @property
-    def random_offset(self) -> bool:
-        return self.sampler.random_offset
-
-    @property
-    def seed(self) -> int:
-        return self.sampler.seed
+    sampling = property(lambda self: self.sampler.sampling, doc="The sampler's `ClipSampler.sampling`.")
+    stride = property(lambda self: self.sampler.stride, doc="The sampler's `ClipSampler.stride`.")
+    random_offset = property(lambda self: self.sampler.random_offset, doc="The sampler's `ClipSampler.random_offset`.")
+    seed = property(lambda self: self.sampler.seed, doc="The sampler's `ClipSampler.seed`.")
 
     def set_epoch(self, epoch: int) -> None:
         """Re-draw the sparse offsets for `epoch` (only with ``random_offset=True``)."""

@@ -8,7 +8,7 @@ them. File names: `diffsal.data.layout`; records: `diffsal.data.index`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
@@ -29,14 +29,12 @@ class GroundTruthVideo:
 
     record: VideoRecord
     frames: tuple[int, ...]
+    database: str = field(init=False)  # the record's dataset and video
+    video: str = field(init=False)
 
-    @property
-    def database(self) -> str:
-        return self.record.dataset
-
-    @property
-    def video(self) -> str:
-        return self.record.video
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database", self.record.dataset)
+        object.__setattr__(self, "video", self.record.video)
 
     @property
     def folder(self) -> Path:
@@ -56,14 +54,12 @@ class EvaluationUnit:
 
     ground_truth: GroundTruthVideo
     split: int | None
+    database: str = field(init=False)  # the ground truth's database and video
+    video: str = field(init=False)
 
-    @property
-    def database(self) -> str:
-        return self.ground_truth.database
-
-    @property
-    def video(self) -> str:
-        return self.ground_truth.video
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "database", self.ground_truth.database)
+        object.__setattr__(self, "video", self.ground_truth.video)
 
 
 @dataclass
