@@ -322,3 +322,36 @@ def test_diem_has_one_split_whatever_split_is_asked(tmp_path):
                                     preprocessing=diffsal_preprocessing((HEIGHT, WIDTH)))
         assert dataset.videos == ["clip_b"] and dataset[0]["fps"] == 30.0
     assert AVSaliencyDataset(tmp_path, ["DIEM"], 2, "train", validation_fraction=0.1).videos == ["clip_a"]
+
+
+def test_one_index_gives_typed_records_and_the_problems(marker_root, tmp_path):
+    from diffsal.data import records
+
+    index = records(marker_root, "Marker", "all", "test")
+    assert index.problems == [] and index.skipped == []
+    (record,) = index.records
+    assert (record.dataset, record.video, record.num_frames, record.fps, record.splits) == ("Marker", "marked", 30, FPS, (1, 2, 3))
+    assert record.audio == record.wav and Path(record.wav).is_file()
+    assert record.map_path(0).is_file() and record.fixation_path(29).is_file()
+    train = records(marker_root, "Marker", 1, "train", validation_fraction=0.0).records
+    assert sorted(r.video for r in train) == [f"train{index}" for index in range(5)]
+    broken = tmp_path / "broken"
+    shutil.copytree(marker_root, broken)
+    (broken / "video_audio" / "Marker" / "marked" / "marked.wav").unlink()
+    index = records(broken, "Marker", 1, "test")
+    assert index.records == [] and "marked.wav: wav" in index.skipped[0]
+    (record,) = records(broken, "Marker", 1, "test", audio="optional").records
+    assert record.audio is None and record.wav.endswith("marked.wav")
+
+
+def test_clip_dataset_from_records_a_sampler_and_a_transform(marker_root):
+    from diffsal.data import ClipDataset, ClipSampler, records
+
+    preprocessing = diffsal_preprocessing((HEIGHT, WIDTH), 0.5)
+    dataset = ClipDataset(records(marker_root, "Marker", 1, "test").records, ClipSampler.sparse(stride=10),
+                          lambda item: {**item, "tag": item["frame"] * 2}, clip_length=8, preprocessing=preprocessing)
+    assert dataset.sampling == "sparse" and dataset.stride == 10
+    assert dataset._samples[:, 1].tolist() == [5, 15, 25]
+    assert dataset[1]["tag"] == 30
+    factory = _dataset(marker_root, sampling="sparse", stride=10)
+    assert factory._samples.tolist() == dataset._samples.tolist()
