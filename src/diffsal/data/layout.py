@@ -11,6 +11,7 @@ annotations/<DB>/<video>/maps/eyeMap_00001.jpg ...
 annotations/<DB>/<video>/fixMap_00001.mat ...
 fold_lists/<DB>_list_{train,test}_{1,2,3}_fps.txt          (DIEM: <DB>_list_{train,test}_fps.txt)
 videos/<DB>/<video>.mp4                                    (ours: the synthetic benchmark's mp4s)
+meta/<DB>/<video>.json, meta/<DB>/benchmark.json           (ours: the synthetic benchmark's ground truth)
 ```
 
 DHF1K, two layouts, also mixed (`DHF1KPaths`): official ``video/001.AVI`` with
@@ -112,6 +113,10 @@ class StavisLayout:
 
     def mp4_path(self, database: str, video: str) -> Path:
         return self.root / "videos" / database / f"{video}.mp4"
+
+    def meta_path(self, database: str, name: str) -> Path:
+        """``meta/<DB>/<name>.json`` (the synthetic benchmark's metadata; `name` a video or "benchmark")."""
+        return self.root / "meta" / database / f"{name}.json"
 
     def fold_list(self, database: str, part: Part, split: int = 1) -> Path:
         return fold_list_path(self.root, database, part, split)

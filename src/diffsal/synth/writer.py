@@ -68,11 +68,11 @@ def write_synthetic_video(root: str | Path, config: SynthConfig, video: Syntheti
         write_video(layout.mp4_path(database, video.name), frames(), config.fps, audio=track)
         for future in pending:
             future.result()  # re-raise the first failed write
-    _write_json(Path(root) / "meta" / database / f"{video.name}.json", video_metadata(config, video))
+    _write_json(layout.meta_path(database, video.name), video_metadata(config, video))
 
 
 def write_fold_lists(root: str | Path, config: SynthConfig, splits: dict[int, tuple[list[str], list[str]]]) -> None:
-    """``fold_lists/<DB>_list_{train,test}_{split}_fps.txt`` with ``name n_frames fps`` lines."""
+    """The fold lists (`StavisLayout.fold_list`) with ``name n_frames fps`` lines."""
     layout = StavisLayout(root)
     for split, (train, test) in splits.items():
         for part, names in (("train", train), ("test", test)):
@@ -106,7 +106,7 @@ def write_benchmark_info(root: str | Path, config: SynthConfig, splits: dict[int
                     for index, (name, rgb) in enumerate(PALETTE)],
         "splits": {str(split): {"train": train, "test": test} for split, (train, test) in splits.items()},
     }
-    _write_json(Path(root) / "meta" / config.database / "benchmark.json", info)
+    _write_json(StavisLayout(root).meta_path(config.database, "benchmark"), info)
 
 
 def video_metadata(config: SynthConfig, video: SyntheticVideo) -> dict:
