@@ -120,10 +120,11 @@ def evaluate_predictions(data_root: Path, source: str | Path, out: Path, *, metr
     benchmark = load_benchmark(data_root, split=str(split), per_split=predictions.uses_split)
     keep_freed_memory()
     result = evaluate(benchmark, predictions, EvaluationSettings(metrics=tuple(metrics), workers=workers))
-    write_results(result, out)
+    json_path, csv_path = write_results(result, out)
     say(markdown_table(result))
     say("")
     say(notes(result))
+    say(f"wrote {json_path} and {csv_path}")
     return result
 
 
