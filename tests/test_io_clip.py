@@ -3,6 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
+from diffsal.data.layout import STAVIS_FRAME_PATTERN
 from diffsal.errors import MediaError
 from diffsal.io import ClipReader, FrameFolder, FrameGeometry, VideoReader, clip_indices
 from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
@@ -103,7 +104,7 @@ def _frame_folder(folder, count, size=(120, 72)):
 
 
 def test_frame_folder_reads_stavis_frames(tmp_path):
-    frames = FrameFolder(_frame_folder(tmp_path / "v", 12), fps=30)
+    frames = FrameFolder(_frame_folder(tmp_path / "v", 12), fps=30, pattern=STAVIS_FRAME_PATTERN)
     assert frames.num_frames == 12 and frames.size == (120, 72) and frames.fps == 30
     assert frames.time_of(6) == pytest.approx(0.2) and frames.index_at_time(0.2) == 6
     assert decode_pattern_index(frames.frame(11)) == 11
@@ -114,23 +115,23 @@ def test_frame_folder_reads_stavis_frames(tmp_path):
 
 def test_frame_folder_errors_name_the_path(tmp_path):
     with pytest.raises(MediaError, match="frame folder missing"):
-        FrameFolder(tmp_path / "absent", fps=25)
+        FrameFolder(tmp_path / "absent", fps=25, pattern=STAVIS_FRAME_PATTERN)
     folder = _frame_folder(tmp_path / "v", 5)
     with pytest.raises(MediaError, match="frame rate must be positive"):
-        FrameFolder(folder, fps=0)
+        FrameFolder(folder, fps=0, pattern=STAVIS_FRAME_PATTERN)
     (folder / "img_00003.jpg").unlink()
     with pytest.raises(MediaError, match="img_00003.jpg: frame missing"):
-        FrameFolder(folder, fps=25)
+        FrameFolder(folder, fps=25, pattern=STAVIS_FRAME_PATTERN)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(MediaError, match="no frames named like img_00001.jpg"):
-        FrameFolder(empty, fps=25)
+        FrameFolder(empty, fps=25, pattern=STAVIS_FRAME_PATTERN)
 
 
 def test_corrupt_jpeg_names_the_file(tmp_path):
     folder = _frame_folder(tmp_path / "v", 3)
     (folder / "img_00002.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
-    frames = FrameFolder(folder, fps=25)
+    frames = FrameFolder(folder, fps=25, pattern=STAVIS_FRAME_PATTERN)
     frames.frame(0)
     with pytest.raises(MediaError, match="img_00002.jpg: corrupt or unreadable image"):
         frames.frame(1)

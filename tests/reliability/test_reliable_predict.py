@@ -241,7 +241,7 @@ def test_a_video_keeps_its_output_folder_when_a_file_with_the_same_stem_is_added
     assert _strict_json(out / "predict_summary.json")["skipped"] == 1  # clip.mp4: its earlier output, kept
 
 
-@pytest.mark.parametrize("option", [("--split", "4"), ("--part", "train"), ("--datasets", "AVAD")])
+@pytest.mark.parametrize("option", [("--split", "4"), ("--part", "train"), ("--db", "AVAD")])
 def test_dataset_options_for_a_video_file_are_refused(cli, tmp_path, model_dir, option):
     video = make_video(tmp_path / "clip.mp4", 3, FPS, SIZE)
     assert_rejected(cli("predict", video, "--model", model_dir, "--out", tmp_path / "out", *option),

@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Literal
 
 from diffsal.errors import InputError
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN  # the frames' naming, which FrameFolder reads by default
 
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mkv", ".mov", ".webm", ".m4v")
+STAVIS_FRAME_PATTERN = "img_{:05d}.jpg"
 FRAME_PATTERN = STAVIS_FRAME_PATTERN
 EYE_MAP_PATTERN = "eyeMap_{:05d}.jpg"
 FIX_MAP_PATTERN = "fixMap_{:05d}.mat"

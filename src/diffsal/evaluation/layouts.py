@@ -111,7 +111,7 @@ def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[st
         return _load_stavis(root, databases, "all" if split == "default" else split, per_split)
     if layout == "dhf1k":
         if databases and databases != [DHF1K_NAME]:
-            raise InputError(f"--datasets does not apply to the DHF1K layout (got {', '.join(databases)})")
+            raise InputError(f"--db does not apply to the DHF1K layout (got {', '.join(databases)})")
         return _load_dhf1k(root, "val" if split == "default" else split)
     raise InputError(f"unknown layout {layout!r}; choose auto, {', '.join(LAYOUTS)}")
 

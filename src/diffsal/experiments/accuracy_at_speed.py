@@ -22,7 +22,8 @@ from diffsal.experiments.common import Column, Row, Study, Variant, seeds_captio
 from diffsal.experiments.steps import SPLIT, predict, seconds_per_frame
 from diffsal.inference.predictor import Predictor
 from diffsal.io.audio import read_audio
-from diffsal.io.frame_folder import STAVIS_FRAME_PATTERN, FrameFolder
+from diffsal.data.layout import STAVIS_FRAME_PATTERN
+from diffsal.io.frame_folder import FrameFolder
 from diffsal.metrics import METRIC_NAMES, cc
 from diffsal.synth.benchmark import DATABASE
 

@@ -128,7 +128,7 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str
     """
     path = check_input_path(path)
     is_dataset = path.is_dir() and (is_stavis_root(path) or is_dhf1k_root(path))
-    given = [flag for flag, value in (("--datasets", spec.databases), ("--split", spec.split), ("--part", spec.part))
+    given = [flag for flag, value in (("--db", spec.databases), ("--split", spec.split), ("--part", spec.part))
              if value is not None]
     if given and not is_dataset:
         raise InputError(f"{', '.join(given)} only apply to a dataset root; {path} is a "
@@ -178,7 +178,7 @@ def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
     if spec.split is not None:
         raise InputError("--split does not apply to DHF1K (its parts are fixed: --part val, train or test)")
     if spec.databases and spec.databases != (DHF1K_NAME,):
-        raise InputError(f"--datasets does not apply to DHF1K (got {', '.join(spec.databases)})")
+        raise InputError(f"--db does not apply to DHF1K (got {', '.join(spec.databases)})")
     videos = [VideoInput.from_record(record, f"{DHF1K_NAME}/{record.video}")
               for record in dhf1k_index(root, part, check=False).all_records]
     if not videos:

@@ -12,22 +12,21 @@ from diffsal.errors import MediaError
 from diffsal.io.frame_source import check_frame_index
 from diffsal.io.paths import absence
 
-STAVIS_FRAME_PATTERN = "img_{:05d}.jpg"
-
 
 class FrameFolder:
-    """Frames ``img_00001.jpg``, ``img_00002.jpg``, ... of one video (1-based on disk, 0-based here).
+    """Numbered frame images of one video (1-based on disk, 0-based here), e.g. ``img_00001.jpg``, ...
 
     Args:
         folder: the video's frame folder.
         fps: frame rate (the STAViS fold lists carry it; the images do not).
-        pattern: file name format with one integer field, 1-based.
+        pattern: file name format with one integer field, 1-based (the STAViS one is
+            `diffsal.data.layout.STAVIS_FRAME_PATTERN`).
 
     Raises:
         MediaError: missing folder, no frames, a gap in the numbering, or fps <= 0.
     """
 
-    def __init__(self, folder: str | Path, fps: float, pattern: str = STAVIS_FRAME_PATTERN) -> None:
+    def __init__(self, folder: str | Path, fps: float, pattern: str) -> None:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise MediaError(f"{self.folder}: frame folder {absence(self.folder)}")

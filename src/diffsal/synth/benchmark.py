@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from diffsal.io.paths import check_output_folder
+from diffsal.seeds import SPLIT_STREAM
 from diffsal.synth.audio import make_schedule, synthesize
 from diffsal.synth.config import DATABASE, NUM_SPLITS, SynthConfig, SyntheticVideo
 from diffsal.synth.observers import simulate_gaze
@@ -55,7 +56,7 @@ def make_splits(config: SynthConfig) -> dict[int, tuple[list[str], list[str]]]:
     3 * test_fraction > 1.
     """
     names = [config.video_name(index) for index in range(config.num_videos)]
-    order = np.random.default_rng(np.random.SeedSequence([config.seed, 2**31 - 1])).permutation(len(names))
+    order = np.random.default_rng(np.random.SeedSequence([config.seed, SPLIT_STREAM])).permutation(len(names))
     num_test = min(max(1, int(round(config.test_fraction * len(names)))), len(names) - 1)
     splits = {}
     for split in range(1, NUM_SPLITS + 1):
