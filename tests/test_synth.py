@@ -1,5 +1,4 @@
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -157,9 +156,9 @@ def test_cli_writes_a_benchmark_and_rejects_bad_sizes(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_acceptance_benchmark_of_four_videos_is_fast(tmp_path):
-    started = time.perf_counter()
+def test_acceptance_size_benchmark_is_complete(tmp_path):
+    """The acceptance size (its generation time is measured by benchmarks/data_bench.py, not here)."""
     generate_benchmark(tmp_path, SynthConfig(num_videos=4, seed=0, width=192, height=112, fps=25.0, seconds=8.0))
-    elapsed = time.perf_counter() - started
-    assert len(list((tmp_path / "video_frames" / "Synthetic").iterdir())) == 4
-    assert elapsed < 30.0, f"4-video benchmark took {elapsed:.1f} s"
+    folders = sorted((tmp_path / "video_frames" / "Synthetic").iterdir())
+    assert len(folders) == 4
+    assert all(len(list(folder.glob("img_*.jpg"))) == 200 for folder in folders)
