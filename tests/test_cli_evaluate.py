@@ -48,7 +48,7 @@ def test_missing_frames_warn_and_strict_fails_with_one_line(tmp_path, capsys):
 
 def test_center_prior_and_other_options(tmp_path, capsys):
     data = make_dhf1k(tmp_path / "dhf1k")
-    code = main(["evaluate", str(data), "center-prior", "--out", str(tmp_path / "out"), "--split", "all",
+    code = main(["evaluate", str(data), "center-prior", "--out", str(tmp_path / "out"), "--part", "all",
                  "--sauc-other", "other-videos", "--other-videos", "1", "--auc-splits", "10"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
@@ -56,6 +56,21 @@ def test_center_prior_and_other_options(tmp_path, capsys):
     report = json.loads((tmp_path / "out" / "metrics.json").read_text())
     assert report["sauc"] == {"variant": "other-videos", "other_videos": 1, "splits": 10, "step": 0.1}
     assert report["predictions"]["source"] == "center-prior"
+
+
+def test_dhf1k_parts_are_part_as_in_predict(tmp_path, capsys):
+    data = make_dhf1k(tmp_path / "dhf1k")
+    assert main(["evaluate", str(data), "center-prior", "--out", str(tmp_path / "a"), "--part", "all"]) == 0
+    assert "| DHF1K | 3 | 9 |" in capsys.readouterr().out
+    assert main(["evaluate", str(data), "center-prior", "--out", str(tmp_path / "b"), "--split", "all"]) == 0
+    captured = capsys.readouterr()
+    assert "now --part all" in captured.err and "| DHF1K | 3 | 9 |" in captured.out
+    assert main(["evaluate", str(data), "center-prior", "--out", str(tmp_path / "c"), "--part", "all",
+                 "--split", "all"]) == 2
+    assert "--part only" in capsys.readouterr().err
+    stavis = make_stavis(tmp_path / "stavis")
+    assert main(["evaluate", str(stavis), "center-prior", "--out", str(tmp_path / "d"), "--part", "val"]) == 2
+    assert "--part applies to a DHF1K root" in capsys.readouterr().err
 
 
 def test_bad_arguments_are_one_line_errors(tmp_path, capsys):

@@ -8,6 +8,7 @@ import threading
 
 from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, detect_layout,
                                 evaluate, load_benchmark, markdown_table, notes, prediction_source, write_results)
+from diffsal.errors import InputError
 from diffsal.evaluation.allocator import keep_freed_memory
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
 from diffsal.evaluation.protocol import PROTOCOLS
@@ -35,8 +36,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "or a format string with {db} {db_lower} {video} {frame} {split}")
     parser.add_argument("--layout", default="auto", choices=("auto", "stavis", "dhf1k"))
     add_databases(parser, "STAViS databases (default: all under annotations/)")
-    add_split(parser, "all pools them, as STAViS does. DHF1K: val (default, videos 601-700), train, test or all. "
-                      "The defaults score what `diffsal predict DATA` predicts")
+    add_split(parser, "all pools them, as STAViS does. The defaults score what `diffsal predict DATA` predicts")
+    parser.add_argument("--part", choices=("val", "train", "test", "all"),
+                        help="DHF1K: val (default, videos 601-700), train (1-600), test (701-1000, if annotated) "
+                             "or all, as in `diffsal predict --part`")
     parser.add_argument("--protocol", default="stavis", choices=tuple(PROTOCOLS),
                         help="stavis (default): the STAViS MATLAB evaluation rule for rule, comparable with "
                              "published tables; strict: only frames with fixations, every metric defined on them")
@@ -97,10 +100,21 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _split(args: argparse.Namespace) -> str:
-    """The split asked for; without --split, split 1 of a STAViS root (what `predict` predicts) and DHF1K's val."""
-    if args.split is not None:
-        return args.split
+    """What to score: a STAViS --split (default 1, what `predict` predicts) or a DHF1K --part (default val).
+
+    `--split val|train|test` on a DHF1K root is the former spelling of `--part` (one release, with a note).
+    """
     layout = detect_layout(args.data) if args.layout == "auto" else args.layout
+    if args.part is not None:
+        if layout == "stavis":
+            raise InputError("--part applies to a DHF1K root; a STAViS root is scored on the test list of --split")
+        if args.split is not None:
+            raise InputError("--split and --part: a DHF1K root takes --part only")
+        return args.part
+    if args.split is not None:
+        if layout != "stavis" and args.split in ("val", "train", "test", "all"):
+            print(f"note: evaluate --split {args.split} on a DHF1K root is now --part {args.split}", file=sys.stderr)
+        return args.split
     return "1" if layout == "stavis" else "default"
 
 
