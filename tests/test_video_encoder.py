@@ -370,3 +370,75 @@ def test_kinetics_weights_leave_the_stage_norms_at_identity(kinetics_file):
                if not key.startswith("stage_norms."))
     assert all(torch.equal(norm.weight, torch.ones_like(norm.weight)) and not norm.bias.any()
                for norm in encoder.stage_norms)
+
+
+def original_attention_encoder(config, num_frames, size, monkeypatch):
+    """A `VideoEncoder` whose blocks keep torchvision's `MultiscaleAttention` (and its `Pool` modules)."""
+    import diffsal.models.video as video
+
+    with monkeypatch.context() as patch:
+        patch.setattr(video, "use_sdpa", lambda blocks: None)
+        return VideoEncoder(config, num_frames, size)
+
+
+@pytest.mark.parametrize("dtype,tolerance", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_pooled_attention_blocks_equal_torchvisions_attention(dtype, tolerance):
+    """Every tiny-preset block (query stride 1x2x2 at the stage starts, kv strides 8, 4, 2, 1, one and two heads):
+    the single-layout pooling and SDPA give torchvision's `MultiscaleAttention` output within float rounding."""
+    from torchvision.models.video.mvit import MultiscaleAttention
+
+    from diffsal.models.pooled_attention import PooledAttention
+
+    torch.manual_seed(0)
+    reference = torchvision_mvit(TINY.video, TINY.num_frames, (TINY.height, TINY.width)).to(dtype).eval()
+    for block in reference.blocks:  # non-trivial LayerNorm affines in the pooling
+        for pool in (block.attn.pool_q, block.attn.pool_k, block.attn.pool_v):
+            nn.init.normal_(pool.norm_act[0].weight, 1.0, 0.2)
+            nn.init.normal_(pool.norm_act[0].bias, 0.0, 0.2)
+    names = list(reference.state_dict())
+    with torch.no_grad():
+        tokens = reference.pos_encoding(reference.conv_proj(
+            torch.randn(2, 3, TINY.num_frames, TINY.height, TINY.width, dtype=dtype)).flatten(2).transpose(1, 2))
+        thw = (TINY.num_frames // 2, TINY.height // 4, TINY.width // 4)
+        strides = set()
+        for block in reference.blocks:
+            assert isinstance(block.attn, MultiscaleAttention)
+            strides.add((tuple(block.attn.pool_q.pool.stride), tuple(block.attn.pool_k.pool.stride),
+                         block.attn.num_heads))
+            expected, expected_thw = block(tokens, thw)
+            original = block.attn
+            block.attn = PooledAttention(original)
+            got, got_thw = block(tokens, thw)
+            block.attn = original
+            assert got_thw == expected_thw
+            torch.testing.assert_close(got, expected, rtol=0, atol=tolerance)
+            tokens, thw = expected, expected_thw
+    assert {(1, 2, 2)} < {q for q, _, _ in strides} and len({kv for _, kv, _ in strides}) == 4
+    assert {heads for _, _, heads in strides} == {1, 2}
+    use_sdpa(reference.blocks)
+    assert list(reference.state_dict()) == names  # the same parameters under the same names
+
+
+@pytest.mark.parametrize("dtype,tolerance", [(torch.float32, 1e-5), (torch.float64, 1e-12)])
+def test_encoder_with_pooled_attention_equals_torchvisions_attention(monkeypatch, dtype, tolerance):
+    """The whole encoder, with the stage norms, another LayerNorm eps and tables built for another size."""
+    config = dataclasses.replace(TINY.video, stage_norms=True, layer_norm_eps=1e-5, rel_pos_size=(48, 80))
+    size = (TINY.height, TINY.width)
+    torch.manual_seed(0)
+    encoder = VideoEncoder(config, TINY.num_frames, size).to(dtype).eval()
+    torch.manual_seed(0)
+    reference = original_attention_encoder(config, TINY.num_frames, size, monkeypatch).to(dtype).eval()
+    own, theirs = encoder.state_dict(), reference.state_dict()
+    assert list(own) == list(theirs) and all(torch.equal(own[key], theirs[key]) for key in own)
+    assert any(key.endswith("attn.pool_q.norm_act.0.weight") for key in own)
+    assert any(key.endswith("attn.pool_k.pool.weight") for key in own)
+    with torch.no_grad():
+        for module in list(encoder.modules()):  # non-trivial LayerNorm affines, the same in both
+            if isinstance(module, nn.LayerNorm):
+                nn.init.normal_(module.weight, 1.0, 0.2)
+                nn.init.normal_(module.bias, 0.0, 0.2)
+        reference.load_state_dict(encoder.state_dict())
+        frames = torch.randn(2, 3, TINY.num_frames, *size, dtype=dtype)
+        maps, expected = encoder(frames), reference(frames)
+    for feature, target in zip(maps, expected):
+        torch.testing.assert_close(feature, target, rtol=0, atol=tolerance * max(1.0, target.abs().max().item()))
