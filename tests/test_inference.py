@@ -329,3 +329,14 @@ def test_colour_map_blend_and_panel():
     assert colorize(saliency).shape == (10, 20, 3)
     assert panel([frame, frame, colorize(saliency[:5, :10])]).shape == (10, 60, 3)
     assert panel([np.zeros((720, 1280, 3), np.uint8)] * 2).shape == (360, 1280, 3)
+
+
+def test_automatic_batch_size_batches_small_models_on_a_cpu_only():
+    from diffsal.inference.predictor import automatic_batch_size
+    from diffsal.models.published.config import PublishedConfig
+
+    cpu, gpu = torch.device("cpu"), torch.device("cuda")
+    assert automatic_batch_size(DiffSalConfig.preset("tiny"), cpu) == 8
+    assert automatic_batch_size(DiffSalConfig.preset("paper"), cpu) == 1
+    assert automatic_batch_size(PublishedConfig.preset("av"), cpu) == 1
+    assert automatic_batch_size(DiffSalConfig.preset("paper"), gpu) == 8

@@ -109,10 +109,11 @@ def add_out(parser: argparse.ArgumentParser, what: str, *, default: str | None =
     parser.add_argument("--out", metavar="DIR", default=default, required=required, help=f"output folder: {what}{suffix}")
 
 
-def add_batch_size(parser: argparse.ArgumentParser, default: int, what: str) -> None:
+def add_batch_size(parser: argparse.ArgumentParser, default: int | None, what: str,
+                   default_text: str | None = None) -> None:
     """--batch-size N (dest `batch_size`); --batch is its deprecated alias."""
     parser.add_argument("--batch-size", type=positive_int, default=default, metavar="N",
-                        help=f"batch size: {what} (default {default})")
+                        help=f"batch size: {what} (default {default_text or default})")
     parser.add_argument("--batch", dest="batch_size", type=positive_int, action=DeprecatedAlias, new="--batch-size",
                         help=argparse.SUPPRESS)
 

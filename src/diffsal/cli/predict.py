@@ -57,7 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="dataset input: a video whose wav is missing is predicted on silence (and its "
                                "summary.json says so) instead of failing")
     add_device(sampling)
-    add_batch_size(sampling, 8, "clips per forward pass")
+    add_batch_size(sampling, None, "clips per forward pass",
+                   "8 on a GPU; on a CPU as many as keep a forward pass under ~20 GFLOPs: 8 for the tiny "
+                   "model, 1 for paper-size models, which batching slows down there")
     # Checked by the Predictor rather than by argparse `choices`, so that a bad value is one line, exit code 2.
     sampling.add_argument("--precision", default="fp32", metavar="{" + ",".join(PRECISIONS) + "}",
                           help="fp32 (default) or bf16 autocast: fast on GPUs; on a CPU without bf16 units "
