@@ -282,7 +282,7 @@ def test_the_predictor_feeds_the_transform_silence_without_sound(media):
     frames, wav = media
     for use_audio, audio in ((True, None), (False, wav)):  # a frame source without sound; --no-audio
         model = StubModel(StubConfig(NativeRateGrid()))
-        Predictor(model, device="cpu", steps=1, use_audio=use_audio).predict_video(FrameFolder(frames, FPS, PATTERN),
+        Predictor(model, device="cpu", steps=1, batch_size=2, use_audio=use_audio).predict_video(FrameFolder(frames, FPS, PATTERN),
                                                                                      audio=audio)
         assert all(clip_audio.shape[1:] == (1, 9, 4, 4) and bool((clip_audio == -1.0).all())
                    for _, clip_audio in model.inputs)
@@ -291,7 +291,7 @@ def test_the_predictor_feeds_the_transform_silence_without_sound(media):
 
 def test_predict_clip_takes_a_fixed_shape_audio_input(media):
     model = StubModel(StubConfig(NativeRateGrid()))
-    predictor = Predictor(model, device="cpu", steps=1)
+    predictor = Predictor(model, device="cpu", steps=1, batch_size=2)
     frames = torch.randn(3, 4, 32, 64)
     one = predictor.predict_clip(frames, torch.full((1, 9, 4, 4), 0.25))
     assert model.inputs[-1][1].shape == (1, 1, 9, 4, 4) and one.mean.shape == (1, 1, 32, 64)
@@ -305,7 +305,7 @@ def test_predict_clip_takes_a_fixed_shape_audio_input(media):
 def test_a_fixed_rate_transform_refuses_a_track_at_another_rate(media):
     frames, wav = media
     model = StubModel(StubConfig(WaveformWindow(0.5)))
-    predictor = Predictor(model, device="cpu", steps=1)
+    predictor = Predictor(model, device="cpu", steps=1, batch_size=2)
     with pytest.raises(InputError, match="22050 Hz; the model needs 16000 Hz"):
         predictor.predict_video(FrameFolder(frames, FPS, PATTERN), audio=read_audio(wav, None, mono=True))
     predictor.predict_video(FrameFolder(frames, FPS, PATTERN), audio=wav)  # read at 16 kHz
