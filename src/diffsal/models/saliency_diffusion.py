@@ -48,7 +48,8 @@ class SaliencySample(NamedTuple):
 
 
 class SaliencyDiffusion(nn.Module):
-    """The diffusion half of a saliency model; see the module docstring."""
+    """The diffusion half of a saliency model; see the module docstring (subclasses define `encode` and
+    `denoise`, which `training_loss` and `sample` call)."""
 
     config: Any
 
@@ -69,12 +70,6 @@ class SaliencyDiffusion(nn.Module):
         expected = (3, config.num_frames, config.height, config.width)
         if frames.dim() != 5 or tuple(frames.shape[1:]) != expected:
             raise InputError(f"frames must be (B, {', '.join(map(str, expected))}), got {tuple(frames.shape)}")
-
-    def encode(self, frames: torch.Tensor, audio: torch.Tensor | None = None) -> Conditioning:
-        raise NotImplementedError
-
-    def denoise(self, noisy: torch.Tensor, timesteps: torch.Tensor, conditioning: Conditioning) -> torch.Tensor:
-        raise NotImplementedError
 
     # ------------------------------------------------------------------ training
     def training_loss(self, frames: torch.Tensor, audio: torch.Tensor | None, target: torch.Tensor,
