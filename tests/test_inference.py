@@ -12,6 +12,7 @@ from diffsal.errors import InputError
 from diffsal.inference import (InputSpec, Predictor, VideoOutput, clip_seed, plan_clips, prediction_indices,
                                resolve_inputs)
 from diffsal.inference.overlay import JET, blend, colorize, panel
+from diffsal.inference.outputs import map_png
 from diffsal.io.clip import ClipReader
 from diffsal.io.test_pattern import tone
 from diffsal.io.video import VideoReader
@@ -293,8 +294,8 @@ def test_output_folder_appears_only_when_complete(tmp_path):
     output = VideoOutput(tmp_path, "DB/video")
     signature = {"steps": 1}
     building = output.begin()
-    output.write_map(0, np.full((4, 6), 0.5, np.float32), "minmax")
-    output.write_map(1, np.linspace(0, 0.2, 24, dtype=np.float32).reshape(4, 6), "minmax")
+    output.write_map(0, map_png(np.full((4, 6), 0.5, np.float32), "minmax"))
+    output.write_map(1, map_png(np.linspace(0, 0.2, 24, dtype=np.float32).reshape(4, 6), "minmax"))
     assert not output.path.exists() and output.problem(signature) == "not predicted"
     output.finish({"frames": 2, "signature": signature, "files": {"videos": []}})
     assert not building.exists() and output.problem(signature) is None
@@ -305,7 +306,7 @@ def test_output_folder_appears_only_when_complete(tmp_path):
     assert "1 of 2 map(s) missing" in output.problem(signature)
     failed = VideoOutput(tmp_path, "DB/other")
     failed.begin()
-    failed.write_map(0, np.zeros((4, 6), np.float32), "none")
+    failed.write_map(0, map_png(np.zeros((4, 6), np.float32), "none"))
     failed.abort()
     assert list((tmp_path / "DB").iterdir()) == [output.path]
 
@@ -329,6 +330,17 @@ def test_colour_map_blend_and_panel():
     assert colorize(saliency).shape == (10, 20, 3)
     assert panel([frame, frame, colorize(saliency[:5, :10])]).shape == (10, 60, 3)
     assert panel([np.zeros((720, 1280, 3), np.uint8)] * 2).shape == (360, 1280, 3)
+
+
+@pytest.mark.parametrize("alpha", [0.6, 0.35])
+def test_blend_equals_the_float32_mix_for_every_value_and_level(alpha):
+    """Every (pixel value, map level) pair of every channel: the looked-up blend is the rounded float32 mix."""
+    values, levels = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
+    frame = np.stack([values, 255 - values, values[::-1]], axis=-1).astype(np.uint8)  # (256, 256, 3)
+    levels = levels.astype(np.uint8)
+    weight = (alpha / 255.0) * levels.astype(np.float32)[..., None]
+    expected = np.round(frame.astype(np.float32) * (1.0 - weight) + JET[levels].astype(np.float32) * weight)
+    np.testing.assert_array_equal(blend(frame, levels, alpha), expected.astype(np.uint8))
 
 
 def test_automatic_batch_size_batches_small_models_on_a_cpu_only():

@@ -165,9 +165,9 @@ def test_k_frame_model_writes_every_frame_exactly_once(tmp_path, monkeypatch):
     writes: dict[tuple[str, int], int] = {}
     original = VideoOutput.write_map
 
-    def counting(self, index, saliency, normalize):
+    def counting(self, index, levels):
         writes[(self.key, index)] = writes.get((self.key, index), 0) + 1
-        return original(self, index, saliency, normalize)
+        return original(self, index, levels)
 
     monkeypatch.setattr(VideoOutput, "write_map", counting)
     out = tmp_path / "out"
@@ -245,6 +245,44 @@ def test_a_failure_late_in_a_video_leaves_nothing_that_looks_complete(tmp_path, 
     assert not (out / "talk").exists() and partial_folders(out) == []
     run = json.loads((out / "predict_summary.json").read_text())
     assert run["incomplete"] == {"talk": "failed: OSError: disk full"}
+
+
+def test_a_failure_of_the_overlay_encoder_fails_the_video_and_leaves_no_file(tmp_path, video, model_dir, monkeypatch):
+    """overlay.mp4 is encoded in a background thread while the maps are predicted: its error fails the video
+    (as any other error) and neither the folder nor a temporary video is left."""
+    import diffsal.inference.render as render
+
+    def broken_blend(frame, levels):
+        if broken_blend.calls == 3:
+            raise OSError("encoder died")
+        broken_blend.calls += 1
+        return frame
+
+    broken_blend.calls = 0
+    monkeypatch.setattr(render, "blend", broken_blend)
+    out = tmp_path / "out"
+    assert predict(video, "--model", model_dir, "--out", out, *FAST) == 1
+    assert not (out / "talk").exists() and partial_folders(out) == [] and list(out.rglob("*.mp4")) == []
+    run = json.loads((out / "predict_summary.json").read_text())
+    assert run["incomplete"] == {"talk": "failed: OSError: encoder died"}
+
+
+def test_the_overlay_shows_each_frame_under_its_own_map(tmp_path, video, model_dir):
+    """The streamed overlay is frame k blended with map k (the same as blending the PNGs afterwards)."""
+    from diffsal.inference.overlay import blend
+    from diffsal.io.video import VideoReader
+
+    out = tmp_path / "out"
+    assert predict(video, "--model", model_dir, "--out", out, *FAST) == 0
+    with VideoReader(video) as source, VideoReader(out / "talk" / "overlay.mp4") as overlay:
+        assert overlay.num_frames == source.num_frames
+        for index in (0, source.num_frames // 2, source.num_frames - 1):
+            levels = np.asarray(Image.open(out / "talk" / f"{index + 1:05d}.png"))
+            expected = blend(source.frame(index), levels).astype(np.float32)
+            got = overlay.frame(index).astype(np.float32)
+            assert np.abs(got - expected).mean() < 6.0  # H.264 at crf 20 on a small busy frame: a few levels
+            wrong = blend(source.frame(index), np.roll(levels, levels.shape[1] // 2, axis=1)).astype(np.float32)
+            assert np.abs(got - expected).mean() < np.abs(got - wrong).mean()
 
 
 # ---------------------------------------------------------------------- bad input

@@ -442,3 +442,25 @@ def test_encoder_with_pooled_attention_equals_torchvisions_attention(monkeypatch
         maps, expected = encoder(frames), reference(frames)
     for feature, target in zip(maps, expected):
         torch.testing.assert_close(feature, target, rtol=0, atol=tolerance * max(1.0, target.abs().max().item()))
+
+
+@pytest.mark.parametrize("q_thw,k_thw", [((4, 8, 12), (4, 2, 3)), ((2, 3, 5), (2, 6, 10)), ((3, 4, 4), (3, 4, 4))])
+def test_relative_position_channels_give_torchvisions_terms(q_thw, k_thw):
+    """The dot products of the extended queries and keys are `_add_rel_pos`'s terms, for keys pooled more than
+    the queries, less than the queries, and not at all; zero in the class token's row and column."""
+    from torchvision.models.video.mvit import _add_rel_pos
+
+    from diffsal.models.pooled_attention import relative_position_channels
+
+    torch.manual_seed(0)
+    heads, head_dim = 2, 8
+    size = max(q_thw[1], k_thw[1]), max(q_thw[2], k_thw[2]), max(q_thw[0], k_thw[0])
+    tables_hwt = [torch.randn(2 * n + 3, head_dim, dtype=torch.float64) for n in size]  # interpolated to fit
+    q = torch.randn(2, heads, 1 + q_thw[0] * q_thw[1] * q_thw[2], head_dim, dtype=torch.float64)
+    keys = 1 + k_thw[0] * k_thw[1] * k_thw[2]
+    expected = _add_rel_pos(q.new_zeros(2, heads, q.shape[2], keys), q, q_thw, k_thw, *tables_hwt)
+    query_channels, key_channels = relative_position_channels(q, q_thw, k_thw, tables_hwt[2], *tables_hwt[:2])
+    got = query_channels @ key_channels.to(q.dtype).T
+    assert key_channels.shape == (keys, sum(k_thw)) and key_channels.sum(1).tolist() == [0] + [3] * (keys - 1)
+    torch.testing.assert_close(got, expected, rtol=0, atol=1e-12)
+    assert expected.abs().max() > 1  # the terms are not negligible

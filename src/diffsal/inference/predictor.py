@@ -5,7 +5,8 @@ each clip, so a video is read as one clip every K frames (`diffsal.inference.cli
 k is the centre slot of its own clip). Clips are padded at the video's edges by repeating its
 first/last frame; the audio window is centred on the clip's centre frame. Clips (and the `samples`
 per clip) are batched; the encoders run once per clip and only the Saliency-UNet runs per denoising
-step. `precision="bf16"` runs the model under bf16 autocast (on CPU and CUDA).
+step. `precision="bf16"` runs the model under bf16 autocast (on CPU and CUDA). The next batch of clips is
+decoded and preprocessed in a background thread while the model runs (`diffsal.inference.pipeline`).
 
 Reproducibility: the starting noise of each clip comes from its own generator, seeded by
 (`seed`, the clip's centre frame), so a map does not depend on the batch size, on which torchrun
@@ -41,6 +42,7 @@ import torch
 from diffsal.diffusion import randn
 from diffsal.errors import DiffSalError, InputError
 from diffsal.inference.clip_plan import ClipBlock, plan_clips
+from diffsal.inference.pipeline import read_ahead
 from diffsal.inference.precision import autocast, check_precision
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader
@@ -317,12 +319,11 @@ class Predictor:
         reader = ClipReader(source, config.num_frames, self.preprocessing.frames, "stretch")
         total = source.num_frames
         plan = plan_clips(total, config.frames_out, stride)
+        batches = [plan[start : start + self.batch_size] for start in range(0, len(plan), self.batch_size)]
         previous: tuple[int, torch.Tensor, torch.Tensor | None] | None = None
-        for start in range(0, len(plan), self.batch_size):
-            blocks: list[ClipBlock] = plan[start : start + self.batch_size]
+        for blocks, frames, audio in read_ahead(self._read_batches(reader, source, track, batches)):
             centres = [block.centre for block in blocks]
-            frames = torch.stack([reader.clip(centre).frames for centre in centres])
-            mean, std = self._predict(frames, self._clip_audio(track, source, centres), centres)
+            mean, std = self._predict(frames, audio, centres)
             _check_finite_output(mean, std, centres)
             for position, block in enumerate(blocks):
                 for index in block.frames:
@@ -334,6 +335,14 @@ class Predictor:
                     previous = current
             if progress is not None:
                 progress(blocks[-1].frames[-1] + 1, total)
+
+    def _read_batches(self, reader: ClipReader, source: FrameSource, track: AudioTrack | None,
+                      batches: list[list[ClipBlock]]) -> Iterator[tuple[list[ClipBlock], torch.Tensor, torch.Tensor | None]]:
+        """The clips and audio inputs of each batch, as the model takes them (run ahead of the model)."""
+        for blocks in batches:
+            centres = [block.centre for block in blocks]
+            frames = torch.stack([reader.clip(centre).frames for centre in centres])
+            yield blocks, frames, self._clip_audio(track, source, centres)
 
     def _between(self, first, second, reader: ClipReader) -> Iterator[FrameMap]:
         """Frames strictly between two predicted frames, linearly interpolated (mean and std alike)."""

@@ -1,7 +1,9 @@
-"""The videos of one prediction, rendered from the maps already written: overlay, panel, uncertainty.
+"""The videos of one prediction: overlay, panel, uncertainty.
 
-They are made in a second pass over the frames (decoding is cheap next to the model), reading the
-map PNGs back, so the prediction pass streams and memory does not grow with the video's length.
+The overlay is encoded while the maps are predicted (`overlay_feed`: a background thread with its own
+reader of the frames, fed each map in frame order), so on a GPU it costs no time of its own. The optional panel
+and uncertainty videos are made in a second pass over the frames, reading the map PNGs back. Either way
+memory does not grow with the video's length.
 Each video carries the original sound track (native rate and channel layout where AAC carries it,
 see `diffsal.io.writer`) and shows each frame at the source's time, so a variable-rate video stays
 in sync with its sound. Frames are upright (the source's rotation applied), so the videos need no
@@ -18,6 +20,7 @@ from diffsal.data.annotations import read_saliency_map
 from diffsal.inference.outputs import (MAP_PATTERN, OVERLAY_NAME, PANEL_NAME, UNCERTAINTY_DIR, UNCERTAINTY_VIDEO_NAME,
                                        VideoOutput, read_std_png)
 from diffsal.inference.overlay import blend, colorize, panel
+from diffsal.inference.pipeline import Feed
 from diffsal.inference.sources import VideoInput
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.frame_source import FrameSource
@@ -26,20 +29,35 @@ from diffsal.io.writer import write_video
 _CONSTANT_RATE_TOLERANCE_S = 0.001  # a millisecond clock rounds k / fps by up to half of this
 
 
-def render_videos(output: VideoOutput, video: VideoInput, source: FrameSource, *, overlay: bool, panel_video: bool,
+def overlay_feed(output: VideoOutput, video: VideoInput, source: FrameSource) -> Feed:
+    """Encodes overlay.mp4 into the folder being built, in a background thread, from the uint8 maps `put` into
+    it in frame order (the PNGs' levels); `close` finishes the file, `abort` leaves none."""
+
+    def encode(levels: Iterator[np.ndarray]) -> None:
+        frames = video.open_frames()  # its own reader: decoding happens in this thread
+        try:
+            overlaid = (blend(frames.frame(index), level) for index, level in enumerate(levels))
+            write_video(output.built_path(OVERLAY_NAME), overlaid, **_video_settings(video, source))
+        finally:
+            close = getattr(frames, "close", None)
+            if callable(close):
+                close()
+
+    return Feed(encode)
+
+
+def render_videos(output: VideoOutput, video: VideoInput, source: FrameSource, *, panel_video: bool,
                   uncertainty_video: bool, std_max: float | None) -> list[str]:
-    """Write the asked-for videos into the folder being built; returns their file names.
+    """Write the asked-for second-pass videos into the folder being built; returns their file names.
 
     Args:
         std_max: the largest std of the video, which maps to the top of the colour scale of
             ``uncertainty.mp4`` (None: no uncertainty video).
     """
-    sound = original_sound(video)
-    settings = {"fps": source.fps, "audio": sound, "frame_times_s": variable_frame_times(source)}
+    if not panel_video and not (uncertainty_video and std_max is not None):
+        return []
+    settings = _video_settings(video, source)
     written = []
-    if overlay:
-        write_video(output.built_path(OVERLAY_NAME), _overlay_frames(output, source), **settings)
-        written.append(OVERLAY_NAME)
     if panel_video:
         write_video(output.built_path(PANEL_NAME), _panel_frames(output, video, source), **settings)
         written.append(PANEL_NAME)
@@ -47,6 +65,11 @@ def render_videos(output: VideoOutput, video: VideoInput, source: FrameSource, *
         write_video(output.built_path(UNCERTAINTY_VIDEO_NAME), _uncertainty_frames(output, source, std_max), **settings)
         written.append(UNCERTAINTY_VIDEO_NAME)
     return written
+
+
+def _video_settings(video: VideoInput, source: FrameSource) -> dict:
+    """`write_video`'s frame rate, sound and frame times for the videos of `source`."""
+    return {"fps": source.fps, "audio": original_sound(video), "frame_times_s": variable_frame_times(source)}
 
 
 def variable_frame_times(source: FrameSource) -> list[float] | None:
@@ -69,11 +92,6 @@ def original_sound(video: VideoInput) -> AudioTrack | None:
 
 def _maps(output: VideoOutput, index: int) -> np.ndarray:
     return read_saliency_map(output.built_path(MAP_PATTERN.format(index + 1)))
-
-
-def _overlay_frames(output: VideoOutput, source: FrameSource) -> Iterator[np.ndarray]:
-    for index in range(source.num_frames):
-        yield blend(source.frame(index), _maps(output, index))
 
 
 def _panel_frames(output: VideoOutput, video: VideoInput, source: FrameSource) -> Iterator[np.ndarray]:

@@ -1,6 +1,7 @@
 """A prediction run over many videos: skip what is complete, go on past failures, check everything at the end.
 
-Each video is predicted into its own folder (`diffsal.inference.outputs`); one that fails is
+Each video is predicted into its own folder (`diffsal.inference.outputs`), its map files written by worker
+threads while the model computes the next frames (`diffsal.inference.pipeline`); one that fails is
 reported and its partial output deleted, and the run goes on. Under torchrun each rank predicts
 its shard; afterwards rank 0 checks that *every* video of the run has a complete output made with
 this run's settings and writes ``OUT/predict_summary.json``. The exit code is 0 when all videos
@@ -17,19 +18,23 @@ from __future__ import annotations
 import platform
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from diffsal import __version__
 from diffsal.errors import STORAGE_ERRNOS, DiffSalError, InputError, StorageError
-from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, RUN_SUMMARY_NAME, SUMMARY_NAME, UNCERTAINTY_DIR,
-                                       VideoOutput, write_json)
+from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, OVERLAY_NAME, RUN_SUMMARY_NAME, SUMMARY_NAME,
+                                       UNCERTAINTY_DIR, VideoOutput, map_png, write_json)
 from diffsal.inference.clip_plan import plan_clips
-from diffsal.inference.predictor import Predictor
+from diffsal.inference.pipeline import WriteBehind
+from diffsal.inference.predictor import FrameMap, Predictor
 from diffsal.inference.progress import RunProgress
-from diffsal.inference.render import render_videos
+from diffsal.inference.render import overlay_feed, render_videos
 from diffsal.inference.sharding import Shard, ShardGroup
 from diffsal.inference.sources import VideoInput
 from diffsal.io.audio import read_audio
@@ -209,21 +214,25 @@ class PredictionRun:
             std_max = 0.0
             predicted = 0
             started = time.perf_counter()
-            for frame_map in predictor.iter_video(source, track, stride=self.stride, progress=progress.frames):
-                output.write_map(frame_map.index, frame_map.mean, options.normalize)
-                if options.save_npy:
-                    output.write_npy(frame_map.index, frame_map.mean)
-                if frame_map.std is not None:
-                    output.write_std(frame_map.index, frame_map.std)
-                    std_sum += float(frame_map.std.mean())
-                    std_max = max(std_max, float(frame_map.std.max()))
-                predicted += frame_map.predicted
+            # The files of a frame are written, and its overlay frame encoded, while the model computes the next.
+            with WriteBehind() as writer, (overlay_feed(output, video, source) if options.overlay else nullcontext()) \
+                    as overlay:
+                for frame_map in predictor.iter_video(source, track, stride=self.stride, progress=progress.frames):
+                    levels = map_png(frame_map.mean, options.normalize)
+                    writer.submit(self._write_frame, output, frame_map, levels)
+                    if overlay is not None:
+                        overlay.put(levels)
+                    if frame_map.std is not None:
+                        std_sum += float(frame_map.std.mean())
+                        std_max = max(std_max, float(frame_map.std.max()))
+                    predicted += frame_map.predicted
             predict_s = time.perf_counter() - started
             frames = source.num_frames
             started = time.perf_counter()
-            videos = render_videos(output, video, source, overlay=options.overlay, panel_video=options.panel,
-                                   uncertainty_video=options.uncertainty_video,
-                                   std_max=std_max if predictor.samples > 1 else None)
+            videos = [OVERLAY_NAME] if options.overlay else []
+            videos += render_videos(output, video, source, panel_video=options.panel,
+                                    uncertainty_video=options.uncertainty_video,
+                                    std_max=std_max if predictor.samples > 1 else None)
             render_s = time.perf_counter() - started
             summary = self._summary(video, source, frames, predicted, audio_note, predict_s, render_s, videos,
                                     std_sum / frames if predictor.samples > 1 else None, std_max)
@@ -233,6 +242,13 @@ class PredictionRun:
             close = getattr(source, "close", None)
             if callable(close):
                 close()
+
+    def _write_frame(self, output: VideoOutput, frame_map: FrameMap, levels: np.ndarray) -> None:
+        output.write_map(frame_map.index, levels)
+        if self.options.save_npy:
+            output.write_npy(frame_map.index, frame_map.mean)
+        if frame_map.std is not None:
+            output.write_std(frame_map.index, frame_map.std)
 
     def _model_audio(self, video: VideoInput):
         """The track the model hears, read as its audio transform asks (None: silence or a video-only model), and
