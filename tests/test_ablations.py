@@ -65,19 +65,23 @@ def test_unknown_study_is_a_clear_error(tmp_path, capsys):
 
 def test_accuracy_at_speed_compares_k_and_precisions(modality):
     run_study(StudySettings(study="accuracy-at-speed", out_dir=modality, seeds=(0,), videos=4, seconds=1.2,
-                            train_steps=2, frames_out=2, bf16_videos=1))
+                            train_steps=2, frames_out=(2, 4), clip_frames=4, bf16_videos=1))
     document = json.loads((modality / "accuracy-at-speed.json").read_text())
-    assert document["frames_out"] == 2
+    assert document["frames_out"] == [2, 4] and document["clip_frames"] == 4
     rows = document["rows"]
-    assert [row["label"] for row in rows] == ["DiffSal tiny, K = 1", "DiffSal tiny, K = 2"]
+    assert [row["label"] for row in rows] == [f"DiffSal tiny, 4-frame clips, K = {k}" for k in (1, 2, 4)]
+    assert all("model.overrides.num_frames=4" in row["train_command"] for row in rows)
     assert "model.overrides.frames_out=2" in rows[1]["train_command"]
+    config = json.loads((modality / "train" / "k4-clip4-seed0" / "checkpoints" / "best" / "config.json").read_text())
+    assert (config["config"]["num_frames"], config["config"]["frames_out"]) == (4, 4)
     for row in rows:
         scores = row["per_seed"]["0"]
         assert scores["frames_per_s"] > 0 and scores["frames"] > 0
         assert scores["bf16_frames"] > 0 and -1 <= scores["bf16_min_cc"] <= scores["bf16_mean_cc"] <= 1
         assert {"IG", "AUC-B"} <= set(scores)  # every metric, as `diffsal evaluate` by default
     table = (modality / "accuracy-at-speed.md").read_text()
-    assert "| DiffSal tiny, K = 2 |" in table and "K = 2 minus K = 1" in table
+    assert "| DiffSal tiny, 4-frame clips, K = 4 |" in table and "CC minus that of K = 1, K = 2: " in table
+    assert ", K = 4: " in table
 
 
 def test_rerun_reuses_trainings_predictions_and_scores(modality):

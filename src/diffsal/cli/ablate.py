@@ -29,8 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--train-steps", type=positive_int, help="optimizer steps (default: the recipe's)")
     parser.add_argument("--threads", type=thread_count, default=1, help="torch threads for prediction (default 1)")
     speed = parser.add_argument_group("accuracy-at-speed")
-    speed.add_argument("--frames-out", type=positive_int, default=8,
-                       help="K of the multi-frame model, compared with K = 1 (default 8)")
+    speed.add_argument("--frames-out", type=positive_int, nargs="+", default=[8],
+                       help="K of the multi-frame models, each compared with K = 1 (default 8)")
+    speed.add_argument("--clip-frames", type=positive_int,
+                       help="frames per clip of every model of the study (default: the recipe's, 8 for tiny)")
     speed.add_argument("--bf16-videos", type=video_count, default=3,
                        help="test videos of the bf16 vs fp32 map comparison (default 3; 0: none)")
     parser.set_defaults(handler=run)
@@ -41,6 +43,6 @@ def run(args: argparse.Namespace) -> int:
 
     run_study(StudySettings(study=args.study, out_dir=args.out, recipe=args.recipe, seeds=tuple(args.seeds),
                             videos=args.videos, seconds=args.seconds, data_seed=args.data_seed,
-                            train_steps=args.train_steps, threads=args.threads, frames_out=args.frames_out,
-                            bf16_videos=args.bf16_videos))
+                            train_steps=args.train_steps, threads=args.threads, frames_out=tuple(args.frames_out),
+                            clip_frames=args.clip_frames, bf16_videos=args.bf16_videos))
     return 0

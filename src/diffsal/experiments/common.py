@@ -54,7 +54,8 @@ class StudySettings:
     samples: tuple[int, ...] = (1, 4)  # sampling study: diffusion samples per frame
     threads: int = 1  # torch threads for prediction, so that times compare across rows
     figure_frames: int = 4  # modality study
-    frames_out: int = 8  # accuracy at speed: K of the multi-frame model
+    frames_out: tuple[int, ...] = (8,)  # accuracy at speed: K of the multi-frame models (each against K = 1)
+    clip_frames: int | None = None  # accuracy at speed: frames per clip (None: the recipe's model's)
     bf16_videos: int = 3  # accuracy at speed: test videos of the bf16 vs fp32 comparison (0: none)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.models.video.mvit import MultiscaleAttention, Pool, _add_shortcut, _interpolate
+from torchvision.models.video.mvit import MultiscaleAttention, Pool, _interpolate
 
 
 def _is_depthwise(pool: Pool) -> bool:
@@ -138,8 +138,9 @@ class PooledAttention(nn.Module):
             out = F.scaled_dot_product_attention(extended_q, extended_k, padded_v, scale=1.0)[..., :self.head_dim]
         else:
             out = F.scaled_dot_product_attention(q, k, v)  # scale 1/sqrt(head_dim), as torchvision's
-        if self.residual_pool:
-            _add_shortcut(out, q, self.residual_with_cls_embed)
+        if self.residual_pool:  # torchvision's `_add_shortcut`, out of place: autograd keeps SDPA's output
+            shortcut = q if self.residual_with_cls_embed else F.pad(q[:, :, 1:], (0, 0, 1, 0))
+            out = out + shortcut
         out = out.transpose(1, 2).reshape(batch, -1, self.output_dim)
         return self.project(out), thw
 
