@@ -137,3 +137,30 @@ def test_seven_one_sound_is_folded_into_stereo(tmp_path):
     track = read_audio(path, sample_rate_hz=None, mono=False)
     loudness = np.sqrt((track.samples[:, rate // 10 : -rate // 10] ** 2).mean(axis=1))
     assert np.all(loudness > 0.1)  # the centre plays on both sides
+
+
+def test_gray_video_round_trips_every_value_exactly(tmp_path):
+    from diffsal.io.video import read_gray_video
+    from diffsal.io.writer import write_gray_video
+
+    rng = np.random.default_rng(0)
+    maps = [rng.integers(0, 256, (17, 31), dtype=np.uint8) for _ in range(6)]  # odd size, every level likely
+    maps.append(np.resize(np.arange(256, dtype=np.uint8), (17, 31)))  # every level once at least
+    assert write_gray_video(tmp_path / "maps.mp4", iter(maps), 12.5) == 7
+    got = list(read_gray_video(tmp_path / "maps.mp4"))
+    assert len(got) == 7 and all(np.array_equal(a, b) for a, b in zip(got, maps))
+
+
+def test_gray_video_refuses_what_it_cannot_store(tmp_path):
+    from diffsal.errors import MediaError
+    from diffsal.io.video import read_gray_video
+    from diffsal.io.writer import write_gray_video
+
+    with pytest.raises(MediaError, match="no frames"):
+        write_gray_video(tmp_path / "a.mp4", [], 25)
+    with pytest.raises(MediaError, match=r"map 1 is float32"):
+        write_gray_video(tmp_path / "b.mp4", [np.zeros((4, 4), np.uint8), np.zeros((4, 4), np.float32)], 25)
+    assert not list(tmp_path.iterdir())  # nothing half-written
+    (tmp_path / "c.mp4").write_bytes(b"not a video")
+    with pytest.raises(MediaError):
+        list(read_gray_video(tmp_path / "c.mp4"))

@@ -30,10 +30,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "extracted <NNNN>/maps/, also under train/ val/ test/)")
     parser.add_argument("predictions", help=f"folder of predicted maps, or '{CENTER_PRIOR}' for the baseline")
     add_out(parser, "metrics.json and per_video.csv", default="evaluation")
-    parser.add_argument("--pattern", default="default",
+    parser.add_argument("--pattern", default=None,
                         help="prediction file names relative to PREDICTIONS: a preset "
                              f"({', '.join(f'{name}={pattern}' for name, pattern in NAMING_PRESETS.items())}) "
-                             "or a format string with {db} {db_lower} {video} {frame} {split}")
+                             "or a format string with {db} {db_lower} {db_stavis} {video} {frame} {split} (without "
+                             "{frame}: one map video per input); default: the format `diffsal predict` wrote there, "
+                             "else 'default'")
     parser.add_argument("--layout", default="auto", choices=("auto", "stavis", "dhf1k"))
     add_databases(parser, "STAViS databases (default: all under annotations/)")
     add_split(parser, "all pools them, as STAViS does. The defaults score what `diffsal predict DATA` predicts")

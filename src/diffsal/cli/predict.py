@@ -16,6 +16,7 @@ import torch
 
 from diffsal.data.dhf1k import is_dhf1k_root
 from diffsal.errors import InputError
+from diffsal.inference.map_formats import MAP_FORMATS
 from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, earlier_keys, file_sha256
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import Predictor
@@ -72,6 +73,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               "601-700), train (1-600) or test (701-1000)")
     add_databases(dataset, "STAViS databases (default: every one with fold lists)")
     outputs = parser.add_argument_group("outputs")
+    outputs.add_argument("--format", default="png", choices=tuple(MAP_FORMATS),
+                         help="how the maps are stored: png (00001.png ..., default); stavis (pred_sal_000001.jpg "
+                              "..., for a STAViS dataset in the MATLAB evaluation's tree split<N>_results/<db>/"
+                              "<video>/); mp4 (saliency.mp4 per video, lossless grey, same frames and fps)")
     outputs.add_argument("--save-npy", action="store_true", help="also write float32 <frame:05d>.npy maps")
     outputs.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     outputs.add_argument("--panel", action="store_true",
@@ -79,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     outputs.add_argument("--no-uncertainty-video", action="store_true",
                          help="with --samples > 1, do not write uncertainty.mp4 (the std PNGs are still written)")
     outputs.add_argument("--normalize", default="minmax", choices=NORMALIZATIONS,
-                         help="PNG values: min-max per frame (default) or the model's [0, 1] output as it is")
+                         help="map values: min-max per frame (default) or the model's [0, 1] output as it is")
     parser.add_argument("--overwrite", action="store_true", help="predict again videos that are already complete (never replaces a folder diffsal did not write)")
     add_quiet(parser)
     parser.set_defaults(handler=run)
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     databases = tuple(args.db) if args.db else None
-    kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part))
+    kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part), map_format=args.format)
     out_root = check_output_folder(args.out)  # made only when the first file is written
     if kind in ("file", "folder"):
         videos = keep_earlier_keys(videos, earlier_keys(out_root))
@@ -103,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
                                           batch_size=args.batch_size, use_audio=not args.no_audio,
                                           precision=args.precision)
     model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
-    options = OutputOptions(save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
+    options = OutputOptions(map_format=args.format, save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
                             uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)
     prediction = PredictionRun(predictor, videos, out_root, model_info=model_info, stride=args.stride,
                                options=options, overwrite=args.overwrite, audio_optional=args.audio_optional,

@@ -48,12 +48,29 @@ MAPS_FOLDER = "maps"  # eyeMaps, inside a video's annotation folder
 EXAMPLE_EYE_MAP = f"{ANNOTATIONS_FOLDER}/<DB>/<video>/{MAPS_FOLDER}/{EYE_MAP_PATTERN.format(1)}"  # for messages
 SINGLE_SPLIT_DATABASES = ("DIEM",)
 SPLITS = (1, 2, 3)
+
+# The prediction tree the STAViS MATLAB evaluation reads (eval_<db>.m): PRED/split<N>_results/<folder>/<video>/
+# with one JPEG per frame whose name ends in "_<frame number>" (the published DiffSal code writes pred_sal_).
+STAVIS_RESULT_FOLDERS = {"AVAD": "avad", "Coutrot_db1": "coutrot1", "Coutrot_db2": "coutrot2", "DIEM": "diem",
+                         "ETMD_av": "etmd", "SumMe": "summe"}
+STAVIS_PREDICTION_PATTERN = "pred_sal_{:06d}.jpg"  # 1-based
 Part = Literal["train", "test"]
 
 DHF1K_NAME = "DHF1K"
 DHF1K_FPS = 30.0
 DHF1K_PARTS = {"train": range(1, 601), "val": range(601, 701), "test": range(701, 1001)}
 DHF1K_DIGITS = 4
+
+
+def stavis_result_folder(database: str) -> str:
+    """The folder of `database` in the MATLAB evaluation's prediction tree (its name in lower case for a database
+    the MATLAB scripts do not know)."""
+    return STAVIS_RESULT_FOLDERS.get(database, database.lower())
+
+
+def stavis_result_key(database: str, video: str, split: int) -> str:
+    """The folder of one video's predictions in the MATLAB evaluation's tree, relative to PRED."""
+    return f"split{split}_results/{stavis_result_folder(database)}/{video}"
 
 
 def dhf1k_pattern(digits: int = DHF1K_DIGITS) -> str:

@@ -1,39 +1,56 @@
-"""Prediction sources for `evaluate`: a folder of per-frame maps (configurable naming) or the centre prior.
+"""Prediction sources for `evaluate`: per-frame maps or one map video per input (configurable naming), or the
+centre prior.
 
-A folder pattern is a Python format string relative to the prediction root with the fields
-``{db}``, ``{db_lower}``, ``{video}``, ``{frame}`` (1-based, format spec allowed) and ``{split}``
-(the fold whose model made the prediction; STAViS layout only). Two presets:
+A pattern is a Python format string relative to the prediction root with the fields ``{db}``, ``{db_lower}``,
+``{db_stavis}`` (the database's folder in the STAViS MATLAB tree: avad, coutrot1, ...), ``{video}``, ``{frame}``
+(1-based, format spec allowed) and ``{split}`` (the fold whose model made the prediction; STAViS layout only).
+A pattern without ``{frame}`` that names a video file (.mp4, .avi, ...) holds every map of a video, frame k of the
+video the map of frame k. Presets, one per `diffsal predict --format` and one for the published code:
 
-- ``default``: ``{db}/{video}/{frame:05d}.png``, one image per frame;
-- ``published``: ``{db}/{video}/pred_sal_{frame:06d}.jpg``, the naming of the published code.
+- ``default``: ``{db}/{video}/{frame:05d}.png`` (``--format png``);
+- ``stavis``: ``split{split}_results/{db_stavis}/{video}/pred_sal_{frame:06d}.jpg`` (``--format stavis`` on a
+  STAViS dataset: the tree the MATLAB evaluation reads);
+- ``mp4``: ``{db}/{video}/saliency.mp4`` (``--format mp4``: the luma plane of each frame is the map);
+- ``published``: ``{db}/{video}/pred_sal_{frame:06d}.jpg``, the naming of the published code (and of
+  ``--format stavis`` on other inputs).
 
-Images (PNG/JPEG/...) are read as grey in [0, 1] (RGB: first channel, as STAViS does); ``.npy``
-files hold a float `(H, W)` map, which must be finite.
+`default_pattern` picks the preset of the format `diffsal predict` recorded in the folder's
+``predict_summary.json``. Images (PNG/JPEG/...) are read as grey in [0, 1] (RGB: first channel, as STAViS does);
+``.npy`` files hold a float `(H, W)` map, which must be finite.
 """
 
 from __future__ import annotations
 
+import json
 import string
+import threading
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from diffsal.data.layout import VIDEO_SUFFIXES, stavis_result_folder
 from diffsal.errors import InputError
 from diffsal.evaluation.center_prior import DEFAULT_SIGMA_FRACTION, center_prior
 from diffsal.evaluation.layouts import EvaluationUnit
+from diffsal.inference.outputs import RUN_SUMMARY_NAME
 from diffsal.io.paths import check_input_path
+from diffsal.io.video import read_gray_video
 
 NAMING_PRESETS = {
     "default": "{db}/{video}/{frame:05d}.png",
+    "stavis": "split{split}_results/{db_stavis}/{video}/pred_sal_{frame:06d}.jpg",
+    "mp4": "{db}/{video}/saliency.mp4",
     "published": "{db}/{video}/pred_sal_{frame:06d}.jpg",
 }
-PATTERN_FIELDS = ("db", "db_lower", "video", "frame", "split")
+FORMAT_PRESETS = {"png": "default", "stavis": "stavis", "mp4": "mp4"}  # `diffsal predict --format` -> preset
+PATTERN_FIELDS = ("db", "db_lower", "db_stavis", "video", "frame", "split")
 CENTER_PRIOR = "center-prior"
 
 
 class FolderPredictions:
-    """Per-frame predicted maps under `root`, named by `pattern` (a preset name or a format string)."""
+    """Predicted maps under `root`, named by `pattern` (a preset name or a format string): one file per frame, or
+    one video per input when the pattern names a video file and has no ``{frame}``."""
 
     postprocess = True  # model outputs get the protocol's post-processing
 
@@ -42,27 +59,50 @@ class FolderPredictions:
         if not self.root.is_dir():
             raise InputError(f"{self.root}: not a folder (expected the prediction folder)")
         self.pattern = NAMING_PRESETS.get(pattern, pattern)
-        self.uses_split = "split" in _pattern_fields(self.pattern)
+        fields = _pattern_fields(self.pattern)
+        self.uses_split = "split" in fields
         try:
-            self.pattern.format(db="DB", db_lower="db", video="video", frame=1, split=1)
+            example = self.pattern.format(db="DB", db_lower="db", db_stavis="db", video="video", frame=1, split=1)
         except (ValueError, IndexError, KeyError) as error:
             raise InputError(f"prediction pattern {self.pattern!r} is not a valid format string ({error})") from error
-        if "frame" not in _pattern_fields(self.pattern):
-            raise InputError(f"prediction pattern {self.pattern!r} must contain {{frame}}")
+        self.is_video = "frame" not in fields and Path(example).suffix.lower() in VIDEO_SUFFIXES
+        if "frame" not in fields and not self.is_video:
+            raise InputError(f"prediction pattern {self.pattern!r} must contain {{frame}} or name a video file "
+                             f"({', '.join(VIDEO_SUFFIXES)})")
+        self._videos = threading.local()  # per scoring thread: the map video being read
 
     def path(self, unit: EvaluationUnit, frame: int) -> Path:
+        """The file that holds the prediction of `frame` (for a map video: the video)."""
         if self.uses_split and unit.split is None:
             raise InputError(f"prediction pattern {self.pattern!r} uses {{split}}, but {unit.database} has no splits")
-        name = self.pattern.format(db=unit.database, db_lower=unit.database.lower(), video=unit.video,
+        name = self.pattern.format(db=unit.database, db_lower=unit.database.lower(),
+                                   db_stavis=stavis_result_folder(unit.database), video=unit.video,
                                    frame=frame, split=unit.split)
         return self.root / name
 
     def load(self, unit: EvaluationUnit, frame: int, shape: tuple[int, int]) -> np.ndarray | None:
-        """The `(h, w)` prediction of `frame`, or None when its file does not exist."""
+        """The `(h, w)` prediction of `frame`, or None when its file (or its frame of the video) does not exist."""
         path = self.path(unit, frame)
         if not path.is_file():
             return None
+        if self.is_video:
+            levels = self._video_frame(path, frame)
+            return None if levels is None else levels.astype(np.float64) / 255.0
         return read_prediction(path)
+
+    def _video_frame(self, path: Path, frame: int) -> np.ndarray | None:
+        """Frame `frame` (1-based) of the map video `path`, read forward from the frame asked for before (the
+        frames of a video are scored in order, in one thread); None past its end."""
+        state = self._videos
+        if getattr(state, "path", None) != path or frame <= state.frame:
+            state.path, state.frames, state.frame, state.levels = path, read_gray_video(path), 0, None
+        while state.frame < frame:
+            state.levels = next(state.frames, None)
+            if state.levels is None:
+                state.path = None
+                return None
+            state.frame += 1
+        return state.levels
 
     def describe(self) -> dict:
         return {"source": "folder", "root": str(self.root), "pattern": self.pattern}
@@ -91,11 +131,22 @@ class CenterPriorPredictions:
         return {"source": CENTER_PRIOR, "sigma_fraction": list(self.sigma_fraction), "postprocess": False}
 
 
-def prediction_source(spec: str | Path, pattern: str = "default") -> FolderPredictions | CenterPriorPredictions:
-    """`center-prior` or a prediction folder."""
+def prediction_source(spec: str | Path, pattern: str | None = None) -> FolderPredictions | CenterPriorPredictions:
+    """`center-prior` or a prediction folder (`pattern` None: `default_pattern` of the folder)."""
     if str(spec) == CENTER_PRIOR:
         return CenterPriorPredictions()
-    return FolderPredictions(spec, pattern)
+    return FolderPredictions(spec, default_pattern(spec) if pattern is None else pattern)
+
+
+def default_pattern(root: str | Path) -> str:
+    """The preset of the map format `diffsal predict` recorded in ``root/predict_summary.json`` (its run
+    signature), "default" when there is none."""
+    try:
+        document = json.loads((Path(root) / RUN_SUMMARY_NAME).read_text())
+        recorded = document.get("signature", {}).get("map_format", "png")
+    except (OSError, ValueError, AttributeError):
+        return "default"
+    return FORMAT_PRESETS.get(recorded, "default")
 
 
 def read_prediction(path: str | Path) -> np.ndarray:

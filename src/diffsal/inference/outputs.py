@@ -1,8 +1,11 @@
 """The output folder of one video, built so that a failure never leaves it looking complete.
 
-Layout of ``OUT/<key>/`` (``<key>`` is ``<video>`` or ``<DB>/<video>``)::
+Layout of ``OUT/<key>/`` (``<key>`` is ``<video>`` or ``<DB>/<video>``; with ``--format stavis`` on a STAViS
+dataset the MATLAB evaluation's ``split<N>_results/<db folder>/<video>``)::
 
-    00001.png ...            8-bit map of every frame, 1-based, at the frame's own size
+    00001.png ...            8-bit map of every frame, 1-based, at the frame's own size (--format png, default;
+                             pred_sal_000001.jpg ... with --format stavis, saliency.mp4 with --format mp4:
+                             `diffsal.inference.map_formats`)
     00001.npy ...            float32 map (optional, --save-npy)
     uncertainty/00001.png    16-bit per-pixel std over the samples, value / 65535 = std (--samples > 1)
     overlay.mp4              the map blended on the frames, with the original sound
@@ -28,19 +31,22 @@ import math
 import os
 import shutil
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from diffsal.inference.map_formats import PNG, PNG_COMPRESS_LEVEL, MapFormat
 from diffsal.inference.overlay import to_uint8
 from diffsal.io.atomic import atomic_output, temporary_stem
+from diffsal.io.video import read_gray_video
 
 SUMMARY_NAME = "summary.json"
 SUMMARY_FORMAT = "diffsal-prediction"
 SUMMARY_VERSION = 1
-MAP_PATTERN = "{:05d}.png"  # 1-based, the default naming of `diffsal evaluate`
+MAP_PATTERN = PNG.frame_pattern  # 1-based, the default naming of `diffsal evaluate` (also of the uncertainty PNGs)
 NPY_PATTERN = "{:05d}.npy"
 UNCERTAINTY_DIR = "uncertainty"
 OVERLAY_NAME = "overlay.mp4"
@@ -48,9 +54,6 @@ PANEL_NAME = "panel.mp4"
 UNCERTAINTY_VIDEO_NAME = "uncertainty.mp4"
 RUN_SUMMARY_NAME = "predict_summary.json"
 NORMALIZATIONS = ("minmax", "none")
-# zlib level of the map PNGs: on a 1280x720 map level 1 took 13.5 ms and 250 KiB, PIL's default (6) 56 ms and
-# 183 KiB; the values are the same (PNG is lossless) and writing them is most of the work outside the model.
-PNG_COMPRESS_LEVEL = 1
 
 
 def map_png(saliency: np.ndarray, normalize: str) -> np.ndarray:
@@ -124,11 +127,13 @@ class VideoOutput:
     Args:
         root: OUT.
         key: the video's folder relative to OUT.
+        map_format: the files the maps are stored in (`diffsal.inference.map_formats`).
     """
 
-    def __init__(self, root: str | Path, key: str) -> None:
+    def __init__(self, root: str | Path, key: str, map_format: MapFormat = PNG) -> None:
         self.root = Path(root)
         self.key = key
+        self.map_format = map_format
         self.path = self.root / key
         self.building: Path | None = None
         self._hidden = _hidden_stem(self.path.name)
@@ -164,8 +169,11 @@ class VideoOutput:
         if summary.get("signature") != signature:
             return f"predicted with other settings ({describe_difference(summary.get('signature'), signature)})"
         frames = summary.get("frames")
-        missing = [MAP_PATTERN.format(n) for n in range(1, int(frames or 0) + 1)
-                   if not (self.path / MAP_PATTERN.format(n)).is_file()]
+        if self.map_format.frame_pattern is None:
+            names = [self.map_format.video_name] if frames else []
+        else:
+            names = [self.map_format.frame_file(index) for index in range(int(frames or 0))]
+        missing = [name for name in names if not (self.path / name).is_file()]
         if not frames or missing:
             return f"{len(missing)} of {frames} map(s) missing (first: {self.path / missing[0]})" if missing else "no frames"
         for name in summary.get("files", {}).get("videos", []):
@@ -184,8 +192,17 @@ class VideoOutput:
         return self.building
 
     def write_map(self, index: int, levels: np.ndarray) -> None:
-        """The 8-bit map PNG of 0-based frame `index` (`levels`: uint8 `(H, W)`, as `map_png` makes them)."""
-        Image.fromarray(levels).save(self._in_building(MAP_PATTERN.format(index + 1)), compress_level=PNG_COMPRESS_LEVEL)
+        """The 8-bit map file of 0-based frame `index` (`levels`: uint8 `(H, W)`, as `map_png` makes them)."""
+        self.map_format.write_frame(self._in_building(self.map_format.frame_file(index)), levels)
+
+    def built_maps(self, num_frames: int) -> Iterator[np.ndarray]:
+        """The uint8 maps of the folder being built, in frame order (read back to render the second-pass videos)."""
+        if self.map_format.frame_pattern is None:
+            yield from read_gray_video(self._in_building(self.map_format.video_name))
+            return
+        for index in range(num_frames):
+            with Image.open(self._in_building(self.map_format.frame_file(index))) as image:
+                yield np.asarray(image.convert("L"))
 
     def write_npy(self, index: int, saliency: np.ndarray) -> None:
         np.save(self._in_building(NPY_PATTERN.format(index + 1)), saliency.astype(np.float32, copy=False))

@@ -1,8 +1,9 @@
 """The videos of one prediction: overlay, panel, uncertainty.
 
 The overlay is encoded while the maps are predicted (`overlay_feed`: a background thread with its own
-reader of the frames, fed each map in frame order), so on a GPU it costs no time of its own. The optional panel
-and uncertainty videos are made in a second pass over the frames, reading the map PNGs back. Either way
+reader of the frames, fed each map in frame order), so on a GPU it costs no time of its own; so is the map video
+of ``--format mp4`` (`map_video_feed`). The optional panel and uncertainty videos are made in a second pass over
+the frames, reading the maps back. Either way
 memory does not grow with the video's length.
 Each video carries the original sound track (native rate and channel layout where AAC carries it,
 see `diffsal.io.writer`) and shows each frame at the source's time, so a variable-rate video stays
@@ -24,7 +25,7 @@ from diffsal.inference.pipeline import Feed
 from diffsal.inference.sources import VideoInput
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.frame_source import FrameSource
-from diffsal.io.writer import write_video
+from diffsal.io.writer import write_gray_video, write_video
 
 _CONSTANT_RATE_TOLERANCE_S = 0.001  # a millisecond clock rounds k / fps by up to half of this
 
@@ -42,6 +43,17 @@ def overlay_feed(output: VideoOutput, video: VideoInput, source: FrameSource) ->
             close = getattr(frames, "close", None)
             if callable(close):
                 close()
+
+    return Feed(encode)
+
+
+def map_video_feed(output: VideoOutput, source: FrameSource) -> Feed:
+    """Encodes the map video of a one-video map format (``saliency.mp4``) in a background thread, from the uint8
+    maps `put` into it in frame order, with the frame times of `source`."""
+    name = output.map_format.video_name
+
+    def encode(levels: Iterator[np.ndarray]) -> None:
+        write_gray_video(output.built_path(name), levels, source.fps, frame_times_s=variable_frame_times(source))
 
     return Feed(encode)
 
@@ -90,16 +102,12 @@ def original_sound(video: VideoInput) -> AudioTrack | None:
     return track if track.has_audio else None
 
 
-def _maps(output: VideoOutput, index: int) -> np.ndarray:
-    return read_saliency_map(output.built_path(MAP_PATTERN.format(index + 1)))
-
-
 def _panel_frames(output: VideoOutput, video: VideoInput, source: FrameSource) -> Iterator[np.ndarray]:
     """frame | prediction | ground truth (the last tile only when the dataset has ground truth)."""
     with_truth = video.ground_truth is not None
-    for index in range(source.num_frames):
+    for index, levels in enumerate(output.built_maps(source.num_frames)):
         frame = source.frame(index)
-        tiles = [frame, blend(frame, _maps(output, index))]
+        tiles = [frame, blend(frame, levels)]
         if with_truth:
             truth_path = video.ground_truth_path(index)
             truth = read_saliency_map(truth_path) if truth_path is not None else np.zeros(frame.shape[:2], np.float32)
@@ -110,7 +118,7 @@ def _panel_frames(output: VideoOutput, video: VideoInput, source: FrameSource) -
 def _uncertainty_frames(output: VideoOutput, source: FrameSource, std_max: float) -> Iterator[np.ndarray]:
     """mean overlay | std colour-mapped, 0 .. `std_max` of the video."""
     scale = 1.0 / std_max if std_max > 0 else 0.0
-    for index in range(source.num_frames):
+    for index, levels in enumerate(output.built_maps(source.num_frames)):
         frame = source.frame(index)
         std = read_std_png(output.built_path(f"{UNCERTAINTY_DIR}/{MAP_PATTERN.format(index + 1)}"))
-        yield panel([blend(frame, _maps(output, index)), colorize(np.clip(std * scale, 0.0, 1.0))])
+        yield panel([blend(frame, levels), colorize(np.clip(std * scale, 0.0, 1.0))])

@@ -34,7 +34,8 @@ from diffsal.inference.clip_plan import plan_clips
 from diffsal.inference.pipeline import WriteBehind
 from diffsal.inference.predictor import FrameMap, Predictor
 from diffsal.inference.progress import RunProgress
-from diffsal.inference.render import overlay_feed, render_videos
+from diffsal.inference.map_formats import map_format
+from diffsal.inference.render import map_video_feed, overlay_feed, render_videos
 from diffsal.inference.sharding import Shard, ShardGroup
 from diffsal.inference.sources import VideoInput
 from diffsal.io.audio import read_audio
@@ -42,8 +43,9 @@ from diffsal.io.audio import read_audio
 
 @dataclass(frozen=True)
 class OutputOptions:
-    """What is written per video besides the 8-bit map PNGs."""
+    """What is written per video: the 8-bit maps in `map_format`, and the extras."""
 
+    map_format: str = "png"  # "png", "stavis" (JPEG tree) or "mp4" (one map video): diffsal.inference.map_formats
     save_npy: bool = False  # float32 .npy map per frame
     overlay: bool = True  # overlay.mp4
     panel: bool = False  # panel.mp4: frame | prediction | ground truth
@@ -82,8 +84,10 @@ def run_signature(predictor: Predictor, model_sha256: str, stride: int, options:
         "stride": stride,
         "audio": predictor.audio_mode,
         "clip": [config.num_frames, config.height, config.width],
-        **asdict(options),
+        **{key: value for key, value in asdict(options).items() if key != "map_format"},
     }
+    if options.map_format != "png":  # png keeps the signature of outputs made before the option existed
+        signature["map_format"] = options.map_format
     if predictor.precision != "fp32":  # fp32 keeps the signature of outputs made before the option existed
         signature["precision"] = predictor.precision
     return signature
@@ -122,6 +126,7 @@ class PredictionRun:
         self.progress_enabled = progress
         self.debug = debug
         plan_clips(1, stride=stride)  # validates stride
+        self.map_format = map_format(options.map_format)
         self.signature = run_signature(predictor, model_info["sha256"], stride, options)
 
     def run(self) -> RunReport:
@@ -149,14 +154,14 @@ class PredictionRun:
         """Videos of the run without a complete output made with this run's settings: key -> why."""
         problems = {}
         for video in self.videos:
-            problem = VideoOutput(self.out_root, video.key).problem(self.signature, video.frames)
+            problem = VideoOutput(self.out_root, video.key, self.map_format).problem(self.signature, video.frames)
             if problem is not None:
                 problems[video.key] = problem
         return problems
 
     # ------------------------------------------------------------------ one video
     def _predict_one(self, video: VideoInput, progress: RunProgress) -> VideoOutcome:
-        output = VideoOutput(self.out_root, video.key)
+        output = VideoOutput(self.out_root, video.key, self.map_format)
         started = time.perf_counter()
         skip = self._previous_output(output, video)
         if skip is not None:
@@ -214,14 +219,18 @@ class PredictionRun:
             std_max = 0.0
             predicted = 0
             started = time.perf_counter()
-            # The files of a frame are written, and its overlay frame encoded, while the model computes the next.
-            with WriteBehind() as writer, (overlay_feed(output, video, source) if options.overlay else nullcontext()) \
-                    as overlay:
+            # The files of a frame are written, its overlay frame (and map video frame) encoded, while the model
+            # computes the next.
+            one_video = self.map_format.video_name is not None
+            with WriteBehind() as writer, \
+                    (overlay_feed(output, video, source) if options.overlay else nullcontext()) as overlay, \
+                    (map_video_feed(output, source) if one_video else nullcontext()) as map_video:
                 for frame_map in predictor.iter_video(source, track, stride=self.stride, progress=progress.frames):
                     levels = map_png(frame_map.mean, options.normalize)
-                    writer.submit(self._write_frame, output, frame_map, levels)
-                    if overlay is not None:
-                        overlay.put(levels)
+                    writer.submit(self._write_frame, output, frame_map, None if one_video else levels)
+                    for feed in (overlay, map_video):
+                        if feed is not None:
+                            feed.put(levels)
                     if frame_map.std is not None:
                         std_sum += float(frame_map.std.mean())
                         std_max = max(std_max, float(frame_map.std.max()))
@@ -243,8 +252,10 @@ class PredictionRun:
             if callable(close):
                 close()
 
-    def _write_frame(self, output: VideoOutput, frame_map: FrameMap, levels: np.ndarray) -> None:
-        output.write_map(frame_map.index, levels)
+    def _write_frame(self, output: VideoOutput, frame_map: FrameMap, levels: np.ndarray | None) -> None:
+        """The per-frame files of one map (`levels` None: the maps go into one video, not per-frame files)."""
+        if levels is not None:
+            output.write_map(frame_map.index, levels)
         if self.options.save_npy:
             output.write_npy(frame_map.index, frame_map.mean)
         if frame_map.std is not None:
@@ -302,8 +313,9 @@ class PredictionRun:
             "time": {"predict_s": round(predict_s, 4), "s_per_frame": round(predict_s / frames, 5),
                      "frames_per_s": round(frames / predict_s, 3) if predict_s > 0 else None,
                      "render_s": round(render_s, 4)},
-            "files": {"maps": f"{MAP_PATTERN} (1-based frame numbers, 8-bit, "
-                              f"{'min-max per frame' if self.options.normalize == 'minmax' else 'the model output x 255'})",
+            "files": {"maps": f"{self.map_format.description}: "
+                              f"{'min-max per frame' if self.options.normalize == 'minmax' else 'the model output x 255'}",
+                      "map_format": self.map_format.name,
                       "videos": videos},
             "signature": self.signature,
             "diffsal_version": __version__,

@@ -25,7 +25,8 @@ from pathlib import Path
 
 from diffsal.data.index import dhf1k_index, is_dhf1k_root, stavis_index
 from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
-                                 SPLITS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, video_files, video_names)
+                                 SPLITS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, stavis_result_key,
+                                 video_files, video_names)
 from diffsal.data.records import VideoRecord
 from diffsal.errors import InputError, MediaError
 from diffsal.io.frame_folder import FrameFolder
@@ -118,8 +119,11 @@ def is_stavis_root(path: Path) -> bool:
     return path.is_dir() and (path / FOLD_LISTS_FOLDER).is_dir() and (path / FRAMES_FOLDER).is_dir()
 
 
-def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str, list[VideoInput]]:
+def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec(), map_format: str = "png") -> tuple[str, list[VideoInput]]:
     """(kind, videos) for INPUT; kind is "file", "folder", "dataset" (STAViS) or "DHF1K dataset".
+
+    With `map_format` "stavis" the videos of a STAViS dataset get the keys of the MATLAB evaluation's tree
+    (``split<N>_results/<db folder>/<video>``), which has one folder per split: split "all" is refused then.
 
     Raises:
         InputError: a missing or unreadable path (a symbolic link loop, ...), a file that is not a
@@ -139,7 +143,7 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str
         VideoReader(path).close()  # one video asked for: an unreadable one is bad input, not a failed batch
         return "file", [VideoInput(video_names([path])[0], path, path)]
     if is_stavis_root(path):
-        return "dataset", _stavis_videos(path, spec)
+        return "dataset", _stavis_videos(path, spec, stavis_tree=map_format == "stavis")
     if is_dhf1k_root(path):
         return "DHF1K dataset", _dhf1k_videos(path, spec)
     files = video_files(path)
@@ -149,13 +153,16 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec()) -> tuple[str
     return "folder", [VideoInput(key, file, file) for key, file in zip(video_names(files), files)]
 
 
-def _stavis_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
+def _stavis_videos(root: Path, spec: InputSpec, stavis_tree: bool = False) -> list[VideoInput]:
     part = spec.part or "test"
     split = spec.split or "1"
     if part not in STAVIS_PARTS:
         raise InputError(f"--part for a STAViS dataset must be one of {', '.join(STAVIS_PARTS)}, got {part!r}")
     if split != "all" and not (split.isdigit() and int(split) in SPLITS):
         raise InputError(f"--split must be 1, 2, 3 or all, got {split!r}")
+    if stavis_tree and split == "all":
+        raise InputError("--format stavis writes the MATLAB evaluation's tree, one folder per split "
+                         "(split<N>_results/): predict each split with its own model (--split 1, 2 or 3)")
     layout = StavisLayout(root)
     available = layout.fold_lists()
     databases = list(spec.databases) if spec.databases else sorted(available)
@@ -164,7 +171,12 @@ def _stavis_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
         raise InputError(f"{root}: no fold lists for {', '.join(unknown)} under fold_lists/ "
                          f"(found: {', '.join(sorted(available)) or 'none'})")
     index = stavis_index(root, databases, split, part, audio="optional", validation_fraction=0.0, check=False)
-    videos = [VideoInput.from_record(record, f"{record.dataset}/{record.video}") for record in index.all_records]
+    def key(record: VideoRecord) -> str:
+        if stavis_tree:
+            return stavis_result_key(record.dataset, record.video, int(split))
+        return f"{record.dataset}/{record.video}"
+
+    videos = [VideoInput.from_record(record, key(record)) for record in index.all_records]
     if not videos:
         raise InputError(f"{root}: the {part} lists of split {split} for {', '.join(databases)} name no videos")
     return videos

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -351,3 +352,27 @@ class VideoReader:
         self._cache.move_to_end(index)
         while len(self._cache) > self._cache_frames:
             self._cache.popitem(last=False)
+
+
+def read_gray_video(path: str | Path) -> Iterator[np.ndarray]:
+    """The luma plane of every frame of `path` as uint8 `(H, W)`, in order: exactly the maps that
+    `diffsal.io.writer.write_gray_video` wrote (no colour conversion, no range scaling).
+
+    Raises:
+        MediaError: a missing, unreadable or undecodable file, or one without a video stream.
+    """
+    container = open_container(path)
+    try:
+        streams = video_streams(container)
+        if not streams:
+            raise MediaError(f"{path}: no video stream")
+        stream = streams[0]
+        try:
+            for frame in container.decode(stream):
+                plane = frame.planes[0]
+                rows = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)
+                yield rows[:, : frame.width].copy()
+        except av.FFmpegError as error:
+            raise MediaError(f"{path}: cannot decode the video ({error})") from error
+    finally:
+        container.close()

@@ -1,4 +1,4 @@
-"""Write an .mp4 (H.264 video + AAC audio) from RGB frames and an optional audio track.
+"""Write an .mp4 (H.264 video + AAC audio) from RGB frames and an optional audio track, or a lossless grey one.
 
 Sound keeps its channel layout when AAC in MP4 carries it: mono, stereo, 2.1, 3.0, 4.0, quad, 5.0
 and 5.1 (5.0 and 5.1 with side surrounds are stored as 5.0 / 5.1, the side pair as the surround
@@ -88,6 +88,52 @@ def write_video(
         container.mux(timeline.timed(video_stream.encode(None)))
         if audio_writer is not None:
             audio_writer.finish(timeline.end_s(written))
+    return written
+
+
+def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | Fraction,
+                     frame_times_s: Sequence[float] | None = None, preset: str = "veryfast") -> int:
+    """Encode uint8 `(H, W)` grey images (saliency maps) losslessly as H.264 into `path`, no sound.
+
+    The values are the luma plane of a 4:4:4 stream coded with quantiser 0 (lossless, any size, odd ones
+    included; chroma constant at 128), so `diffsal.io.video.read_gray_video` gives back exactly the values
+    written. Players that lack H.264's High 4:4:4 profile cannot show it; it is made to be scored. The file
+    appears under its final name only when complete.
+
+    Returns:
+        The number of frames written.
+    """
+    rate = _frame_rate(fps)
+    timeline = _Timeline(rate, frame_times_s)
+    map_iterator = iter(maps)
+    first = next(map_iterator, None)
+    if first is None:
+        raise MediaError(f"{path}: no frames to write")
+    height, width = np.shape(first)[:2]
+    with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=rate)
+        stream.width, stream.height = width, height
+        stream.pix_fmt = "yuv444p"
+        stream.options = {"qp": "0", "preset": preset}
+        stream.codec_context.time_base = timeline.time_base
+        written = 0
+        for levels in _chain(first, map_iterator):
+            levels = np.asarray(levels)
+            if levels.dtype != np.uint8 or levels.shape != (height, width):
+                raise MediaError(f"{path}: map {written} is {levels.dtype} {levels.shape}, expected uint8 "
+                                 f"({height}, {width})")
+            frame = av.VideoFrame(width, height, "yuv444p")
+            for index, plane in enumerate(frame.planes):
+                values = np.full((plane.height, plane.line_size), 128, np.uint8)
+                if index == 0:
+                    values[:, :width] = levels
+                plane.update(values.tobytes())
+            frame.pts = timeline.pts(written)
+            frame.time_base = timeline.time_base
+            container.mux(timeline.timed(stream.encode(frame)))
+            written += 1
+        timeline.check_count(written)
+        container.mux(timeline.timed(stream.encode(None)))
     return written
 
 
