@@ -197,11 +197,18 @@ class VideoOutput:
 
     def built_maps(self, num_frames: int) -> Iterator[np.ndarray]:
         """The uint8 maps of the folder being built, in frame order (read back to render the second-pass videos)."""
+        return self._maps_in(self._in_building("."), num_frames)
+
+    def maps(self, num_frames: int) -> Iterator[np.ndarray]:
+        """The uint8 maps of the complete output, in frame order."""
+        return self._maps_in(self.path, num_frames)
+
+    def _maps_in(self, folder: Path, num_frames: int) -> Iterator[np.ndarray]:
         if self.map_format.frame_pattern is None:
-            yield from read_gray_video(self._in_building(self.map_format.video_name))
+            yield from read_gray_video(folder / self.map_format.video_name)
             return
         for index in range(num_frames):
-            with Image.open(self._in_building(self.map_format.frame_file(index))) as image:
+            with Image.open(folder / self.map_format.frame_file(index)) as image:
                 yield np.asarray(image.convert("L"))
 
     def write_npy(self, index: int, saliency: np.ndarray) -> None:

@@ -1,0 +1,83 @@
+"""The saliency maps a video is reframed with: read from a `diffsal predict` output, at planning size.
+
+`--maps DIR` is the prediction folder of the video (``OUT/<video>/``, with its ``summary.json``) or the OUT of
+the run that predicted it. Any map format `predict` writes is read (PNG, the STAViS JPEGs, ``saliency.mp4``).
+The maps are reduced to at most `PLANNING_WIDTH` pixels across (area averaging, so the saliency mass of a region
+is kept) and held as uint8: the window is placed on them and its position scaled to frame pixels, so a 10-minute
+1280x720 video needs ~0.6 GB instead of 50 GB of full-size float maps.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from diffsal.errors import InputError
+from diffsal.inference.map_formats import PNG, map_format
+from diffsal.inference.outputs import SUMMARY_NAME, VideoOutput
+
+PLANNING_WIDTH = 256
+
+
+def planning_size(frame_size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) of the maps a `frame_size` video is planned on: at most `PLANNING_WIDTH` wide."""
+    width, height = frame_size
+    if width <= PLANNING_WIDTH:
+        return width, height
+    return PLANNING_WIDTH, max(1, round(height * PLANNING_WIDTH / width))
+
+
+def to_planning_size(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A uint8 map reduced to `size` (width, height) by area averaging."""
+    if levels.shape[::-1] == tuple(size):
+        return np.ascontiguousarray(levels, dtype=np.uint8)
+    return np.asarray(Image.fromarray(levels).resize(size, Image.Resampling.BOX))
+
+
+def find_prediction(folder: str | Path, video: Path) -> Path:
+    """The prediction folder of `video` in `folder`: `folder` itself, ``folder/<stem>``, or the one under `folder`
+    whose summary's input has `video`'s name without its suffix (a dataset's prediction was made from the frame
+    folder of the same name); InputError otherwise."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder}: --maps must be a folder written by `diffsal predict`")
+    candidates = [folder, folder / video.stem, *sorted(path.parent for path in folder.glob(f"*/{SUMMARY_NAME}"))]
+    for candidate in candidates:
+        summary = VideoOutput(candidate.parent, candidate.name).read_summary()
+        if summary is not None and Path(str(summary.get("input", ""))).stem == video.stem:
+            return candidate
+    raise InputError(f"{folder}: no complete `diffsal predict` output of {video.name} (looked for {SUMMARY_NAME} "
+                     f"in {folder}, {folder / video.stem} and the folders under {folder})")
+
+
+def read_planning_maps(prediction: Path, num_frames: int, frame_size: tuple[int, int]) -> np.ndarray:
+    """uint8 `(N, h, w)` maps of the prediction folder `prediction` at `planning_size(frame_size)`.
+
+    Raises:
+        InputError: the folder holds another number of frames, maps of another size, or files that are missing.
+    """
+    summary = json.loads((prediction / SUMMARY_NAME).read_text())
+    if summary.get("frames") != num_frames:
+        raise InputError(f"{prediction}: holds {summary.get('frames')} maps, the video has {num_frames} frames")
+    size = summary.get("size", {})
+    if (size.get("width"), size.get("height")) != tuple(frame_size):
+        raise InputError(f"{prediction}: maps of {size.get('width')}x{size.get('height')}, the video is "
+                         f"{frame_size[0]}x{frame_size[1]}")
+    files = summary.get("files", {})
+    output = VideoOutput(prediction.parent, prediction.name, map_format(files.get("map_format", PNG.name)))
+    target = planning_size(frame_size)
+    maps = np.empty((num_frames, target[1], target[0]), dtype=np.uint8)
+    count = 0
+    try:
+        for count, levels in enumerate(output.maps(num_frames), start=1):
+            if count > num_frames:
+                break
+            maps[count - 1] = to_planning_size(levels, target)
+    except FileNotFoundError as error:
+        raise InputError(f"{prediction}: map file missing ({error.filename})") from error
+    if count != num_frames:
+        raise InputError(f"{prediction}: {count} maps readable, the video has {num_frames} frames")
+    return maps

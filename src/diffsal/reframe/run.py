@@ -1,0 +1,217 @@
+"""`reframe`: one video to a cropped video of another aspect ratio that keeps what viewers look at.
+
+Steps: the saliency maps (read from a `diffsal predict` output with ``maps``, or predicted first with a
+`Predictor` into ``<OUT stem>.maps/``, a resumable predict run), the shots (`diffsal.reframe.shots`), the crop
+plan (`diffsal.reframe.plan`), then the files, each written atomically:
+
+    OUT.mp4                   the cropped video: H.264, the input's frame times, its sound re-encoded as AAC
+    OUT.crop_path.json        the plan (window per frame, shots and their modes), the settings, the timings
+    OUT.preview.mp4           the input under its saliency overlay with the window drawn (``preview=True``)
+    OUT.maps/                 the predicted maps (only when a model is given)
+
+``OUT.crop_path.json`` is written first with ``"status": "writing"`` and rewritten with ``"complete"`` last, so
+a rerun knows the files are its own: a complete reframing with the same settings is kept (nothing is done), one
+with other settings is refused without ``overwrite``, an interrupted one is done again (its maps are reused). A
+file at OUT that no reframing wrote is never replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from diffsal.errors import InputError
+from diffsal.inference.outputs import SUMMARY_NAME, write_json
+from diffsal.inference.predictor import Predictor
+from diffsal.inference.render import original_sound
+from diffsal.inference.runner import OutputOptions, PredictionRun
+from diffsal.inference.sources import VideoInput
+from diffsal.io.paths import check_input_path
+from diffsal.io.video import VideoReader
+from diffsal.reframe.maps import find_prediction, read_planning_maps
+from diffsal.reframe.plan import FORMAT_NAME, MOTION_MODES, CropPlan, path_quality, plan_crops
+from diffsal.reframe.render import write_cropped, write_preview
+from diffsal.reframe.shots import DEFAULT_MIN_SHOT_FRAMES, shot_boundaries, shots_from_boundaries
+from diffsal.reframe.window import crop_size, parse_aspect
+
+SHOT_FRAME_WIDTH = 128  # frames are decoded at this width to find the cuts
+
+
+@dataclass(frozen=True)
+class ReframeSettings:
+    """What the reframing looks like: target `aspect` ("9:16" or (9, 16)), `zoom` >= 1 (a smaller window),
+    `motion` "auto" | "static" | "pan", and whether to write the preview video."""
+
+    aspect: tuple[int, int] | str = "9:16"
+    zoom: float = 1.0
+    motion: str = "auto"
+    preview: bool = False
+
+    def checked(self) -> ReframeSettings:
+        aspect = parse_aspect(self.aspect) if isinstance(self.aspect, str) else tuple(int(v) for v in self.aspect)
+        if self.motion not in MOTION_MODES:
+            raise InputError(f"motion must be one of {', '.join(MOTION_MODES)}, got {self.motion!r}")
+        crop_size(64, 64, aspect, self.zoom)  # checks the aspect and the zoom
+        return ReframeSettings(aspect, float(self.zoom), self.motion, bool(self.preview))
+
+
+@dataclass(frozen=True)
+class ReframeFiles:
+    """The files of one reframing, named after OUT (an .mp4 path)."""
+
+    video: Path
+    crop_path: Path = field(init=False)
+    preview: Path = field(init=False)
+    maps: Path = field(init=False)
+
+    def __post_init__(self) -> None:
+        stem = self.video.with_suffix("")
+        object.__setattr__(self, "crop_path", Path(f"{stem}.crop_path.json"))
+        object.__setattr__(self, "preview", Path(f"{stem}.preview.mp4"))
+        object.__setattr__(self, "maps", Path(f"{stem}.maps"))
+
+
+@dataclass
+class ReframeResult:
+    files: ReframeFiles
+    plan: CropPlan
+    status: str  # "done" or "skipped" (already complete with the same settings)
+    seconds: dict[str, float]
+    quality: dict[str, float]
+
+
+def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = ReframeSettings(), *,
+            maps: str | Path | None = None, predictor: Predictor | None = None, model_info: dict | None = None,
+            overwrite: bool = False, say=None) -> ReframeResult:
+    """Reframe `video` into `out` (an .mp4 path) with the maps of the `maps` folder, or with `predictor`'s.
+
+    Raises:
+        InputError: bad input or settings, neither or both of `maps` and `predictor`, an OUT that is not ours or
+            was made with other settings (without `overwrite`); checked before any long work.
+    """
+    say = say or (lambda text: None)
+    settings = settings.checked()
+    video = check_input_path(video, "video")
+    files = ReframeFiles(Path(out))
+    if files.video.suffix.lower() != ".mp4":
+        raise InputError(f"{files.video}: the reframed video is written as .mp4; give an --out ending in .mp4")
+    if (maps is None) == (predictor is None):
+        raise InputError("give either the maps of a `diffsal predict` run (--maps) or a model (--model)")
+    with VideoReader(video) as reader:
+        num_frames, frame_size = reader.num_frames, reader.size
+    if maps is not None:
+        prediction = find_prediction(maps, video)
+        origin = {"maps": str(prediction.resolve()), "prediction": _prediction_signature(prediction)}
+    else:
+        origin = {"model": dict(model_info or {}), "predictor": _predictor_settings(predictor)}
+    signature = {"input": video.name, "frames": num_frames, "frame_size": list(frame_size),
+                 "aspect": list(settings.aspect), "zoom": settings.zoom, "motion": settings.motion,
+                 "preview": settings.preview, **origin}
+    previous = _previous(files, signature, overwrite)
+    if previous is not None:
+        say(f"{files.video}: already complete with these settings")
+        return ReframeResult(files, CropPlan.from_json(previous["plan"]), "skipped", previous["seconds"],
+                             previous["quality"])
+
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    write_json(files.crop_path, {"format": FORMAT_NAME, "status": "writing", "signature": signature})
+    if predictor is not None:
+        say(f"predicting the saliency maps into {files.maps}")
+        prediction = _predict(video, predictor, files.maps, model_info or {})
+    seconds["maps"] = _lap(started)
+    planning_maps = read_planning_maps(prediction, num_frames, frame_size)
+    seconds["read_maps"] = _lap(started, seconds)
+    shots = find_shots(video)
+    seconds["shots"] = _lap(started, seconds)
+    plan = plan_crops(planning_maps.astype(np.float32), frame_size, settings.aspect, zoom=settings.zoom,
+                      motion=settings.motion, shots=shots)
+    seconds["plan"] = _lap(started, seconds)
+    sound = original_sound(VideoInput(video.stem, video, video))
+    say(f"writing {files.video} ({plan.window_size[0]}x{plan.window_size[1]}, {len(plan.shots)} shot(s))")
+    write_cropped(video, plan, files.video, sound)
+    seconds["crop_and_encode"] = _lap(started, seconds)
+    if settings.preview:
+        write_preview(video, plan, planning_maps, files.preview, sound)
+        seconds["preview"] = _lap(started, seconds)
+    quality = {"window": path_quality(plan.positions.astype(np.float64), plan.shots),
+               "per_frame_optimum": path_quality(plan.raw_positions, plan.shots)}
+    write_json(files.crop_path, {**plan.to_json(), "status": "complete", "signature": signature,
+                                 "files": {"video": files.video.name,
+                                           "preview": files.preview.name if settings.preview else None},
+                                 "seconds": seconds, "quality": quality})
+    return ReframeResult(files, plan, "done", seconds, quality)
+
+
+def find_shots(video: Path) -> list[tuple[int, int]]:
+    """The shots of `video` (start, end exclusive), from frames decoded at `SHOT_FRAME_WIDTH` pixels across; a
+    shot lasts at least half a second."""
+    with VideoReader(video) as reader:
+        fps = float(reader.fps)
+        width, height = reader.size
+        size = (SHOT_FRAME_WIDTH, max(2, round(height * SHOT_FRAME_WIDTH / width)))
+        frames = (reader.frame(index, size) for index in range(reader.num_frames))
+        min_shot = max(2, round(0.5 * fps)) if fps > 0 else DEFAULT_MIN_SHOT_FRAMES
+        boundaries = shot_boundaries(frames, min_shot_frames=min_shot)
+        return shots_from_boundaries(boundaries, reader.num_frames)
+
+
+def _predict(video: Path, predictor: Predictor, maps_root: Path, model_info: dict) -> Path:
+    """Predict `video`'s maps into `maps_root` (resumable: a complete prediction is kept); its folder."""
+    run = PredictionRun(predictor, [VideoInput(video.stem, video, video)], maps_root,
+                        model_info={"path": str(model_info.get("path", "")), "sha256": str(model_info.get("sha256", ""))},
+                        options=OutputOptions(overlay=False, uncertainty_video=False), progress=False)
+    report = run.run()
+    if report.exit_code != 0:
+        problem = next(iter(report.incomplete.values()), "failed")
+        raise InputError(f"{video}: predicting the saliency maps failed: {problem}")
+    return maps_root / video.stem
+
+
+def _prediction_signature(prediction: Path) -> Any:
+    return json.loads((prediction / SUMMARY_NAME).read_text()).get("signature")
+
+
+def _predictor_settings(predictor: Predictor) -> dict[str, Any]:
+    return {"steps": predictor.steps, "samples": predictor.samples, "seed": predictor.seed,
+            "precision": predictor.precision, "audio": predictor.audio_mode}
+
+
+def _previous(files: ReframeFiles, signature: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
+    """The document of a complete reframing of OUT with `signature` (nothing to do), or None (to be done);
+    InputError when OUT is not ours or was made with other settings and `overwrite` is not given."""
+    document = None
+    if files.crop_path.exists():
+        try:
+            document = json.loads(files.crop_path.read_text())
+        except (OSError, ValueError):
+            document = None
+        if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+            raise InputError(f"{files.crop_path} exists and was not written by diffsal reframe; move it away or "
+                             "choose another --out")
+    elif files.video.exists():
+        raise InputError(f"{files.video} exists and was not written by diffsal reframe; move it away or choose "
+                         "another --out")
+    if document is None or document.get("status") != "complete":
+        return None  # nothing, or an interrupted reframing of ours: done (again)
+    wanted = [files.video] + ([files.preview] if signature["preview"] else [])
+    if document.get("signature") == signature:
+        if all(path.is_file() for path in wanted):
+            return {"plan": document, "seconds": document.get("seconds", {}), "quality": document.get("quality", {})}
+        return None  # ours, a file since deleted: done again
+    if not overwrite:
+        old = document.get("signature") or {}
+        changed = sorted(key for key in set(old) | set(signature) if old.get(key) != signature.get(key))
+        raise InputError(f"{files.video} was reframed with other settings ({', '.join(changed)}); "
+                         "pass --overwrite to redo it or choose another --out")
+    return None
+
+
+def _lap(started: float, done: dict[str, float] | None = None) -> float:
+    """Seconds since `started` minus those of the stages already timed."""
+    return round(time.perf_counter() - started - sum((done or {}).values()), 4)
