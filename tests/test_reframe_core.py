@@ -403,7 +403,7 @@ def test_threshold_and_ratio_both_decide():
     differences = np.full(59, 0.02)
     differences[29] = 0.08
     assert cuts_from_differences(differences, threshold=0.1) == []  # above its neighbours but small
-    assert cuts_from_differences(differences, threshold=0.05) == [30]
+    assert cuts_from_differences(differences, threshold=0.05, ratio=3.0) == [30]
     busy = np.full(59, 0.15)
     busy[29] = 0.3
     assert cuts_from_differences(busy, ratio=3.0) == []  # large but only twice its neighbours

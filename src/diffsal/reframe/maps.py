@@ -53,12 +53,9 @@ def find_prediction(folder: str | Path, video: Path) -> Path:
                      f"in {folder}, {folder / video.stem} and the folders under {folder})")
 
 
-def read_planning_maps(prediction: Path, num_frames: int, frame_size: tuple[int, int]) -> np.ndarray:
-    """uint8 `(N, h, w)` maps of the prediction folder `prediction` at `planning_size(frame_size)`.
-
-    Raises:
-        InputError: the folder holds another number of frames, maps of another size, or files that are missing.
-    """
+def check_prediction(prediction: Path, num_frames: int, frame_size: tuple[int, int]) -> dict:
+    """The summary of the prediction folder `prediction`; InputError when it holds another number of frames or
+    maps of another size than the video (checked before any work)."""
     summary = json.loads((prediction / SUMMARY_NAME).read_text())
     if summary.get("frames") != num_frames:
         raise InputError(f"{prediction}: holds {summary.get('frames')} maps, the video has {num_frames} frames")
@@ -66,6 +63,17 @@ def read_planning_maps(prediction: Path, num_frames: int, frame_size: tuple[int,
     if (size.get("width"), size.get("height")) != tuple(frame_size):
         raise InputError(f"{prediction}: maps of {size.get('width')}x{size.get('height')}, the video is "
                          f"{frame_size[0]}x{frame_size[1]}")
+    map_format(summary.get("files", {}).get("map_format", PNG.name))
+    return summary
+
+
+def read_planning_maps(prediction: Path, num_frames: int, frame_size: tuple[int, int]) -> np.ndarray:
+    """uint8 `(N, h, w)` maps of the prediction folder `prediction` at `planning_size(frame_size)`.
+
+    Raises:
+        InputError: the folder holds another number of frames, maps of another size, or files that are missing.
+    """
+    summary = check_prediction(prediction, num_frames, frame_size)
     files = summary.get("files", {})
     output = VideoOutput(prediction.parent, prediction.name, map_format(files.get("map_format", PNG.name)))
     target = planning_size(frame_size)

@@ -1,8 +1,9 @@
 """`reframe`: one video to a cropped video of another aspect ratio that keeps what viewers look at.
 
 Steps: the saliency maps (read from a `diffsal predict` output with ``maps``, or predicted first with a
-`Predictor` into ``<OUT stem>.maps/``, a resumable predict run), the shots (`diffsal.reframe.shots`), the crop
-plan (`diffsal.reframe.plan`), then the files, each written atomically:
+`Predictor` into ``<OUT stem>.maps/``, a resumable predict run), the shots (`diffsal.reframe.shots`; found in
+a thread while the maps are read), the crop plan (`diffsal.reframe.plan`), then the files, each written
+atomically:
 
     OUT.mp4                   the cropped video: H.264, the input's frame times, its sound re-encoded as AAC
     OUT.crop_path.json        the plan (window per frame, shots and their modes), the settings, the timings
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,13 +35,13 @@ from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sources import VideoInput
 from diffsal.io.paths import check_input_path
 from diffsal.io.video import VideoReader
-from diffsal.reframe.maps import find_prediction, read_planning_maps
+from diffsal.reframe.maps import check_prediction, find_prediction, read_planning_maps
 from diffsal.reframe.plan import FORMAT_NAME, MOTION_MODES, CropPlan, path_quality, plan_crops
 from diffsal.reframe.render import write_cropped, write_preview
 from diffsal.reframe.shots import DEFAULT_MIN_SHOT_FRAMES, shot_boundaries, shots_from_boundaries
 from diffsal.reframe.window import crop_size, parse_aspect
 
-SHOT_FRAME_WIDTH = 128  # frames are decoded at this width to find the cuts
+SHOT_FRAME_WIDTH = 64  # frames are decoded at this width to find the cuts (a 64x36 signature of a 16:9 video)
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,12 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
         num_frames, frame_size = reader.num_frames, reader.size
     if maps is not None:
         prediction = find_prediction(maps, video)
+        check_prediction(prediction, num_frames, frame_size)
         origin = {"maps": str(prediction.resolve()), "prediction": _prediction_signature(prediction)}
     else:
+        prediction = None
         origin = {"model": dict(model_info or {}), "predictor": _predictor_settings(predictor)}
+    crop_size(*frame_size, settings.aspect, settings.zoom)  # a window that fits this frame
     signature = {"input": video.name, "frames": num_frames, "frame_size": list(frame_size),
                  "aspect": list(settings.aspect), "zoom": settings.zoom, "motion": settings.motion,
                  "preview": settings.preview, **origin}
@@ -118,17 +123,32 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
         return ReframeResult(files, CropPlan.from_json(previous["plan"]), "skipped", previous["seconds"],
                              previous["quality"])
 
+    write_json(files.crop_path, {"format": FORMAT_NAME, "status": "writing", "signature": signature})
+    try:
+        plan, seconds, quality = _write(video, files, settings, signature, num_frames, frame_size, prediction,
+                                        predictor, model_info, say)
+    except BaseException:
+        if not files.video.exists():  # nothing of ours at OUT: no marker either
+            files.crop_path.unlink(missing_ok=True)
+        raise
+    return ReframeResult(files, plan, "done", seconds, quality)
+
+
+def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signature: dict[str, Any], num_frames: int,
+           frame_size: tuple[int, int], prediction: Path | None, predictor: Predictor | None, model_info: dict | None,
+           say) -> tuple[CropPlan, dict[str, float], dict[str, dict[str, float]]]:
+    """The work of `reframe` once the settings are checked and OUT is claimed: maps, shots, plan, files."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    write_json(files.crop_path, {"format": FORMAT_NAME, "status": "writing", "signature": signature})
     if predictor is not None:
         say(f"predicting the saliency maps into {files.maps}")
         prediction = _predict(video, predictor, files.maps, model_info or {})
     seconds["maps"] = _lap(started)
-    planning_maps = read_planning_maps(prediction, num_frames, frame_size)
-    seconds["read_maps"] = _lap(started, seconds)
-    shots = find_shots(video)
-    seconds["shots"] = _lap(started, seconds)
+    with ThreadPoolExecutor(max_workers=2) as pool:  # both decode (PNG or video) and release the GIL
+        reading = pool.submit(read_planning_maps, prediction, num_frames, frame_size)
+        cutting = pool.submit(find_shots, video)
+        planning_maps, shots = reading.result(), cutting.result()
+    seconds["maps_and_shots"] = _lap(started, seconds)
     plan = plan_crops(planning_maps.astype(np.float32), frame_size, settings.aspect, zoom=settings.zoom,
                       motion=settings.motion, shots=shots)
     seconds["plan"] = _lap(started, seconds)
@@ -145,7 +165,7 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
                                  "files": {"video": files.video.name,
                                            "preview": files.preview.name if settings.preview else None},
                                  "seconds": seconds, "quality": quality})
-    return ReframeResult(files, plan, "done", seconds, quality)
+    return plan, seconds, quality
 
 
 def find_shots(video: Path) -> list[tuple[int, int]]:

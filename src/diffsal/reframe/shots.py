@@ -35,8 +35,8 @@ HISTOGRAM_LEVELS = 4  # per colour channel: 4 ** 3 = 64 joint bins
 # before the signature is taken (a 1080p frame: every 6th pixel, 225 pixels per thumbnail block).
 SIGNATURE_PIXELS = 65_536
 
-DEFAULT_THRESHOLD = 0.1
-DEFAULT_RATIO = 3.0
+DEFAULT_THRESHOLD = 0.05  # two synthetic-benchmark scenes (grey backgrounds, other objects) differ by 0.08
+DEFAULT_RATIO = 4.0  # camera shake: single differences up to 2.7x their neighbours
 DEFAULT_RADIUS = 12  # frames either side: about one second of context at 25 fps
 DEFAULT_MIN_SHOT_FRAMES = 12  # 0.5 s at 24 fps; pass round(0.5 * fps) for other rates
 
