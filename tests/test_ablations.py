@@ -94,3 +94,24 @@ def test_rerun_reuses_trainings_predictions_and_scores(modality):
     assert main(["ablate", "fusion", "--out", str(modality), "--seeds", "0", *TOY]) == 0
     assert [path.resolve().stat().st_mtime_ns for path in files] == before
     assert json.loads((modality / "fusion.json").read_text())["rows"] == rows
+
+
+def test_reframing_study_scores_every_predictor(modality):
+    """Reuses the modality study's models and predictions; the sounding-object fractions are fractions, the
+    centre crop is one fixed window, and the table names every predictor."""
+    assert main(["ablate", "reframing", "--out", str(modality), "--seeds", "0", "1", *TOY]) == 0
+    document = json.loads((modality / "reframing.json").read_text())
+    rows = document["rows"]
+    assert list(rows) == ["DiffSal tiny, audio-visual (MIM)", "DiffSal tiny, video-only", "centre crop",
+                          "window following the mean of all objects"]
+    for label, per_seed in rows.items():
+        for scores in per_seed.values():
+            assert 0.0 <= scores["inside"] <= 1.0
+    model = rows["DiffSal tiny, audio-visual (MIM)"]
+    assert set(model) == {"0", "1"}
+    assert model["0"]["jerk"] >= 0 and 0.0 <= model["0"]["kept"] <= 1.0
+    videos = list((modality / "reframing" / "audio-visual-seed0").glob("*.mp4"))
+    assert videos and all(path.with_suffix(".crop_path.json").is_file() for path in videos)
+    table = (modality / "reframing.md").read_text()
+    assert "| centre crop |" in table and "sounding object inside the window" in table
+    assert (modality / "reframing.png").stat().st_size > 1000

@@ -13,12 +13,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "ablate",
         help="studies on the synthetic benchmark: modality, fusion (MIM vs concatenation), sampling (DDIM steps x "
-             "samples), accuracy-at-speed (K maps per clip vs 1, bf16 vs fp32)",
+             "samples), accuracy-at-speed (K maps per clip vs 1, bf16 vs fp32), reframing (9:16 windows that keep the "
+             "sounding object)",
         description="Trains every variant of the study for each seed on the same synthetic data and budget, predicts "
                     "and scores the split-1 test videos, and writes OUT/STUDY.md (mean ± half the range over seeds) "
                     "and OUT/STUDY.json. Rerunning reuses finished trainings, predictions and scores.",
     )
-    parser.add_argument("study", help="modality, fusion, sampling or accuracy-at-speed")
+    parser.add_argument("study", help="modality, fusion, sampling, accuracy-at-speed or reframing")
     parser.add_argument("--out", type=Path, default=Path("runs/ablations"), help="output folder (default runs/ablations)")
     parser.add_argument("--recipe", type=Path, default=Path("configs/synthetic_tiny.yaml"),
                         help="training recipe (default configs/synthetic_tiny.yaml)")

@@ -4,7 +4,9 @@ training seeds per row, every step a library call (`diffsal.experiments.steps`).
 - ``modality`` (`modality`): audio-visual vs video-only model vs centre prior, and a figure;
 - ``fusion`` (`fusion`): the multi-modal interaction module (MIM) vs plain concatenation;
 - ``sampling`` (`sampling`): DDIM steps x diffusion samples per frame: quality and time;
-- ``accuracy-at-speed`` (`accuracy_at_speed`): K maps per clip vs K = 1, and bf16 vs fp32 maps.
+- ``accuracy-at-speed`` (`accuracy_at_speed`): K maps per clip vs K = 1, and bf16 vs fp32 maps;
+- ``reframing`` (`reframing`): 9:16 reframing with each model's maps against a centre crop and a window that
+  follows every object: how often the window holds the sounding object, and how smooth its path is.
 
 Each step is resumable: a rerun reuses finished trainings, complete predictions and written scores.
 Results: ``OUT/<study>.md`` (the table, mean ± half the range over seeds) and ``OUT/<study>.json``
@@ -18,11 +20,11 @@ from pathlib import Path
 from rich.console import Console
 
 from diffsal.errors import InputError
-from diffsal.experiments import accuracy_at_speed, fusion, modality, sampling
+from diffsal.experiments import accuracy_at_speed, fusion, modality, reframing, sampling
 from diffsal.experiments.common import Study, StudySettings
 
 STUDY_RUNS = {"modality": modality.run, "fusion": fusion.run, "sampling": sampling.run,
-              "accuracy-at-speed": accuracy_at_speed.run}
+              "accuracy-at-speed": accuracy_at_speed.run, "reframing": reframing.run}
 STUDIES = tuple(STUDY_RUNS)
 
 
