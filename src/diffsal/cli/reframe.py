@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
     say = (lambda text: None) if args.quiet else (lambda text: print(f"diffsal reframe: {text}", file=sys.stderr))
     result = reframe(input_path, out, settings, maps=args.maps, predictor=predictor, model_info=model_info,
-                     overwrite=args.overwrite, say=say)
+                     overwrite=args.overwrite, progress=not args.quiet, say=say)
     if not args.quiet:
         plan = result.plan
         modes = ", ".join(f"{mode} {sum(m == mode for m in plan.modes)}" for mode in sorted(set(plan.modes)))

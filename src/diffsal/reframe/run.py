@@ -30,6 +30,7 @@ import numpy as np
 from diffsal.errors import InputError
 from diffsal.inference.outputs import SUMMARY_NAME, write_json
 from diffsal.inference.predictor import Predictor
+from diffsal.inference.progress import RunProgress
 from diffsal.inference.render import original_sound
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sources import VideoInput
@@ -89,8 +90,9 @@ class ReframeResult:
 
 def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = ReframeSettings(), *,
             maps: str | Path | None = None, predictor: Predictor | None = None, model_info: dict | None = None,
-            overwrite: bool = False, say=None) -> ReframeResult:
-    """Reframe `video` into `out` (an .mp4 path) with the maps of the `maps` folder, or with `predictor`'s.
+            overwrite: bool = False, progress: bool = False, say=None) -> ReframeResult:
+    """Reframe `video` into `out` (an .mp4 path) with the maps of the `maps` folder, or with `predictor`'s;
+    `progress` draws bars (on a terminal) for the prediction and the cropped video, `say` gets one line per step.
 
     Raises:
         InputError: bad input or settings, neither or both of `maps` and `predictor`, an OUT that is not ours or
@@ -126,7 +128,7 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
     write_json(files.crop_path, {"format": FORMAT_NAME, "status": "writing", "signature": signature})
     try:
         plan, seconds, quality = _write(video, files, settings, signature, num_frames, frame_size, prediction,
-                                        predictor, model_info, say)
+                                        predictor, model_info, progress, say)
     except BaseException:
         if not files.video.exists():  # nothing of ours at OUT: no marker either
             files.crop_path.unlink(missing_ok=True)
@@ -136,13 +138,13 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
 
 def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signature: dict[str, Any], num_frames: int,
            frame_size: tuple[int, int], prediction: Path | None, predictor: Predictor | None, model_info: dict | None,
-           say) -> tuple[CropPlan, dict[str, float], dict[str, dict[str, float]]]:
+           progress: bool, say) -> tuple[CropPlan, dict[str, float], dict[str, dict[str, float]]]:
     """The work of `reframe` once the settings are checked and OUT is claimed: maps, shots, plan, files."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if predictor is not None:
         say(f"predicting the saliency maps into {files.maps}")
-        prediction = _predict(video, predictor, files.maps, model_info or {})
+        prediction = _predict(video, predictor, files.maps, model_info or {}, progress)
     seconds["maps"] = _lap(started)
     with ThreadPoolExecutor(max_workers=2) as pool:  # both decode (PNG or video) and release the GIL
         reading = pool.submit(read_planning_maps, prediction, num_frames, frame_size)
@@ -154,7 +156,13 @@ def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signatur
     seconds["plan"] = _lap(started, seconds)
     sound = original_sound(VideoInput(video.stem, video, video))
     say(f"writing {files.video} ({plan.window_size[0]}x{plan.window_size[1]}, {len(plan.shots)} shot(s))")
-    write_cropped(video, plan, files.video, sound)
+    bars = RunProgress(1, enabled=progress)
+    bars.start_video(files.video.name, num_frames)
+    try:
+        write_cropped(video, plan, files.video, sound, progress=lambda done: bars.frames(done, num_frames))
+        bars.end_video(files.video.name, f"done, {num_frames} frames")
+    finally:
+        bars.close()
     seconds["crop_and_encode"] = _lap(started, seconds)
     if settings.preview:
         write_preview(video, plan, planning_maps, files.preview, sound)
@@ -181,11 +189,11 @@ def find_shots(video: Path) -> list[tuple[int, int]]:
         return shots_from_boundaries(boundaries, reader.num_frames)
 
 
-def _predict(video: Path, predictor: Predictor, maps_root: Path, model_info: dict) -> Path:
+def _predict(video: Path, predictor: Predictor, maps_root: Path, model_info: dict, progress: bool) -> Path:
     """Predict `video`'s maps into `maps_root` (resumable: a complete prediction is kept); its folder."""
     run = PredictionRun(predictor, [VideoInput(video.stem, video, video)], maps_root,
                         model_info={"path": str(model_info.get("path", "")), "sha256": str(model_info.get("sha256", ""))},
-                        options=OutputOptions(overlay=False, uncertainty_video=False), progress=False)
+                        options=OutputOptions(overlay=False, uncertainty_video=False), progress=progress)
     report = run.run()
     if report.exit_code != 0:
         problem = next(iter(report.incomplete.values()), "failed")
