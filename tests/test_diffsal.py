@@ -66,11 +66,11 @@ def test_paper_preset_shapes_and_parameter_counts():
         model = DiffSal.from_preset("paper")
         frames = torch.zeros(1, 3, 16, 224, 384)
         conditioning = model.encode(frames, torch.zeros(1, 24_320))
-        out = model(frames, torch.zeros(1, 24_320), torch.zeros(1, 1, 224, 384), torch.zeros(1, dtype=torch.long))
+        out = model(frames, torch.zeros(1, 24_320), torch.zeros(1, 16, 224, 384), torch.zeros(1, dtype=torch.long))
     assert [tuple(m.shape[1:]) for m in conditioning.video_maps] == \
         [(8, 56, 96, 96), (8, 28, 48, 192), (8, 14, 24, 384), (8, 7, 12, 768)]  # channels-last
     assert tuple(conditioning.audio.shape[1:]) == (512, 9, 7, 12)
-    assert tuple(out.shape[1:]) == (1, 224, 384)
+    assert tuple(out.shape[1:]) == (16, 224, 384)  # K = 16: a map for every slot of the clip
     count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
     assert 34.2e6 <= count(model.video_encoder) <= 34.5e6  # MViTv2-S without its classifier
     assert count(model.audio_encoder.trunk) == 4_499_712  # VGGish conv layers
@@ -98,7 +98,7 @@ def test_paper_preset_runs_for_real():
     model = DiffSal.from_preset("paper").eval()
     frames = torch.randn(1, 3, 16, 224, 384)
     result = model.sample(frames, torch.randn(1, 24_320), steps=1, generator=torch.Generator().manual_seed(0))
-    assert result.mean.shape == (1, 1, 224, 384) and torch.isfinite(result.mean).all()
+    assert result.mean.shape == (1, 16, 224, 384) and torch.isfinite(result.mean).all()
 
 
 # ---------------------------------------------------------------- diffusion is live, audio matters
@@ -243,7 +243,7 @@ def test_a_step_costs_about_the_same_for_any_k():
     """FLOPs per predicted frame fall ~K-fold: the noise stem is grouped per map, only the head grows."""
     for name in ("tiny", "paper"):
         config = DiffSalConfig.preset(name)
-        one = model_flops(config)
+        one = model_flops(DiffSalConfig.from_dict({**config.to_dict(), "frames_out": 1}))
         eight = model_flops(DiffSalConfig.from_dict({**config.to_dict(), "frames_out": 8}))
         assert one.encoders == eight.encoders
         assert 0 <= eight.step - one.step < 0.01 * one.step

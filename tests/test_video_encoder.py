@@ -249,13 +249,15 @@ def test_the_three_options_reproduce_hooks_on_torchvisions_blocks():
 
 def test_paper_preset_builds_the_tables_for_the_kinetics_size():
     assert PAPER.video.rel_pos_size == (224, 224)
-    assert dataclasses.replace(PAPER, video=dataclasses.replace(PAPER.video, rel_pos_size=None)) == DiffSalConfig()
+    assert PAPER.frames_out == PAPER.num_frames == 16  # every slot of the clip
+    assert dataclasses.replace(PAPER, frames_out=1, video=dataclasses.replace(PAPER.video, rel_pos_size=None)) \
+        == DiffSalConfig()
     assert DiffSalConfig.from_dict(PAPER.to_dict()) == PAPER
     # A config.json written before the options existed loads with them off: the tables built for the clip.
     data = PAPER.to_dict()
     for key in ("stage_norms", "layer_norm_eps", "rel_pos_size"):
         del data["video"][key]
-    assert DiffSalConfig.from_dict(data) == DiffSalConfig()
+    assert DiffSalConfig.from_dict(data) == dataclasses.replace(DiffSalConfig(), frames_out=16)
 
 
 @pytest.mark.parametrize("change,message", [
