@@ -209,7 +209,7 @@ class VideoOutput:
             return
         for index in range(num_frames):
             with Image.open(folder / self.map_format.frame_file(index)) as image:
-                yield np.asarray(image.convert("L"))
+                yield np.asarray(image if image.mode == "L" else image.convert("L"))
 
     def write_npy(self, index: int, saliency: np.ndarray) -> None:
         np.save(self._in_building(NPY_PATTERN.format(index + 1)), saliency.astype(np.float32, copy=False))

@@ -34,7 +34,11 @@ def to_planning_size(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """A uint8 map reduced to `size` (width, height) by area averaging."""
     if levels.shape[::-1] == tuple(size):
         return np.ascontiguousarray(levels, dtype=np.uint8)
-    return np.asarray(Image.fromarray(levels).resize(size, Image.Resampling.BOX))
+    image = Image.fromarray(levels)
+    factor = levels.shape[1] // size[0]
+    if levels.shape[1] == factor * size[0] and levels.shape[0] == factor * size[1]:
+        return np.asarray(image.reduce(factor))  # block means (within a level of BOX), 4x faster
+    return np.asarray(image.resize(size, Image.Resampling.BOX))
 
 
 def find_prediction(folder: str | Path, video: Path) -> Path:
