@@ -11,7 +11,8 @@ the video's mp4 to 9:16 (`diffsal.reframe.reframe`, default settings) with the m
 
 Per predictor: the fraction of frames whose window holds the sounding object's centre; for the models also that
 of the per-frame optimum the path was planned from, the fraction of those frames that the smoothed window keeps,
-and the mean absolute velocity and jerk (pixels per frame) of both paths. Writes ``OUT/reframing.md``, ``.json``
+and the mean absolute velocity and jerk (pixels per frame) of both paths, and the jerk of the windows as cropped
+(the path rounded to whole pixels, whose 1-pixel steps add a jerk of their own). Writes ``OUT/reframing.md``, ``.json``
 and ``reframing.png`` (frames with both models' windows drawn, and the crop).
 """
 
@@ -126,14 +127,15 @@ def _model_scores(plans: dict, truths: dict[str, dict]) -> dict[str, float]:
         centres = _sounding_centres(truths[video])
         raw_holds = _holds(plan.raw_positions, plan.window_size, centres)
         kept.append(_holds(plan.positions.astype(np.float64), plan.window_size, centres)[raw_holds])
-    quality = [(path_quality(plan.positions.astype(np.float64), plan.shots),
-                path_quality(plan.raw_positions, plan.shots)) for plan in plans.values()]
+    quality = [(path_quality(plan.path_positions, plan.shots), path_quality(plan.raw_positions, plan.shots),
+                path_quality(plan.positions.astype(np.float64), plan.shots)) for plan in plans.values()]
     return {"inside": _inside(smoothed, truths), "raw_inside": _inside(raw, truths),
             "kept": float(np.concatenate(kept).mean()),
             "velocity": float(np.mean([q[0]["mean_abs_velocity"] for q in quality])),
             "raw_velocity": float(np.mean([q[1]["mean_abs_velocity"] for q in quality])),
             "jerk": float(np.mean([q[0]["mean_abs_jerk"] for q in quality])),
-            "raw_jerk": float(np.mean([q[1]["mean_abs_jerk"] for q in quality]))}
+            "raw_jerk": float(np.mean([q[1]["mean_abs_jerk"] for q in quality])),
+            "pixel_jerk": float(np.mean([q[2]["mean_abs_jerk"] for q in quality]))}
 
 
 def _frame_and_window(truth: dict) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -163,8 +165,9 @@ def _mean_of_objects(study: Study, video: str, truth: dict) -> tuple[np.ndarray,
 
 
 COLUMNS = (("sounding object inside the window", "inside"), ("inside the per-frame optimum", "raw_inside"),
-           ("kept where the optimum has it", "kept"), ("velocity px/frame", "velocity"),
-           ("optimum's velocity", "raw_velocity"), ("jerk px/frame", "jerk"), ("optimum's jerk", "raw_jerk"))
+           ("kept where the optimum has it", "kept"), ("path velocity px/frame", "velocity"),
+           ("optimum's velocity", "raw_velocity"), ("path jerk px/frame", "jerk"), ("optimum's jerk", "raw_jerk"),
+           ("jerk of the whole-pixel windows", "pixel_jerk"))
 
 
 def _write(study: Study, results: dict[str, dict[int, dict[str, float]]]) -> Path:

@@ -21,6 +21,7 @@ The plan's JSON form (`CropPlan.to_json`, the content of a ``crop_path.json``)::
      "window_size": {"width": w, "height": h}, "num_frames": N,
      "shots": [{"start": 0, "end": 120, "mode": "pan"}, ...],   # end exclusive
      "windows": [[x, y], ...],                                   # N integer top-left corners
+     "path_windows": [[x, y], ...],                              # the camera path they are rounded from
      "raw_windows": [[x, y], ...]}                               # N per-frame optima (floats)
 
 Positions are in frame pixels, ``0 <= x <= W - w`` and ``0 <= y <= H - h``.
@@ -56,7 +57,8 @@ _VALUES_PER_SUM_BLOCK = 1_000_000
 class CropPlan:
     """One crop window per frame of a video, the per-frame optimum it was planned from, and its shots.
 
-    `positions` `(N, 2)` int64 and `raw_positions` `(N, 2)` float64 are top-left ``(x, y)`` in
+    `positions` `(N, 2)` int64 (the crop windows), `path_positions` `(N, 2)` float64 (the camera path they are
+    rounded from) and `raw_positions` `(N, 2)` float64 (the per-frame optimum) are top-left ``(x, y)`` in
     frame pixels; `shots` are ``(start, end)`` frame ranges (end exclusive) covering the video in
     order, `modes` the way each was planned (``"static"`` or ``"pan"``).
     """
@@ -68,6 +70,11 @@ class CropPlan:
     raw_positions: np.ndarray
     shots: list[tuple[int, int]]
     modes: list[str]
+    path_positions: np.ndarray | None = None  # None: the windows themselves (a plan read from an older file)
+
+    def __post_init__(self) -> None:
+        if self.path_positions is None:
+            self.path_positions = np.asarray(self.positions, dtype=np.float64)
 
     @property
     def num_frames(self) -> int:
@@ -85,6 +92,7 @@ class CropPlan:
             "shots": [{"start": int(start), "end": int(end), "mode": mode}
                       for (start, end), mode in zip(self.shots, self.modes)],
             "windows": [[int(x), int(y)] for x, y in self.positions],
+            "path_windows": [[round(float(x), 3), round(float(y), 3)] for x, y in self.path_positions],
             "raw_windows": [[float(x), float(y)] for x, y in self.raw_positions],
         }
 
@@ -153,11 +161,16 @@ def _plan_from_json(data: Mapping[str, Any]) -> CropPlan:
                           f"must be integers [x, y] with 0 <= x <= {max_x} and 0 <= y <= {max_y}")
     raw_windows = _json_pairs(data, "raw_windows", num_frames, lambda x, y: _is_number(x) and _is_number(y),
                               "must be two finite numbers [x, y]")
+    path_windows = None
+    if "path_windows" in data:
+        path_windows = np.array(_json_pairs(data, "path_windows", num_frames,
+                                            lambda x, y: _is_number(x) and _is_number(y),
+                                            "must be two finite numbers [x, y]"), dtype=np.float64).reshape(num_frames, 2)
     return CropPlan(frame_size=(frame_width, frame_height), aspect=aspect,
                     window_size=(window_width, window_height),
                     positions=np.array(windows, dtype=np.int64).reshape(num_frames, 2),
                     raw_positions=np.array(raw_windows, dtype=np.float64).reshape(num_frames, 2),
-                    shots=shots, modes=modes)
+                    shots=shots, modes=modes, path_positions=path_windows)
 
 
 def _json_shots(entries: Any, num_frames: int) -> tuple[list[tuple[int, int]], list[str]]:
@@ -298,7 +311,7 @@ def plan_crops(maps: np.ndarray, frame_size: tuple[int, int], aspect: tuple[int,
     final = np.clip(np.rint(positions), 0, upper).astype(np.int64)
     return CropPlan(frame_size=(int(frame_width), int(frame_height)), aspect=aspect,
                     window_size=(window_width, window_height), positions=final,
-                    raw_positions=raw_positions, shots=shots, modes=modes)
+                    raw_positions=raw_positions, shots=shots, modes=modes, path_positions=positions)
 
 
 def path_quality(positions: np.ndarray, shots: Sequence[tuple[int, int]] | None = None) -> dict[str, float]:

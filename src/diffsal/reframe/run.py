@@ -167,7 +167,8 @@ def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signatur
     if settings.preview:
         write_preview(video, plan, planning_maps, files.preview, sound)
         seconds["preview"] = _lap(started, seconds)
-    quality = {"window": path_quality(plan.positions.astype(np.float64), plan.shots),
+    quality = {"path": path_quality(plan.path_positions, plan.shots),
+               "window": path_quality(plan.positions.astype(np.float64), plan.shots),
                "per_frame_optimum": path_quality(plan.raw_positions, plan.shots)}
     write_json(files.crop_path, {**plan.to_json(), "status": "complete", "signature": signature,
                                  "files": {"video": files.video.name,
