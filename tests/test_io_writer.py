@@ -152,7 +152,6 @@ def test_gray_video_round_trips_every_value_exactly(tmp_path):
 
 
 def test_gray_video_refuses_what_it_cannot_store(tmp_path):
-    from diffsal.errors import MediaError
     from diffsal.io.video import read_gray_video
     from diffsal.io.writer import write_gray_video
 

@@ -9,20 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from diffsal.cli import main
 from diffsal.io.video import read_gray_video
-from diffsal.models import DiffSal
-from test_predict import micro_config
+from test_cli_vocabulary import run, tiny_model  # noqa: F401 (tiny_model is a fixture)
 
 FAST = ["--steps", "1", "--batch-size", "4", "--threads", "1", "--quiet", "--no-overlay"]
 METRICS = "CC,NSS,SIM,KLD,AUC-J"
-
-
-def run(*args: str | Path) -> int:
-    try:
-        return main([*map(str, args)])
-    except SystemExit as exited:  # argparse errors
-        return exited.code
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +22,6 @@ def synthetic_root(tmp_path_factory) -> Path:
     assert run("synth", "--out", root, "--videos", "6", "--seconds", "1", "--size", "63x47", "--fps", "6",
                "--observers", "3", "--test-fraction", "0.34", "--quiet") == 0
     return root
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    import torch
-
-    torch.manual_seed(0)
-    return DiffSal(micro_config()).save_pretrained(tmp_path_factory.mktemp("model") / "best")
 
 
 @pytest.fixture(scope="module")
