@@ -99,9 +99,11 @@ def test_stavis_format_refuses_all_splits_at_once(synthetic_root, tiny_model, tm
 
 
 def test_another_format_into_the_same_folder_is_refused_not_mixed(predicted, synthetic_root, tiny_model, capsys):
+    run_summary = (predicted["mp4"] / "predict_summary.json").read_bytes()
     assert run("predict", synthetic_root, "--model", tiny_model, "--out", predicted["mp4"], *FAST) == 1
-    assert "map_format 'mp4' -> None" in capsys.readouterr().err
+    assert "map_format 'mp4' -> 'png'" in capsys.readouterr().err
     assert not list((predicted["mp4"] / "Synthetic").glob("*/*.png"))
+    assert (predicted["mp4"] / "predict_summary.json").read_bytes() == run_summary  # the refused run wrote nothing
 
 
 def test_a_video_file_in_stavis_format_uses_the_published_naming(tmp_path, tiny_model, predicted):

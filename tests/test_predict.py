@@ -187,7 +187,7 @@ def test_bf16_precision_is_recorded_and_close_to_fp32(tmp_path, video, model_dir
                    "--precision", "bf16") == 0
     summary = json.loads((half / "talk" / "summary.json").read_text())
     assert summary["precision"] == "bf16" and summary["signature"]["precision"] == "bf16"
-    assert "precision" not in json.loads((full / "talk" / "summary.json").read_text())["signature"]
+    assert json.loads((full / "talk" / "summary.json").read_text())["signature"]["precision"] == "fp32"
     for n in range(1, E2E_FRAMES + 1):
         a, b = (np.load(root / "talk" / f"{n:05d}.npy").ravel() for root in (full, half))
         # Absolute, not correlation: see test_inference.test_bf16_predictor_is_close_to_fp32.

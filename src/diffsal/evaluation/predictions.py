@@ -35,7 +35,7 @@ from diffsal.evaluation.center_prior import DEFAULT_SIGMA_FRACTION, center_prior
 from diffsal.evaluation.layouts import EvaluationUnit
 from diffsal.inference.outputs import RUN_SUMMARY_NAME
 from diffsal.io.paths import check_input_path
-from diffsal.io.video import read_gray_video
+from diffsal.io.video import VideoReader, read_gray_video
 
 NAMING_PRESETS = {
     "default": "{db}/{video}/{frame:05d}.png",
@@ -80,6 +80,23 @@ class FolderPredictions:
                                    frame=frame, split=unit.split)
         return self.root / name
 
+    def missing_frames(self, unit: EvaluationUnit) -> set[int]:
+        """The frames of `unit`'s ground truth that have no prediction: no file, or past the end of the map video."""
+        frames = unit.ground_truth.frames
+        if self.is_video:
+            path = self.path(unit, frames[0])
+            if not path.is_file():
+                return set(frames)
+            with VideoReader(path) as video:
+                available = video.num_frames
+            return {frame for frame in frames if frame > available}
+        return {frame for frame in frames if not self.path(unit, frame).is_file()}
+
+    def label(self, unit: EvaluationUnit, frame: int) -> str:
+        """The prediction of `frame` in words: its file, or the map video and the frame."""
+        path = self.path(unit, frame)
+        return f"{path} frame {frame}" if self.is_video else str(path)
+
     def load(self, unit: EvaluationUnit, frame: int, shape: tuple[int, int]) -> np.ndarray | None:
         """The `(h, w)` prediction of `frame`, or None when its file (or its frame of the video) does not exist."""
         path = self.path(unit, frame)
@@ -123,6 +140,12 @@ class CenterPriorPredictions:
 
     def path(self, unit: EvaluationUnit, frame: int) -> None:
         return None
+
+    def missing_frames(self, unit: EvaluationUnit) -> set[int]:
+        return set()
+
+    def label(self, unit: EvaluationUnit, frame: int) -> str:
+        return f"{unit.database}/{unit.video} frame {frame}"
 
     def load(self, unit: EvaluationUnit, frame: int, shape: tuple[int, int]) -> np.ndarray:
         return center_prior(shape, self.sigma_fraction)

@@ -137,7 +137,7 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
             a prediction that cannot be read or scored (naming the file).
         DatasetError: missing or corrupt ground truth (naming the file).
     """
-    missing = {id(unit): _missing_frames(unit, source) for unit in benchmark.units}
+    missing = {id(unit): source.missing_frames(unit) for unit in benchmark.units}
     total_missing = sum(len(frames) for frames in missing.values())
     if isinstance(source, FolderPredictions) and total_missing == sum(len(unit.ground_truth.frames)
                                                                       for unit in benchmark.units):
@@ -145,7 +145,7 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
         raise InputError(f"{source.root}: no prediction file matches the pattern {source.pattern!r} "
                          f"(looked for e.g. {source.path(first, first.ground_truth.frames[0])})")
     if settings.require_all_frames and total_missing:
-        listed = [str(source.path(unit, frame)) for unit in benchmark.units for frame in missing[id(unit)]]
+        listed = [source.label(unit, frame) for unit in benchmark.units for frame in sorted(missing[id(unit)])]
         more = f" and {total_missing - MISSING_LISTED} more" if total_missing > MISSING_LISTED else ""
         raise InputError(f"{total_missing} prediction frame(s) missing: {', '.join(listed[:MISSING_LISTED])}{more}")
 
@@ -167,21 +167,12 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
     return EvaluationResult(benchmark, source.describe(), settings, other_maps.describe(), results)
 
 
-def _missing_frames(unit: EvaluationUnit, source: FolderPredictions | CenterPriorPredictions) -> set[int]:
-    missing = set()
-    for frame in unit.ground_truth.frames:
-        path = source.path(unit, frame)
-        if path is not None and not path.is_file():
-            missing.add(frame)
-    return missing
-
-
 def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_maps: OtherMaps,
                 settings: EvaluationSettings, missing: set[int]) -> VideoResult:
     ground_truth = unit.ground_truth
     protocol = settings.protocol
     result = VideoResult(unit.database, unit.video, unit.split, len(ground_truth.frames), settings.metrics)
-    result.missing = [str(source.path(unit, frame)) for frame in ground_truth.frames if frame in missing]
+    result.missing = [source.label(unit, frame) for frame in ground_truth.frames if frame in missing]
     metrics = settings.metrics
     shape = fixations.shape
     baseline = center_prior(shape) if "IG" in metrics else None
@@ -202,9 +193,9 @@ def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_m
             if saliency.shape != shape:
                 raise DatasetError(f"{map_path}: map is {saliency.shape}, the fixation maps are {shape}")
         prediction = source.load(unit, frame, shape)
-        label = source.path(unit, frame) or f"{unit.database}/{unit.video} frame {frame}"
+        label = source.label(unit, frame)
         if prediction is None:  # deleted since the missing-file check
-            result.missing.append(str(label))
+            result.missing.append(label)
             continue
         rng = np.random.default_rng([settings.seed, video_key, unit.split or 0, frame])
         try:

@@ -54,6 +54,8 @@ PANEL_NAME = "panel.mp4"
 UNCERTAINTY_VIDEO_NAME = "uncertainty.mp4"
 RUN_SUMMARY_NAME = "predict_summary.json"
 NORMALIZATIONS = ("minmax", "none")
+# Settings added to the run signature after the first release: an older summary was made with these values.
+SIGNATURE_DEFAULTS = {"map_format": PNG.name, "precision": "fp32"}
 
 
 def map_png(saliency: np.ndarray, normalize: str) -> np.ndarray:
@@ -166,8 +168,9 @@ class VideoOutput:
         made_from = Path(str(summary.get("input", ""))).name
         if source is not None and made_from != source.name:
             return f"holds the prediction of another input ({made_from}, not {source.name})"
-        if summary.get("signature") != signature:
-            return f"predicted with other settings ({describe_difference(summary.get('signature'), signature)})"
+        recorded, wanted = with_signature_defaults(summary.get("signature")), with_signature_defaults(signature)
+        if recorded != wanted:
+            return f"predicted with other settings ({describe_difference(recorded, wanted)})"
         frames = summary.get("frames")
         if self.map_format.frame_pattern is None:
             names = [self.map_format.video_name] if frames else []
@@ -247,6 +250,11 @@ class VideoOutput:
         if self.building is None:
             raise RuntimeError("VideoOutput.begin() must be called before writing")
         return self.building / name
+
+
+def with_signature_defaults(signature: Any) -> Any:
+    """A run signature with the settings it lacks at their defaults (one written before a setting existed)."""
+    return {**SIGNATURE_DEFAULTS, **signature} if isinstance(signature, dict) else signature
 
 
 def describe_difference(old: Any, new: dict[str, Any]) -> str:

@@ -84,12 +84,9 @@ def run_signature(predictor: Predictor, model_sha256: str, stride: int, options:
         "stride": stride,
         "audio": predictor.audio_mode,
         "clip": [config.num_frames, config.height, config.width],
-        **{key: value for key, value in asdict(options).items() if key != "map_format"},
+        **asdict(options),
+        "precision": predictor.precision,
     }
-    if options.map_format != "png":  # png keeps the signature of outputs made before the option existed
-        signature["map_format"] = options.map_format
-    if predictor.precision != "fp32":  # fp32 keeps the signature of outputs made before the option existed
-        signature["precision"] = predictor.precision
     return signature
 
 
@@ -145,7 +142,10 @@ class PredictionRun:
             if self.shard.is_main:
                 failures = {o.key: f"failed: {o.message}" for o in all_outcomes if o.status == "failed"}
                 report.incomplete = {key: failures.get(key, problem) for key, problem in self.check_complete().items()}
-                self._write_run_summary(all_outcomes, report.incomplete, time.perf_counter() - started)
+                if any(o.status != "failed" for o in all_outcomes) or not (self.out_root / RUN_SUMMARY_NAME).exists():
+                    # A run whose every video was refused or failed leaves the summary of the run before it, which
+                    # says what the folder holds.
+                    self._write_run_summary(all_outcomes, report.incomplete, time.perf_counter() - started)
             report.incomplete = group.broadcast(report.incomplete)
         report.exit_code = 1 if report.incomplete or any(o.status == "failed" for o in all_outcomes) else 0
         return report
