@@ -72,3 +72,22 @@ def tiny_disk(path: Path, size: str) -> Iterator[Path]:
         yield path
     finally:
         subprocess.run(["umount", str(path)], check=False)
+
+
+def folder_state(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under `root` (hidden ones too): relative path -> (content, modification time in ns)."""
+    return {str(path.relative_to(root)): (path.read_bytes(), path.stat().st_mtime_ns)
+            for path in sorted(root.rglob("*")) if path.is_file()}
+
+
+@pytest.fixture(scope="session")
+def micro_model(tmp_path_factory) -> Path:
+    """A saved audio-visual model of 4 frames at 32x64: predicts a short video in a second."""
+    import torch
+
+    from diffsal.models import DiffSal, DiffSalConfig
+
+    data = DiffSalConfig.preset("tiny").to_dict()
+    data.update(num_frames=4, height=32, width=64)
+    torch.manual_seed(0)
+    return DiffSal(DiffSalConfig.from_dict(data)).save_pretrained(tmp_path_factory.mktemp("micro") / "best")

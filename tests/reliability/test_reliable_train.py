@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import assert_rejected, tiny_disk
+from conftest import assert_rejected, folder_state, tiny_disk
 
 from diffsal.engine.config import load_train_config
 from diffsal.engine.data import build_datasets
@@ -71,11 +71,11 @@ def test_a_crafted_training_state_is_refused_without_running_it(cli, synthetic_r
 
 def test_a_fresh_run_never_replaces_a_finished_one(cli, synthetic_root, finished_run):
     before = _link_and_bytes(finished_run)
-    log_before = (finished_run / "log.jsonl").read_text()
+    files_before = folder_state(finished_run)
     outcome = cli("train", *_overrides(synthetic_root, finished_run))
     assert_rejected(outcome, str(finished_run), "--resume", "--overwrite")
     assert _link_and_bytes(finished_run) == before
-    assert (finished_run / "log.jsonl").read_text() == log_before
+    assert folder_state(finished_run) == files_before  # the refused run changed no file
 
 
 def test_overwrite_starts_again_with_a_clean_log(cli, synthetic_root, finished_run, tmp_path):
@@ -244,9 +244,11 @@ def test_skip_bad_trains_on_the_good_videos_and_stops_without_it(cli, synthetic_
 @pytest.mark.parametrize("change", ["model.overrides.unet.fuse_channels=16", "optim.name=sgd", "train.seed=3"])
 def test_resume_with_another_recipe_is_refused_before_any_work(cli, synthetic_root, finished_run, change):
     before = _link_and_bytes(finished_run)
+    files_before = folder_state(finished_run)
     outcome = cli("train", *_overrides(synthetic_root, finished_run, steps=4), change, "--resume")
     assert_rejected(outcome, "differs from the run's config.yaml", change.split("=")[0], "--overwrite")
     assert _link_and_bytes(finished_run) == before
+    assert folder_state(finished_run) == files_before
 
 
 def test_resume_may_extend_the_run(cli, synthetic_root, finished_run, tmp_path):

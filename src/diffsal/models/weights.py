@@ -36,9 +36,9 @@ def load_torch_file(path: Path, map_location: str | torch.device = "cpu", what: 
             raise WeightsError(f"{path}: not a {what}: it refers to Python objects other than tensors and plain "
                                "values (refused without running them)") from None
         raise WeightsError(f"{path}: not a readable {what} (damaged, or not written by torch.save)") from None
-    except (OSError, RuntimeError, EOFError, ValueError) as error:
+    except Exception as error:  # noqa: BLE001 - the unpickler raises whatever damaged bytes lead it to
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise WeightsError(f"{path}: not a readable {what} ({reason})") from None
+        raise WeightsError(f"{path}: not a readable {what} ({type(error).__name__}: {reason})") from None
 
 
 def describe_keys(keys: Iterable[str], limit: int = 6) -> str:

@@ -8,6 +8,7 @@ generated, and a different sound seed re-draws who sounds while keeping every fr
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,16 +16,38 @@ from pathlib import Path
 
 import numpy as np
 
+from diffsal.errors import InputError
 from diffsal.io.paths import check_output_folder
 from diffsal.seeds import SPLIT_STREAM
 from diffsal.synth.audio import make_schedule, synthesize
 from diffsal.synth.config import DATABASE, NUM_SPLITS, SynthConfig, SyntheticVideo
 from diffsal.synth.observers import simulate_gaze
 from diffsal.synth.scene import make_scene
-from diffsal.synth.writer import write_benchmark_info, write_fold_lists, write_synthetic_video
+from diffsal.synth.writer import (benchmark_info, benchmark_info_path, write_benchmark_info, write_fold_lists,
+                                  write_synthetic_video)
 
 __all__ = ["DATABASE", "NUM_SPLITS", "BenchmarkSummary", "SynthConfig", "SyntheticVideo", "generate_benchmark",
            "generate_video", "make_splits"]
+
+
+def _check_earlier_benchmark(root: Path, config: SynthConfig) -> None:
+    """InputError when `root` holds `config.database` generated with other settings; a complete or interrupted
+    run with the same settings is generated again (the same files)."""
+    path = benchmark_info_path(root, config)
+    if not path.exists():
+        return
+    wanted = json.loads(json.dumps(benchmark_info(config, make_splits(config))))
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: unreadable ({error}); {root} holds a database {config.database!r} that this "
+                         "command did not write: choose another --out or --db") from None
+    if earlier == wanted:
+        return
+    changed = sorted(key for key in set(wanted) | set(earlier if isinstance(earlier, dict) else {})
+                     if not isinstance(earlier, dict) or earlier.get(key) != wanted.get(key))
+    raise InputError(f"{root} holds the synthetic database {config.database!r} generated with other settings "
+                     f"({', '.join(changed[:6])}); choose another --out (or --db), or delete it first")
 
 
 def generate_video(config: SynthConfig, index: int) -> SyntheticVideo:
@@ -81,8 +104,14 @@ def generate_benchmark(
     config: SynthConfig,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BenchmarkSummary:
-    """Generate and write the whole benchmark under `root` (STAViS layout, mp4s, fold lists)."""
+    """Generate and write the whole benchmark under `root` (STAViS layout, mp4s, fold lists).
+
+    Raises:
+        InputError: `root` cannot be written, or holds this database generated with other settings (checked
+            before anything is written: a benchmark is never mixed with or replaced by another).
+    """
     root = check_output_folder(root)
+    _check_earlier_benchmark(root, config)
     started = time.perf_counter()
     names = []
     for index in range(config.num_videos):

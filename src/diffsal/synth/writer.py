@@ -85,7 +85,16 @@ def write_fold_lists(root: str | Path, config: SynthConfig, splits: dict[int, tu
 
 def write_benchmark_info(root: str | Path, config: SynthConfig, splits: dict[int, tuple[list[str], list[str]]]) -> None:
     """``meta/<DB>/benchmark.json``: the configuration that reproduces the data, and the splits."""
-    info = {
+    _write_json(benchmark_info_path(root, config), benchmark_info(config, splits))
+
+
+def benchmark_info_path(root: str | Path, config: SynthConfig) -> Path:
+    return StavisLayout(root).meta_path(config.database, "benchmark")
+
+
+def benchmark_info(config: SynthConfig, splits: dict[int, tuple[list[str], list[str]]]) -> dict:
+    """What ``benchmark.json`` holds: the configuration that reproduces the data, and the splits."""
+    return {
         "generator_version": GENERATOR_VERSION,
         "database": config.database,
         "num_videos": config.num_videos,
@@ -106,7 +115,6 @@ def write_benchmark_info(root: str | Path, config: SynthConfig, splits: dict[int
                     for index, (name, rgb) in enumerate(PALETTE)],
         "splits": {str(split): {"train": train, "test": test} for split, (train, test) in splits.items()},
     }
-    _write_json(StavisLayout(root).meta_path(config.database, "benchmark"), info)
 
 
 def video_metadata(config: SynthConfig, video: SyntheticVideo) -> dict:
