@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,17 +35,57 @@ def temporary_stem(name: str) -> str:
     return encoded[:TEMPORARY_STEM_BYTES].decode(errors="ignore")
 
 
+def _temporary_affixes(path: Path) -> tuple[str, str]:
+    """(prefix, suffix) of the temporary names of `path`: ``.<stem>.<pid>-<random>.partial<suffix>``."""
+    return f".{temporary_stem(path.stem)}.", f".partial{path.suffix}"
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_abandoned_temporaries(path: str | Path) -> list[Path]:
+    """Delete the temporary files of `path` that a killed process left (its pid no longer runs); those removed.
+
+    A process that is killed while it writes cannot delete its temporary file; the next write of the same
+    file does. Temporary files of running processes (a concurrent writer) are kept.
+    """
+    path = Path(path)
+    prefix, suffix = _temporary_affixes(path)
+    name = re.compile(re.escape(prefix) + r"(\d+)-[a-z0-9_]+" + re.escape(suffix))
+    removed = []
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return removed
+    for entry in entries:
+        match = name.fullmatch(entry.name)
+        if match is not None and not _process_exists(int(match.group(1))) and entry.is_file(follow_symlinks=False):
+            Path(entry.path).unlink(missing_ok=True)
+            removed.append(Path(entry.path))
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `path`; on success rename it to `path`, on error delete it.
 
-    The temporary name keeps the suffix, so tools that choose a format by extension still work. The
-    file gets the permissions of a normally created file (`mkstemp` alone would make it private).
+    The temporary name keeps the suffix, so tools that choose a format by extension still work, and holds
+    the writer's pid, so that the next write of `path` deletes what a killed writer left
+    (`remove_abandoned_temporaries`). The file gets the permissions of a normally created file (`mkstemp`
+    alone would make it private).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{temporary_stem(path.stem)}.", suffix=f".partial{path.suffix}",
-                                         dir=path.parent)
+    remove_abandoned_temporaries(path)
+    prefix, suffix = _temporary_affixes(path)
+    handle, temporary = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=suffix, dir=path.parent)
     os.fchmod(handle, file_mode())
     os.close(handle)
     temporary_path = Path(temporary)

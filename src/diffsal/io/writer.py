@@ -69,7 +69,9 @@ def write_video(
         video_stream = container.add_stream("libx264", rate=rate)
         video_stream.width, video_stream.height = width, height
         video_stream.pix_fmt = "yuv420p"
-        video_stream.options = {"crf": str(crf), "preset": preset}
+        # Without the macroblock-tree rate control: with it, this libx264 encodes the same frames to other bytes
+        # from run to run (it reads memory it has not written); the same input must always give the same file.
+        video_stream.options = {"crf": str(crf), "preset": preset, "x264-params": "mbtree=0"}
         video_stream.codec_context.time_base = timeline.time_base
         audio_writer = _AudioWriter(container, audio) if audio is not None and audio.has_audio else None
         written = 0

@@ -1,7 +1,7 @@
 """The saliency maps a video is reframed with: read from a `diffsal predict` output, at planning size.
 
-`--maps DIR` is the prediction folder of the video (``OUT/<video>/``, with its ``summary.json``) or the OUT of
-the run that predicted it. Any map format `predict` writes is read (PNG, the STAViS JPEGs, ``saliency.mp4``).
+`--maps DIR` is the prediction folder of the video (``OUT/<video>/``, ``OUT/<db>/<video>/``, ..., with its
+``summary.json``) or the OUT of the run that predicted it. Any map format `predict` writes is read (PNG, the STAViS JPEGs, ``saliency.mp4``).
 The maps are reduced to at most `PLANNING_WIDTH` pixels across (area averaging, so the saliency mass of a region
 is kept) and held as uint8: the window is placed on them and its position scaled to frame pixels, so a 10-minute
 1280x720 video needs ~0.6 GB instead of 50 GB of full-size float maps.
@@ -20,6 +20,7 @@ from diffsal.inference.map_formats import PNG, map_format
 from diffsal.inference.outputs import SUMMARY_NAME, VideoOutput
 
 PLANNING_WIDTH = 256
+PREDICTION_DEPTH = 3  # OUT/split<N>_results/<db>/<video>: the deepest folder `diffsal predict` writes a video to
 
 
 def planning_size(frame_size: tuple[int, int]) -> tuple[int, int]:
@@ -43,31 +44,53 @@ def to_planning_size(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 def find_prediction(folder: str | Path, video: Path) -> Path:
     """The prediction folder of `video` in `folder`: `folder` itself, ``folder/<stem>``, or the one under `folder`
-    whose summary's input has `video`'s name without its suffix (a dataset's prediction was made from the frame
-    folder of the same name); InputError otherwise."""
+    (up to `PREDICTION_DEPTH` levels down: ``OUT/<video>``, ``OUT/<db>/<video>``,
+    ``OUT/split<N>_results/<db>/<video>``) whose summary's input has `video`'s name without its suffix (a
+    dataset's prediction was made from the frame folder of the same name), the shallowest level first.
+
+    Raises:
+        InputError: no such folder, or two at the same level (of two databases): the message names them.
+    """
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"{folder}: --maps must be a folder written by `diffsal predict`")
-    candidates = [folder, folder / video.stem, *sorted(path.parent for path in folder.glob(f"*/{SUMMARY_NAME}"))]
-    for candidate in candidates:
-        summary = VideoOutput(candidate.parent, candidate.name).read_summary()
-        if summary is not None and Path(str(summary.get("input", ""))).stem == video.stem:
+    for candidate in (folder, folder / video.stem):
+        if _is_prediction_of(candidate, video):
             return candidate
+    for depth in range(1, PREDICTION_DEPTH + 1):
+        found = sorted(path.parent for path in folder.glob("/".join(["*"] * depth + [SUMMARY_NAME]))
+                       if _is_prediction_of(path.parent, video))
+        if len(found) > 1:
+            raise InputError(f"{folder}: {len(found)} predictions of {video.name} ({', '.join(map(str, found[:4]))}); "
+                             "give the folder of the one to use as --maps")
+        if found:
+            return found[0]
     raise InputError(f"{folder}: no complete `diffsal predict` output of {video.name} (looked for {SUMMARY_NAME} "
-                     f"in {folder}, {folder / video.stem} and the folders under {folder})")
+                     f"in {folder} and up to {PREDICTION_DEPTH} folder levels under it)")
+
+
+def _is_prediction_of(candidate: Path, video: Path) -> bool:
+    summary = VideoOutput(candidate.parent, candidate.name).read_summary()
+    return summary is not None and Path(str(summary.get("input", ""))).stem == video.stem
 
 
 def check_prediction(prediction: Path, num_frames: int, frame_size: tuple[int, int]) -> dict:
     """The summary of the prediction folder `prediction`; InputError when it holds another number of frames or
     maps of another size than the video (checked before any work)."""
-    summary = json.loads((prediction / SUMMARY_NAME).read_text())
+    path = prediction / SUMMARY_NAME
+    try:
+        summary = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(f"{path}: unreadable prediction summary ({error})") from None
+    size, files = summary.get("size"), summary.get("files", {})
+    if not isinstance(size, dict) or not isinstance(files, dict) or not isinstance(files.get("map_format", ""), str):
+        raise InputError(f"{path}: not a prediction summary of `diffsal predict` (size or files malformed)")
     if summary.get("frames") != num_frames:
         raise InputError(f"{prediction}: holds {summary.get('frames')} maps, the video has {num_frames} frames")
-    size = summary.get("size", {})
     if (size.get("width"), size.get("height")) != tuple(frame_size):
         raise InputError(f"{prediction}: maps of {size.get('width')}x{size.get('height')}, the video is "
                          f"{frame_size[0]}x{frame_size[1]}")
-    map_format(summary.get("files", {}).get("map_format", PNG.name))
+    map_format(files.get("map_format", PNG.name))
     return summary
 
 

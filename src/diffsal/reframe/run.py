@@ -34,7 +34,7 @@ from diffsal.inference.progress import RunProgress
 from diffsal.inference.render import original_sound
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sources import VideoInput
-from diffsal.io.paths import check_input_path
+from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.io.video import VideoReader
 from diffsal.reframe.maps import check_prediction, find_prediction, read_planning_maps
 from diffsal.reframe.plan import FORMAT_NAME, MOTION_MODES, CropPlan, path_quality, plan_crops
@@ -42,6 +42,8 @@ from diffsal.reframe.render import write_cropped, write_preview
 from diffsal.reframe.shots import DEFAULT_MIN_SHOT_FRAMES, shot_boundaries, shots_from_boundaries
 from diffsal.reframe.window import crop_size, parse_aspect
 
+# The smallest window side: H.264 codes 16x16 macroblocks, and a narrower picture is not a video anyone can watch.
+MIN_WINDOW_SIDE = 16
 SHOT_FRAME_WIDTH = 64  # frames are decoded at this width to find the cuts (a 64x36 signature of a 16:9 video)
 
 
@@ -106,6 +108,8 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
         raise InputError(f"{files.video}: the reframed video is written as .mp4; give an --out ending in .mp4")
     if (maps is None) == (predictor is None):
         raise InputError("give either the maps of a `diffsal predict` run (--maps) or a model (--model)")
+    check_output_folder(files.video.parent, files=(files.video.name, files.crop_path.name, files.preview.name),
+                        folders=(files.maps.name,))
     with VideoReader(video) as reader:
         num_frames, frame_size = reader.num_frames, reader.size
     if maps is not None:
@@ -115,15 +119,14 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
     else:
         prediction = None
         origin = {"model": dict(model_info or {}), "predictor": _predictor_settings(predictor)}
-    crop_size(*frame_size, settings.aspect, settings.zoom)  # a window that fits this frame
+    _check_window(frame_size, settings)
     signature = {"input": video.name, "frames": num_frames, "frame_size": list(frame_size),
                  "aspect": list(settings.aspect), "zoom": settings.zoom, "motion": settings.motion,
                  "preview": settings.preview, **origin}
     previous = _previous(files, signature, overwrite)
     if previous is not None:
         say(f"{files.video}: already complete with these settings")
-        return ReframeResult(files, CropPlan.from_json(previous["plan"]), "skipped", previous["seconds"],
-                             previous["quality"])
+        return previous
 
     write_json(files.crop_path, {"format": FORMAT_NAME, "status": "writing", "signature": signature})
     try:
@@ -134,6 +137,17 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
             files.crop_path.unlink(missing_ok=True)
         raise
     return ReframeResult(files, plan, "done", seconds, quality)
+
+
+def _check_window(frame_size: tuple[int, int], settings: ReframeSettings) -> None:
+    """InputError when the window of `settings` in a `frame_size` frame is below `MIN_WINDOW_SIDE` on a side."""
+    width, height = crop_size(*frame_size, settings.aspect, settings.zoom)
+    if min(width, height) < MIN_WINDOW_SIDE:
+        zoom = f" at zoom {settings.zoom:g}" if settings.zoom != 1 else ""
+        raise InputError(f"aspect {settings.aspect[0]}:{settings.aspect[1]}{zoom} gives a {width}x{height} window in "
+                         f"this {frame_size[0]}x{frame_size[1]} video; a reframed video needs at least "
+                         f"{MIN_WINDOW_SIDE} pixels on each side: choose an aspect ratio closer to the video's"
+                         + (" or a smaller zoom" if zoom else ""))
 
 
 def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signature: dict[str, Any], num_frames: int,
@@ -211,8 +225,8 @@ def _predictor_settings(predictor: Predictor) -> dict[str, Any]:
             "precision": predictor.precision, "audio": predictor.audio_mode}
 
 
-def _previous(files: ReframeFiles, signature: dict[str, Any], overwrite: bool) -> dict[str, Any] | None:
-    """The document of a complete reframing of OUT with `signature` (nothing to do), or None (to be done);
+def _previous(files: ReframeFiles, signature: dict[str, Any], overwrite: bool) -> ReframeResult | None:
+    """The result of a complete reframing of OUT with `signature` (nothing to do), or None (to be done);
     InputError when OUT is not ours or was made with other settings and `overwrite` is not given."""
     document = None
     if files.crop_path.exists():
@@ -230,11 +244,17 @@ def _previous(files: ReframeFiles, signature: dict[str, Any], overwrite: bool) -
         return None  # nothing, or an interrupted reframing of ours: done (again)
     wanted = [files.video] + ([files.preview] if signature["preview"] else [])
     if document.get("signature") == signature:
-        if all(path.is_file() for path in wanted):
-            return {"plan": document, "seconds": document.get("seconds", {}), "quality": document.get("quality", {})}
-        return None  # ours, a file since deleted: done again
+        if not all(path.is_file() for path in wanted):
+            return None  # ours, a file since deleted: done again
+        try:
+            plan = CropPlan.from_json(document)
+        except InputError:
+            return None  # ours, damaged since: done again
+        seconds, quality = document.get("seconds"), document.get("quality")
+        return ReframeResult(files, plan, "skipped", seconds if isinstance(seconds, dict) else {},
+                             quality if isinstance(quality, dict) else {})
     if not overwrite:
-        old = document.get("signature") or {}
+        old = document.get("signature") if isinstance(document.get("signature"), dict) else {}
         changed = sorted(key for key in set(old) | set(signature) if old.get(key) != signature.get(key))
         raise InputError(f"{files.video} was reframed with other settings ({', '.join(changed)}); "
                          "pass --overwrite to redo it or choose another --out")
