@@ -8,6 +8,7 @@ Generates a test-pattern mp4 with audio (cached under runs/bench/), then prints 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -16,8 +17,11 @@ from rich.console import Console
 from rich.table import Table
 
 from diffsal.io import AudioTrack, ClipReader, VideoReader, read_audio, write_video
-from diffsal.io.test_pattern import pattern_frame, tone
 from diffsal.models.preprocessing import diffsal_preprocessing
+
+# the test media (tests/media.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from media import pattern_frame, tone  # noqa: E402
 
 
 def make_video(path: Path, seconds: int, width: int, height: int, fps: int) -> Path:

@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from scipy.ndimage import gaussian_filter
 
-from diffsal.evaluation.allocator import keep_freed_memory
+from diffsal.runtime.memory import keep_freed_memory
 from diffsal.evaluation.center_prior import center_prior
 from diffsal.metrics import METRIC_NAMES, PostProcess, score_frame
 

@@ -27,8 +27,11 @@ import numpy as np
 import torch
 
 from diffsal.io import AudioTrack, write_video
-from diffsal.io.test_pattern import pattern_frame, tone
 from diffsal.models import DiffSal
+
+# the test media (tests/media.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from media import pattern_frame, tone  # noqa: E402
 
 FPS = 25
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import functools
+import sys
 import tempfile
 import threading
 import time
@@ -28,7 +29,10 @@ import numpy as np
 import torch
 
 from diffsal.io import AudioTrack, write_video
-from diffsal.io.test_pattern import pattern_frame, tone
+
+# the test media (tests/media.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from media import pattern_frame, tone  # noqa: E402
 
 
 class StageTimes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,9 +22,12 @@ import numpy as np
 from diffsal.inference.map_formats import map_format
 from diffsal.inference.outputs import VideoOutput, map_png
 from diffsal.io import AudioTrack, write_video
-from diffsal.io.test_pattern import tone
 from diffsal.io.writer import write_gray_video
 from diffsal.reframe.run import ReframeSettings, reframe
+
+# the test media (tests/media.py)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from media import tone  # noqa: E402
 
 
 def scene(index: int, width: int, height: int, second_shot: bool) -> np.ndarray:

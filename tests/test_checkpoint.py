@@ -3,7 +3,7 @@ import json
 import pytest
 import torch
 
-from diffsal.engine.checkpoint import CheckpointStore
+from diffsal.training.checkpoint import CheckpointStore
 from diffsal.errors import InputError
 
 

@@ -8,19 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 
-from diffsal.cli import build_parser, main
-from diffsal.models import DiffSal
-from test_predict import micro_config
+from diffsal.cli import build_parser
 
 FAST = ["--steps", "1", "--batch-size", "4", "--threads", "1", "--quiet", "--no-overlay"]
-
-
-def run(*args: str | Path) -> int:
-    try:
-        return main([*map(str, args)])
-    except SystemExit as exited:  # argparse errors
-        return exited.code
 
 
 @pytest.fixture(scope="module")
@@ -29,14 +21,6 @@ def synthetic_root(tmp_path_factory) -> Path:
     assert run("synth", "--out", root, "--videos", "6", "--seconds", "1", "--size", "64x48", "--fps", "6",
                "--observers", "3", "--test-fraction", "0.34", "--quiet") == 0
     return root
-
-
-@pytest.fixture(scope="module")
-def tiny_model(tmp_path_factory) -> Path:
-    import torch
-
-    torch.manual_seed(0)
-    return DiffSal(micro_config()).save_pretrained(tmp_path_factory.mktemp("model") / "best")
 
 
 def _scored(evaluation: Path) -> dict[str, int]:

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file
 
-from diffsal.engine.config import load_train_config
+from diffsal.training.config import load_train_config
 from diffsal.models import DiffSal
 from diffsal.models.loading import load_model
 from diffsal.typed_config import to_dict

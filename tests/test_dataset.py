@@ -15,9 +15,8 @@ from diffsal.data.annotations import write_fixation_mat, write_saliency_map
 from diffsal.data.targets import resize_fixations
 from diffsal.errors import InputError, MediaError
 from diffsal.io.clip import FrameGeometry
-from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
 from diffsal.models.preprocessing import KINETICS_MEAN, KINETICS_STD, diffsal_preprocessing
-from media import make_video
+from media import decode_pattern_index, make_video, pattern_frame
 
 FPS = 10.0
 WIDTH, HEIGHT = 64, 48
@@ -325,30 +324,30 @@ def test_diem_has_one_split_whatever_split_is_asked(tmp_path):
 
 
 def test_one_index_gives_typed_records_and_the_problems(marker_root, tmp_path):
-    from diffsal.data import records
+    from diffsal.data import index_dataset
 
-    index = records(marker_root, "Marker", "all", "test")
+    index = index_dataset(marker_root, "Marker", "all", "test")
     assert index.problems == [] and index.skipped == []
     (record,) = index.records
     assert (record.dataset, record.video, record.num_frames, record.fps, record.splits) == ("Marker", "marked", 30, FPS, (1, 2, 3))
     assert record.audio == record.wav and Path(record.wav).is_file()
     assert record.map_path(0).is_file() and record.fixation_path(29).is_file()
-    train = records(marker_root, "Marker", 1, "train", validation_fraction=0.0).records
+    train = index_dataset(marker_root, "Marker", 1, "train", validation_fraction=0.0).records
     assert sorted(r.video for r in train) == [f"train{index}" for index in range(5)]
     broken = tmp_path / "broken"
     shutil.copytree(marker_root, broken)
     (broken / "video_audio" / "Marker" / "marked" / "marked.wav").unlink()
-    index = records(broken, "Marker", 1, "test")
+    index = index_dataset(broken, "Marker", 1, "test")
     assert index.records == [] and "marked.wav: wav" in index.skipped[0]
-    (record,) = records(broken, "Marker", 1, "test", audio="optional").records
+    (record,) = index_dataset(broken, "Marker", 1, "test", audio="optional").records
     assert record.audio is None and record.wav.endswith("marked.wav")
 
 
 def test_clip_dataset_from_records_a_sampler_and_a_transform(marker_root):
-    from diffsal.data import ClipDataset, ClipSampler, records
+    from diffsal.data import ClipDataset, ClipSampler, index_dataset
 
     preprocessing = diffsal_preprocessing((HEIGHT, WIDTH), 0.5)
-    dataset = ClipDataset(records(marker_root, "Marker", 1, "test").records, ClipSampler.sparse(stride=10),
+    dataset = ClipDataset(index_dataset(marker_root, "Marker", 1, "test").records, ClipSampler.sparse(stride=10),
                           lambda item: {**item, "tag": item["frame"] * 2}, clip_length=8, preprocessing=preprocessing)
     assert dataset.sampling == "sparse" and dataset.stride == 10
     assert dataset._samples[:, 1].tolist() == [5, 15, 25]

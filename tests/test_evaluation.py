@@ -364,7 +364,7 @@ def test_nan_means_of_constant_predictions_are_dropped_and_counted(stavis, tmp_p
 
 
 def test_keep_freed_memory_is_safe_to_call():
-    from diffsal.evaluation.allocator import keep_freed_memory
+    from diffsal.runtime.memory import keep_freed_memory
 
     assert keep_freed_memory() in (True, False)
     assert np.ones((600, 600)).sum() == 360000  # allocation still works afterwards

@@ -7,7 +7,7 @@ from pathlib import Path
 import diffsal
 
 ROOT = Path(diffsal.__file__).parent
-WORKFLOW = ("engine", "inference", "evaluation", "demo", "experiments", "cli", "data")
+WORKFLOW = ("training", "inference", "evaluation", "demo", "experiments", "cli", "data")
 LOW_LEVEL = ("diffusion", "metrics", "io")
 ENTRY_POINT = "diffsal.__main__"
 

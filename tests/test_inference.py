@@ -14,10 +14,9 @@ from diffsal.inference import (InputSpec, Predictor, VideoOutput, clip_seed, pla
 from diffsal.inference.overlay import JET, blend, colorize, panel
 from diffsal.inference.outputs import map_png
 from diffsal.io.clip import ClipReader
-from diffsal.io.test_pattern import tone
 from diffsal.io.video import VideoReader
 from diffsal.models import DiffSal, DiffSalConfig
-from media import make_video
+from media import make_video, tone
 
 NUM_FRAMES = 10
 FPS = 5

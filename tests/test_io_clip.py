@@ -6,9 +6,8 @@ from PIL import Image
 from diffsal.data.layout import STAVIS_FRAME_PATTERN
 from diffsal.errors import MediaError
 from diffsal.io import ClipReader, FrameFolder, FrameGeometry, VideoReader, clip_indices
-from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
 from diffsal.models.preprocessing import KINETICS_MEAN, KINETICS_STD, FrameTransform
-from media import make_video
+from media import decode_pattern_index, make_video, pattern_frame
 
 
 def _to_uint8(clip_frames: torch.Tensor, slot: int) -> np.ndarray:

@@ -4,9 +4,8 @@ import pytest
 
 from diffsal.errors import MediaError
 from diffsal.io import VideoReader, read_audio
-from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
 from diffsal.io.video import Orientation
-from media import click_track, frame_matches, make_cover_art_audio, make_video
+from media import click_track, decode_pattern_index, frame_matches, make_cover_art_audio, make_video, pattern_frame
 
 WIDTH, HEIGHT = 160, 96
 

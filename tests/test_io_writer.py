@@ -4,8 +4,7 @@ import pytest
 
 from diffsal.errors import MediaError
 from diffsal.io import AudioTrack, VideoReader, probe, read_audio, write_video
-from diffsal.io.test_pattern import decode_pattern_index, pattern_frame
-from media import click_track, frame_matches
+from media import click_track, decode_pattern_index, frame_matches, pattern_frame
 
 
 def test_written_mp4_has_exact_frames_and_aligned_audio(tmp_path):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run
 from PIL import Image
 
 from diffsal.io.video import read_gray_video
-from test_cli_vocabulary import run, tiny_model  # noqa: F401 (tiny_model is a fixture)
 
 FAST = ["--steps", "1", "--batch-size", "4", "--threads", "1", "--quiet", "--no-overlay"]
 METRICS = "CC,NSS,SIM,KLD,AUC-J"

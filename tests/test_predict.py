@@ -21,9 +21,8 @@ from PIL import Image
 from diffsal.cli import main
 from diffsal.data.annotations import write_fixation_mat, write_saliency_map
 from diffsal.inference.outputs import VideoOutput
-from diffsal.io.test_pattern import pattern_frame, tone
 from diffsal.models import DiffSal, DiffSalConfig
-from media import make_video
+from media import make_video, pattern_frame, tone
 
 FPS = 5
 SIZE = (80, 48)  # (width, height)

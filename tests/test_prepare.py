@@ -2,13 +2,12 @@ import numpy as np
 import pytest
 import scipy.io.wavfile
 import torch
-from media import click_track, make_video
+from media import click_track, decode_pattern_index, make_video
 from PIL import Image
 
 from diffsal.cli import main
 from diffsal.data import AVSaliencyDataset, read_fold_list
 from diffsal.data.prepare import prepare_videos
-from diffsal.io.test_pattern import decode_pattern_index
 from diffsal.models.preprocessing import (
     KINETICS_MEAN,
     KINETICS_STD,

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from media import pattern_frame
 from PIL import Image
 from torch import nn
 from torch.utils.data import DataLoader
@@ -17,7 +18,6 @@ from diffsal.data import ClipDataset, VideoRecord
 from diffsal.errors import InputError
 from diffsal.inference import Predictor
 from diffsal.io import ClipReader, FrameFolder, read_audio
-from diffsal.io.test_pattern import pattern_frame
 from diffsal.models import DiffSal, DiffSalConfig, DiffusionConfig, SaliencySample
 from diffsal.models.preprocessing import (
     KINETICS_MEAN,

@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import load_file
 
 from diffsal.cli import main
-from diffsal.engine.config import load_train_config
-from diffsal.engine.trainer import train
+from diffsal.training.config import load_train_config
+from diffsal.training.trainer import train
 from diffsal.errors import ConfigError
 from diffsal.io.probe import probe
 from diffsal.models.loading import load_model
@@ -94,20 +94,20 @@ def test_init_from_a_model_saved_with_clip_size_tables_keeps_them(tmp_path):
     """A paper-size model saved before the paper preset built its tables for 224x224 still initialises a run."""
     import dataclasses
 
-    from diffsal.engine.config import ModelSection
-    from diffsal.engine.trainer import build_model
+    from diffsal.training.config import ModelSection
+    from diffsal.training.recipe_model import model_from_recipe
     from diffsal.models import DiffSal, DiffSalConfig
 
     paper = DiffSalConfig.preset("paper")
     old = dataclasses.replace(paper, use_audio=False, video=dataclasses.replace(paper.video, rel_pos_size=None))
     torch.manual_seed(0)
     DiffSal(old).save_pretrained(tmp_path / "stage1")
-    model, notes = build_model(ModelSection(preset="paper", init_from=str(tmp_path / "stage1")))
+    model, notes = model_from_recipe(ModelSection(preset="paper", init_from=str(tmp_path / "stage1")))
     assert model.config.video.rel_pos_size is None and model.config.use_audio
     assert model.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 191
     assert any("initialised from" in note for note in notes)
     # a resumed run keeps the tables of the checkpoint it continues
-    resumed, _ = build_model(ModelSection(preset="paper", overrides={"use_audio": False}), resumed=tmp_path / "stage1")
+    resumed, _ = model_from_recipe(ModelSection(preset="paper", overrides={"use_audio": False}), resumed=tmp_path / "stage1")
     assert resumed.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 191
-    fresh, _ = build_model(ModelSection(preset="paper", overrides={"use_audio": False}))
+    fresh, _ = model_from_recipe(ModelSection(preset="paper", overrides={"use_audio": False}))
     assert fresh.video_encoder.blocks[0].attn.rel_pos_h.shape[0] == 111

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from media import tone
 
 from diffsal.cli import main
 from diffsal.inference.map_formats import map_format
 from diffsal.inference.outputs import VideoOutput, map_png
 from diffsal.io import AudioTrack, VideoReader, read_audio, write_video
-from diffsal.io.test_pattern import tone
 from diffsal.reframe import plan_crops
 from diffsal.reframe.run import ReframeSettings, find_shots, reframe
 

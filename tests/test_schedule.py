@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from diffsal.engine.schedule import lr_multiplier
+from diffsal.training.lr_schedule import lr_multiplier
 
 
 def test_warmup_rises_linearly_to_one():

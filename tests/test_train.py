@@ -1,4 +1,4 @@
-"""Training engine on tiny generated synthetic data: learning, exact resume after a kill, guards."""
+"""Training on tiny generated synthetic data: learning, exact resume after a kill, guards."""
 
 import json
 import os
@@ -11,8 +11,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from diffsal.engine.config import load_train_config
-from diffsal.engine.trainer import TrainingError, train
+from diffsal.training.config import load_train_config
+from diffsal.training.trainer import TrainingError, train
 from diffsal.errors import ConfigError
 from diffsal.models.diffsal import DiffSal
 from diffsal.synth.benchmark import SynthConfig, generate_benchmark

@@ -7,8 +7,8 @@ import sys
 import torch
 from safetensors.torch import load_file
 
-from diffsal.engine.config import load_train_config
-from diffsal.engine.trainer import train
+from diffsal.training.config import load_train_config
+from diffsal.training.trainer import train
 from diffsal.synth.benchmark import SynthConfig, generate_benchmark
 from test_train import _overrides
 
@@ -64,12 +64,16 @@ def test_torchrun_environment_is_parsed_and_checked_once():
 
 
 def test_the_trainer_and_sharded_prediction_share_the_runtime():
-    from diffsal.engine.distributed import init_distributed
-    from diffsal.inference.sharding import Shard
+    import inspect
 
-    assert Shard is TorchrunEnv
+    from diffsal.inference.runner import PredictionRun
+    from diffsal.inference.sharding import ShardGroup
+    from diffsal.training.distributed import init_distributed
+
+    assert inspect.signature(PredictionRun).parameters["place"].annotation in (TorchrunEnv, "TorchrunEnv")
+    assert inspect.signature(ShardGroup).parameters["place"].annotation in (TorchrunEnv, "TorchrunEnv")
     context = init_distributed("cpu", TorchrunEnv())
-    assert (context.rank, context.world_size, context.device) == (0, 1, torch.device("cpu"))
+    assert (context.place.rank, context.place.world_size, context.device) == (0, 1, torch.device("cpu"))
 
 
 def test_one_device_vocabulary_with_one_error_message():

@@ -5,7 +5,7 @@ fixed here, in one place, rather than spelled as numbers where they are used.
 """
 
 # Training: the diffusion timesteps and noise of step s come from `_seed(train.seed, TRAINING_NOISE_STREAM, s)`
-# (`diffsal.engine.trainer`); the other streams of `_seed` are (seed, rank, ...) with non-negative parts.
+# (`diffsal.training.trainer`); the other streams of `_seed` are (seed, rank, ...) with non-negative parts.
 TRAINING_NOISE_STREAM = -1
 # The DataLoader of epoch e shuffles with `train.seed * EPOCH_ORDER_FACTOR + e` (a prime: the epochs of two
 # seeds do not share generators).

@@ -12,11 +12,10 @@ import pytest
 import torch
 from av.sidedata.sidedata import Type as SideDataType
 from conftest import assert_rejected, tiny_disk
-from media import make_cover_art_audio, make_video
+from media import make_cover_art_audio, make_video, pattern_frame
 from PIL import Image
 
 from diffsal.io import VideoReader, probe, read_audio
-from diffsal.io.test_pattern import pattern_frame
 from diffsal.models import DiffSal, DiffSalConfig
 
 FAST = ["--steps", "1", "--batch-size", "4", "--threads", "1", "--quiet"]

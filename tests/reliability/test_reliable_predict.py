@@ -15,11 +15,10 @@ import pytest
 import scipy.io.wavfile
 import torch
 from conftest import assert_rejected
-from media import make_video
+from media import make_video, tone
 from trees import make_dhf1k, make_stavis
 
 from diffsal.inference.outputs import write_json
-from diffsal.io.test_pattern import tone
 from diffsal.models import DiffSal, DiffSalConfig
 from diffsal.models.saliency_diffusion import SaliencySample
 

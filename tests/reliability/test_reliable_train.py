@@ -11,8 +11,8 @@ import pytest
 import torch
 from conftest import assert_rejected, folder_state, tiny_disk
 
-from diffsal.engine.config import load_train_config
-from diffsal.engine.data import build_datasets
+from diffsal.training.config import load_train_config
+from diffsal.training.data import build_datasets
 from diffsal.models.config import DiffSalConfig
 from diffsal.synth.benchmark import SynthConfig, generate_benchmark
 

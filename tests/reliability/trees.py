@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from media import make_video
+from media import make_video, pattern_frame
 from PIL import Image
 
 from diffsal.data.annotations import write_fixation_mat, write_saliency_map
-from diffsal.io.test_pattern import pattern_frame
 
 SIZE = (80, 48)  # (width, height)
 FPS = 5

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from diffsal.cli._arguments import add_out
-from diffsal.errors import InputError
-from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 
 
@@ -28,17 +25,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    checkpoint = check_input_path(args.checkpoint, "checkpoint")
-    out = Path(args.out) if args.out else checkpoint.with_name(f"{checkpoint.stem}_diffsal")
-    check_output_folder(out, files=(CONFIG_NAME, WEIGHTS_NAME))
-    if not args.overwrite and ((out / CONFIG_NAME).exists() or (out / WEIGHTS_NAME).exists()):
-        raise InputError(f"{out} already holds a model; pass --overwrite to replace it or choose another --out")
+    from diffsal.models.published.convert import convert_checkpoint
 
-    from diffsal.models.published.convert import from_published
-
-    model, report = from_published(checkpoint, kind=args.kind)
-    model.save_pretrained(out)
-    size_mb = (out / WEIGHTS_NAME).stat().st_size / 1e6
-    print(f"{checkpoint}: published {report.kind} model; {report.summary()}", file=sys.stderr)
-    print(f"wrote {out} ({WEIGHTS_NAME} {size_mb:.0f} MB, {CONFIG_NAME} architecture {model.architecture})")
+    result = convert_checkpoint(args.checkpoint, args.out, kind=args.kind, overwrite=args.overwrite)
+    size_mb = (result.out / WEIGHTS_NAME).stat().st_size / 1e6
+    print(f"{args.checkpoint}: published {result.report.kind} model; {result.report.summary()}", file=sys.stderr)
+    print(f"wrote {result.out} ({WEIGHTS_NAME} {size_mb:.0f} MB, {CONFIG_NAME} architecture "
+          f"{result.model.architecture})")
     return 0

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import threading
 
-from diffsal.evaluation import (CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, detect_layout,
-                                evaluate, load_benchmark, markdown_table, notes, prediction_source, write_results)
-from diffsal.errors import InputError
-from diffsal.evaluation.allocator import keep_freed_memory
+from diffsal.evaluation import CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, markdown_table, notes
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
 from diffsal.evaluation.protocol import PROTOCOLS
-from diffsal.evaluation.report import RESULT_FILES
-from diffsal.io.paths import check_output_folder
+from diffsal.evaluation.score import DatasetSelection, result_paths, score
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
 from diffsal.cli._arguments import (DeprecatedAlias, add_databases, add_out, add_quiet, add_seed, add_split,
                                     blur_sigma, positive_int, thread_count)
@@ -69,7 +64,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    check_output_folder(args.out, files=RESULT_FILES)  # before scoring, which can take hours
     metrics = parse_metric_names(args.metrics)
     protocol = PROTOCOLS[args.protocol]
     postprocess = PostProcess(clip=protocol.clip_prediction, min_max=not args.no_min_max,
@@ -78,12 +72,11 @@ def run(args: argparse.Namespace) -> int:
                                   other_videos=args.other_videos, n_splits=args.auc_splits, seed=args.seed,
                                   postprocess=postprocess, require_all_frames=args.require_all_frames,
                                   workers=args.threads)
-    source = prediction_source(args.predictions, args.pattern)
-    benchmark = load_benchmark(args.data, layout=args.layout, databases=args.db, split=_split(args),
-                               per_split=source.uses_split)
-    keep_freed_memory()  # see diffsal.evaluation.allocator: page faults cost as much as the arithmetic
-    result = evaluate(benchmark, source, settings, progress=None if args.quiet else _progress(len(benchmark.units)))
-    json_path, csv_path = write_results(result, args.out)
+    selection = DatasetSelection(layout=args.layout, databases=args.db, split=args.split, part=args.part)
+    result = score(args.data, args.predictions, args.out, pattern=args.pattern, selection=selection,
+                   settings=settings, progress=None if args.quiet else _progress(),
+                   say=lambda text: print(text, file=sys.stderr))
+    json_path, csv_path = result_paths(args.out)
     print(markdown_table(result))
     print()
     print(notes(result))
@@ -101,39 +94,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _split(args: argparse.Namespace) -> str:
-    """What to score: a STAViS --split (default 1, what `predict` predicts) or a DHF1K --part (default val).
-
-    `--split val|train|test` on a DHF1K root is the former spelling of `--part` (one release, with a note).
-    """
-    layout = detect_layout(args.data) if args.layout == "auto" else args.layout
-    if args.part is not None:
-        if layout == "stavis":
-            raise InputError("--part applies to a DHF1K root; a STAViS root is scored on the test list of --split")
-        if args.split is not None:
-            raise InputError("--split and --part: a DHF1K root takes --part only")
-        return args.part
-    if args.split is not None:
-        if layout != "stavis" and args.split in ("val", "train", "test", "all"):
-            print(f"note: evaluate --split {args.split} on a DHF1K root is now --part {args.split}", file=sys.stderr)
-        return args.split
-    return "1" if layout == "stavis" else "default"
-
-
-def _progress(total: int):
+def _progress():
     """A callback printing 'scored k/total videos' on an interactive stderr (nothing when redirected)."""
     if not sys.stderr.isatty():
         return None
-    lock = threading.Lock()
-    done = 0
 
-    def report(unit) -> None:
-        nonlocal done
-        with lock:
-            done += 1
-            print(f"\rscored {done}/{total} videos ({unit.database}/{unit.video})\033[K", end="", file=sys.stderr,
-                  flush=True)
-            if done == total:
-                print(file=sys.stderr)
+    def report(done: int, total: int, video) -> None:
+        print(f"\rscored {done}/{total} videos ({video.database}/{video.video})\033[K", end="", file=sys.stderr,
+              flush=True)
+        if done == total:
+            print(file=sys.stderr)
 
     return report

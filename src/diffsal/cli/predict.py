@@ -14,17 +14,13 @@ from pathlib import Path
 
 import torch
 
-from diffsal.data.dhf1k import is_dhf1k_root
-from diffsal.errors import InputError
 from diffsal.inference.map_formats import MAP_FORMATS
-from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME, earlier_keys, file_sha256
+from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME
 from diffsal.inference.precision import PRECISIONS
-from diffsal.inference.predictor import Predictor
-from diffsal.inference.runner import OutputOptions, PredictionRun
+from diffsal.inference.predict import PredictResult, SamplingSettings, predict
+from diffsal.inference.runner import OutputOptions
+from diffsal.inference.sources import InputSpec
 from diffsal.runtime import TorchrunEnv
-from diffsal.inference.sources import InputSpec, VideoInput, keep_earlier_keys, resolve_inputs
-from diffsal.io.paths import check_output_folder
-from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.cli._arguments import (add_batch_size, add_databases, add_device, add_out, add_quiet, add_seed,
                                     add_split, add_threads, non_negative_float, positive_int)
 
@@ -91,52 +87,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    shard = TorchrunEnv.from_env()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    databases = tuple(args.db) if args.db else None
-    kind, videos = resolve_inputs(args.input, InputSpec(databases, args.split, args.part), map_format=args.format)
-    out_root = check_output_folder(args.out)  # made only when the first file is written
-    if kind in ("file", "folder"):
-        videos = keep_earlier_keys(videos, earlier_keys(out_root))
-    model_dir = Path(args.model)
-    if not (model_dir / CONFIG_NAME).exists() and (model_dir / "checkpoints" / "best").is_dir():
-        raise InputError(f"{model_dir} is a training run, not a model folder; "
-                         f"use --model {model_dir / 'checkpoints' / 'best'}")
-    predictor = Predictor.from_pretrained(args.model, device=shard.device(args.device), steps=args.steps,
-                                          samples=args.samples, eta=args.eta, seed=args.seed,
-                                          batch_size=args.batch_size, use_audio=not args.no_audio,
-                                          precision=args.precision)
-    model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
-    options = OutputOptions(map_format=args.format, save_npy=args.save_npy, overlay=not args.no_overlay, panel=args.panel,
-                            uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)
-    prediction = PredictionRun(predictor, videos, out_root, model_info=model_info, stride=args.stride,
-                               options=options, overwrite=args.overwrite, audio_optional=args.audio_optional,
-                               shard=shard, progress=not args.quiet, debug=args.debug)
-    if shard.is_main:
-        _print_notes(kind, videos, Path(args.input), out_root)
-    if shard.is_main and not args.quiet:
-        print(f"diffsal predict: {len(videos)} video(s) from {kind} {args.input} -> {out_root} "
-              f"(steps {predictor.steps}, samples {predictor.samples}, stride {args.stride}, "
-              f"{predictor.config.frames_out} frame(s) per clip, audio {predictor.audio_mode}, {predictor.precision} "
-              f"on {predictor.device}, {shard.world_size} process(es))", file=sys.stderr)
-    report = prediction.run()
-    if shard.is_main:
-        _print_report(report, out_root, len(videos), args.quiet)
-    return report.exit_code
+    place = TorchrunEnv.from_env()
+    spec = InputSpec(tuple(args.db) if args.db else None, args.split, args.part)
+    sampling = SamplingSettings(steps=args.steps, samples=args.samples, eta=args.eta, seed=args.seed,
+                                stride=args.stride, use_audio=not args.no_audio, audio_optional=args.audio_optional,
+                                batch_size=args.batch_size, precision=args.precision, device=args.device)
+    outputs = OutputOptions(map_format=args.format, save_npy=args.save_npy, overlay=not args.no_overlay,
+                            panel=args.panel, uncertainty_video=not args.no_uncertainty_video, normalize=args.normalize)
 
+    def announce(result: PredictResult) -> None:
+        if not place.is_main:
+            return
+        for note in result.notes:
+            print(f"diffsal predict: note: {note}", file=sys.stderr)
+        if not args.quiet:
+            predictor = result.predictor
+            print(f"diffsal predict: {len(result.videos)} video(s) from {result.kind} {args.input} -> {result.out} "
+                  f"(steps {predictor.steps}, samples {predictor.samples}, stride {args.stride}, "
+                  f"{predictor.config.frames_out} frame(s) per clip, audio {predictor.audio_mode}, "
+                  f"{predictor.precision} on {predictor.device}, {place.world_size} process(es))", file=sys.stderr)
 
-def _print_notes(kind: str, videos: list[VideoInput], input_path: Path, out_root: Path) -> None:
-    """Where a video's output does not go by its file stem, and a DHF1K video folder given instead of its root."""
-    if kind not in ("file", "folder"):
-        return
-    for video in videos:
-        if video.key != video.frames.stem:
-            print(f"diffsal predict: note: {video.frames.name} -> {out_root / video.key}", file=sys.stderr)
-    if kind == "folder" and input_path.name == "video" and is_dhf1k_root(input_path.resolve().parent):
-        print(f"diffsal predict: note: {input_path} is the video folder of a DHF1K root; predict "
-              f"{input_path.resolve().parent} to write the layout `diffsal evaluate` reads (OUT/DHF1K/<NNNN>/)",
-              file=sys.stderr)
+    result = predict(args.input, args.model, args.out, spec=spec, sampling=sampling, outputs=outputs,
+                     overwrite=args.overwrite, place=place, progress=not args.quiet, debug=args.debug,
+                     on_start=announce)
+    if place.is_main:
+        _print_report(result.report, result.out, len(result.videos), args.quiet)
+    return result.exit_code
 
 
 def _print_report(report, out_root: Path, total: int, quiet: bool) -> None:

@@ -49,29 +49,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from diffsal.inference.outputs import file_sha256
     from diffsal.inference.predictor import Predictor
-    from diffsal.models.saved_model import WEIGHTS_NAME
-    from diffsal.reframe.run import ReframeSettings, reframe
+    from diffsal.reframe.run import ReframeSettings, default_out, reframe
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     settings = ReframeSettings(args.aspect, args.zoom, args.motion, args.preview).checked()
-    input_path = Path(args.input)
-    out = Path(args.out) if args.out else Path(f"{input_path.stem}_{settings.aspect[0]}x{settings.aspect[1]}.mp4")
-    predictor = model_info = None
+    out = Path(args.out) if args.out else default_out(args.input, settings)
+    predictor = None
     if args.model is not None:
         predictor = Predictor.from_pretrained(args.model, device=args.device, steps=args.steps, seed=args.seed,
                                               batch_size=args.batch_size)
-        model_dir = Path(args.model)
-        model_info = {"path": str(model_dir.resolve()), "sha256": file_sha256(model_dir / WEIGHTS_NAME)}
     say = (lambda text: None) if args.quiet else (lambda text: print(f"diffsal reframe: {text}", file=sys.stderr))
-    result = reframe(input_path, out, settings, maps=args.maps, predictor=predictor, model_info=model_info,
-                     overwrite=args.overwrite, progress=not args.quiet, say=say)
+    result = reframe(args.input, out, settings, maps=args.maps, predictor=predictor, overwrite=args.overwrite,
+                     progress=not args.quiet, say=say)
     if not args.quiet:
-        plan = result.plan
-        modes = ", ".join(f"{mode} {sum(m == mode for m in plan.modes)}" for mode in sorted(set(plan.modes)))
-        print(f"{result.files.video}: {plan.num_frames} frames, window {plan.window_size[0]}x{plan.window_size[1]} "
-              f"of {plan.frame_size[0]}x{plan.frame_size[1]}, {len(plan.shots)} shot(s) ({modes}); "
-              f"path {result.files.crop_path}" + (" (already complete)" if result.status == "skipped" else ""))
+        print(result.describe())
     return 0

@@ -24,13 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from diffsal.engine.config import load_train_config
-    from diffsal.engine.trainer import train
+    from diffsal.training.trainer import train_recipe
 
-    config = load_train_config(args.config, args.overrides)
-    result = train(config, resume=args.resume, overwrite=args.overwrite, device=args.device)
-    if result.best_checkpoint is not None:
-        print(f"best checkpoint (validation CC {result.best_cc:.4f} at step {result.best_step}): {result.best_checkpoint}")
-    print(f"last checkpoint (step {result.steps}): {result.last_checkpoint}")
-    print(f"run folder: {result.run_dir}  ({result.wall_s:.0f} s)")
+    result = train_recipe(args.config, args.overrides, resume=args.resume, overwrite=args.overwrite,
+                          device=args.device)
+    for line in result.summary_lines():
+        print(line)
     return 0

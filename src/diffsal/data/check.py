@@ -32,7 +32,7 @@ from diffsal.data.fold_lists import SINGLE_SPLIT_DATABASES, SPLITS, FoldEntry, r
 from diffsal.data.index import DHF1KVideo, find_dhf1k_videos, is_dhf1k_root, stavis_record
 from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
                                  count_numbered)
-from diffsal.data.records import folder_problems
+from diffsal.data.video_record import folder_problems
 from diffsal.errors import DiffSalError, InputError
 from diffsal.io.audio import read_audio
 from diffsal.io.paths import absence, check_input_path

@@ -38,7 +38,7 @@ import torch
 from torch.utils.data import Dataset
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
-from diffsal.data.records import VideoRecord
+from diffsal.data.video_record import VideoRecord
 from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, ClipSampler, Sampling, target_frames
 from diffsal.data.targets import resize_fixations, resize_saliency
 from diffsal.errors import DatasetError

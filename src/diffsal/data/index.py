@@ -1,4 +1,4 @@
-"""The one index of a dataset tree: `records(root, databases, split, part)` -> the videos as typed
+"""The one index of a dataset tree: `index_dataset(root, databases, split, part)` -> the videos as typed
 `VideoRecord`s (paths, frame count, fps, fold membership, audio) and the problems found.
 
 Both trees are understood: the STAViS layout (fold lists name the videos of each split and part) and
@@ -19,7 +19,7 @@ from diffsal.data.layout import (STAVIS_FRAME_PATTERN, DHF1K_EXTRACTED_PARENTS, 
                                  DHF1K_VIDEO_SUFFIXES, EYE_MAP_PATTERN, FIX_MAP_PATTERN, FIXATIONS_DIR, IMAGES_DIR,
                                  MAPS_DIR, SPLITS, StavisLayout, count_numbered, dhf1k_name, dhf1k_part,
                                  dhf1k_pattern)
-from diffsal.data.records import VideoRecord, folder_problems, summarise, summarise_videos
+from diffsal.data.video_record import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import validation_videos
 from diffsal.errors import DatasetError, InputError, MediaError
 from diffsal.io.paths import absence
@@ -33,7 +33,7 @@ SKIP_BAD_HINT = " (skip_bad / data.skip_bad leaves such videos out)"
 
 @dataclass
 class Index:
-    """What `records` found: the usable videos' records and, per video with problems, its record and problems;
+    """What `index_dataset` found: the usable videos' records and, per video with problems, its record and problems;
     `problems` are those about the tree itself (bad fold-list lines, unreadable lists, with ``skip_bad``)."""
 
     candidates: list[tuple[VideoRecord, list[str]]]
@@ -68,7 +68,7 @@ class Index:
         return records, skipped
 
 
-def records(root: str | Path, databases: str | Sequence[str] | None = None, split: int | str = 1,
+def index_dataset(root: str | Path, databases: str | Sequence[str] | None = None, split: int | str = 1,
             part: str = "test", *, annotations: bool = True, audio: AudioPolicy = "required",
             validation_fraction: float = 0.1, validation_seed: int = 0, strict: bool = True,
             check: bool = True) -> Index:
@@ -98,7 +98,7 @@ def records(root: str | Path, databases: str | Sequence[str] | None = None, spli
 def stavis_index(root: str | Path, databases: Sequence[str] | None, split: int | str, part: str, *,
                  annotations: bool = True, audio: AudioPolicy = "required", validation_fraction: float = 0.1,
                  validation_seed: int = 0, strict: bool = True, check: bool = True) -> Index:
-    """`records` for a root in the STAViS layout."""
+    """`index_dataset` for a root in the STAViS layout."""
     layout = StavisLayout(root)
     splits = SPLITS if split == "all" else (int(split),)
     found: dict[tuple[str, str], tuple[VideoRecord, list[str]]] = {}
@@ -132,7 +132,7 @@ def stavis_index(root: str | Path, databases: Sequence[str] | None, split: int |
 
 
 def dhf1k_index(root: str | Path, part: str, *, annotations: bool = True, check: bool = True) -> Index:
-    """`records` for a DHF1K root: its videos of `part` ("all": every part) that have frames."""
+    """`index_dataset` for a DHF1K root: its videos of `part` ("all": every part) that have frames."""
     parts = tuple(DHF1K_PARTS) if part == "all" else (part,)
     return Index([dhf1k_record(video, annotations, check) for video in find_dhf1k_videos(root, parts)
                   if video.frames is not None], [])

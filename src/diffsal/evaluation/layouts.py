@@ -14,7 +14,7 @@ from pathlib import Path
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
 from diffsal.data.index import dhf1k_annotation_record, find_dhf1k_videos, is_dhf1k_root, stavis_record
 from diffsal.data.layout import DHF1K_NAME, DHF1K_PARTS, EXAMPLE_EYE_MAP, StavisLayout
-from diffsal.data.records import VideoRecord, summarise_videos
+from diffsal.data.video_record import VideoRecord, summarise_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.paths import absence, check_input_path
 

@@ -13,7 +13,6 @@ from diffsal.inference.outputs import VideoOutput
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import FrameMap, Predictor, VideoMaps, clip_seed
 from diffsal.inference.runner import OutputOptions, PredictionRun, RunReport, VideoOutcome
-from diffsal.inference.sharding import Shard
 from diffsal.inference.sources import InputSpec, VideoInput, resolve_inputs
 
 __all__ = [
@@ -25,7 +24,6 @@ __all__ = [
     "PredictionRun",
     "Predictor",
     "RunReport",
-    "Shard",
     "VideoInput",
     "VideoMaps",
     "VideoOutcome",

@@ -92,14 +92,6 @@ def earlier_keys(root: str | Path) -> dict[str, str]:
     return keys
 
 
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(chunk_bytes):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def write_json(path: Path, document: dict[str, Any]) -> None:
     """Write `document` atomically as strict JSON: a NaN or inf (which JSON cannot hold) becomes null."""
     with atomic_output(path) as temporary:

@@ -6,7 +6,7 @@ k is the centre slot of its own clip). Clips are padded at the video's edges by 
 first/last frame; the audio window is centred on the clip's centre frame. Clips (and the `samples`
 per clip) are batched; the encoders run once per clip and only the Saliency-UNet runs per denoising
 step. `precision="bf16"` runs the model under bf16 autocast (on CPU and CUDA). The next batch of clips is
-decoded and preprocessed in a background thread while the model runs (`diffsal.inference.pipeline`).
+decoded and preprocessed in a background thread while the model runs (`diffsal.inference.overlap`).
 
 Reproducibility: the starting noise of each clip comes from its own generator, seeded by
 (`seed`, the clip's centre frame), so a map does not depend on the batch size, on which torchrun
@@ -42,7 +42,7 @@ import torch
 from diffsal.diffusion import randn
 from diffsal.errors import DiffSalError, InputError
 from diffsal.inference.clip_plan import ClipBlock, plan_clips
-from diffsal.inference.pipeline import read_ahead
+from diffsal.inference.overlap import read_ahead
 from diffsal.inference.precision import autocast, check_precision
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader
@@ -51,6 +51,7 @@ from diffsal.io.video import VideoReader
 from diffsal.models.diffsal import DiffSal
 from diffsal.models.saliency_diffusion import SaliencySample
 from diffsal.models.loading import load_model
+from diffsal.models.saved_model import weights_sha256
 from diffsal.runtime import resolve_device
 from diffsal.seeds import STEP_NOISE_OFFSET
 
@@ -161,17 +162,21 @@ class Predictor:
         self.use_audio = bool(use_audio)
         self.precision = check_precision(precision)
         self.preprocessing = model.config.preprocessing()
+        # Which saved model the maps come from ({"path", "sha256"} of its folder; empty for a model in memory).
+        self.model_source = {"path": "", "sha256": ""}
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, device: str | torch.device = "auto", **settings) -> Predictor:
         """Load a saved model folder (`model.safetensors` + `config.json`, e.g. ``runs/x/checkpoints/best``).
 
         Raises:
-            InputError (WeightsError, ConfigError): missing folder, no weights, weights that do not fit the
-                config, weights that hold NaN or inf.
+            InputError (WeightsError, ConfigError): missing folder (or a training run's folder: the message names
+                its model folder), no weights, weights that do not fit the config, weights that hold NaN or inf.
         """
         chosen = resolve_device(device)
-        return cls(load_model(directory, map_location=chosen), device=chosen, **settings)
+        predictor = cls(load_model(directory, map_location=chosen), device=chosen, **settings)
+        predictor.model_source = {"path": str(Path(directory).resolve()), "sha256": weights_sha256(directory)}
+        return predictor
 
     @property
     def config(self):

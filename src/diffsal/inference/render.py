@@ -21,7 +21,7 @@ from diffsal.data.annotations import read_saliency_map
 from diffsal.inference.outputs import (MAP_PATTERN, OVERLAY_NAME, PANEL_NAME, UNCERTAINTY_DIR, UNCERTAINTY_VIDEO_NAME,
                                        VideoOutput, read_std_png)
 from diffsal.inference.overlay import blend, colorize, panel
-from diffsal.inference.pipeline import Feed
+from diffsal.inference.overlap import Feed
 from diffsal.inference.sources import VideoInput
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.frame_source import FrameSource

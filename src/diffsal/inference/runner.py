@@ -1,7 +1,7 @@
 """A prediction run over many videos: skip what is complete, go on past failures, check everything at the end.
 
 Each video is predicted into its own folder (`diffsal.inference.outputs`), its map files written by worker
-threads while the model computes the next frames (`diffsal.inference.pipeline`); one that fails is
+threads while the model computes the next frames (`diffsal.inference.overlap`); one that fails is
 reported and its partial output deleted, and the run goes on. Under torchrun each rank predicts
 its shard; afterwards rank 0 checks that *every* video of the run has a complete output made with
 this run's settings and writes ``OUT/predict_summary.json``. The exit code is 0 when all videos
@@ -31,14 +31,15 @@ from diffsal.errors import STORAGE_ERRNOS, DiffSalError, InputError, StorageErro
 from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, OVERLAY_NAME, RUN_SUMMARY_NAME, SUMMARY_NAME,
                                        UNCERTAINTY_DIR, VideoOutput, map_png, write_json)
 from diffsal.inference.clip_plan import plan_clips
-from diffsal.inference.pipeline import WriteBehind
+from diffsal.inference.overlap import WriteBehind
 from diffsal.inference.predictor import FrameMap, Predictor
 from diffsal.inference.progress import RunProgress
 from diffsal.inference.map_formats import map_format
 from diffsal.inference.render import map_video_feed, overlay_feed, render_videos
-from diffsal.inference.sharding import Shard, ShardGroup
+from diffsal.inference.sharding import ShardGroup
 from diffsal.inference.sources import VideoInput
 from diffsal.io.audio import read_audio
+from diffsal.runtime import TorchrunEnv
 
 
 @dataclass(frozen=True)
@@ -97,41 +98,39 @@ class PredictionRun:
         predictor: the model and sampling settings.
         videos: every video of the run (all ranks pass the same list).
         out_root: OUT.
-        model_info: ``{"path": ..., "sha256": ...}`` of the model folder, recorded in the summaries.
         stride: predict every stride-th frame and interpolate.
         options: the extra outputs.
         overwrite: redo videos that are already complete.
         audio_optional: predict a dataset video whose wav is missing on silence instead of failing it.
-        shard: this process's place under torchrun.
+        place: this process's place in a torchrun launch (it predicts its shard of the videos).
         progress: draw progress (failures are printed regardless).
         debug: print tracebacks of failed videos.
     """
 
-    def __init__(self, predictor: Predictor, videos: list[VideoInput], out_root: str | Path, *,
-                 model_info: dict[str, str], stride: int = 1, options: OutputOptions = OutputOptions(),
-                 overwrite: bool = False, audio_optional: bool = False, shard: Shard = Shard(), progress: bool = True,
-                 debug: bool = False) -> None:
+    def __init__(self, predictor: Predictor, videos: list[VideoInput], out_root: str | Path, *, stride: int = 1,
+                 options: OutputOptions = OutputOptions(), overwrite: bool = False, audio_optional: bool = False,
+                 place: TorchrunEnv = TorchrunEnv(), progress: bool = True, debug: bool = False) -> None:
         self.predictor = predictor
         self.videos = videos
         self.out_root = Path(out_root)
-        self.model_info = model_info
+        self.model_info = predictor.model_source  # recorded in the summaries
         self.stride = stride
         self.options = options
         self.overwrite = overwrite
         self.audio_optional = audio_optional
-        self.shard = shard
+        self.place = place
         self.progress_enabled = progress
         self.debug = debug
         plan_clips(1, stride=stride)  # validates stride
         self.map_format = map_format(options.map_format)
-        self.signature = run_signature(predictor, model_info["sha256"], stride, options)
+        self.signature = run_signature(predictor, self.model_info["sha256"], stride, options)
 
     def run(self) -> RunReport:
         report = RunReport()
         started = time.perf_counter()
-        with ShardGroup(self.shard) as group:
-            mine = self.shard.take(self.videos)
-            progress = RunProgress(len(mine), self.shard.prefix(), self.progress_enabled, live=self.shard.is_main)
+        with ShardGroup(self.place) as group:
+            mine = self.place.take(self.videos)
+            progress = RunProgress(len(mine), self.place.prefix(), self.progress_enabled, live=self.place.is_main)
             try:
                 for video in mine:
                     report.outcomes.append(self._predict_one(video, progress))
@@ -139,7 +138,7 @@ class PredictionRun:
                 progress.close()
             all_outcomes = [outcome for outcomes in group.gather(report.outcomes) for outcome in outcomes]
             report.all_outcomes = all_outcomes
-            if self.shard.is_main:
+            if self.place.is_main:
                 failures = {o.key: f"failed: {o.message}" for o in all_outcomes if o.status == "failed"}
                 report.incomplete = {key: failures.get(key, problem) for key, problem in self.check_complete().items()}
                 if any(o.status != "failed" for o in all_outcomes) or not (self.out_root / RUN_SUMMARY_NAME).exists():
@@ -165,7 +164,7 @@ class PredictionRun:
         started = time.perf_counter()
         skip = self._previous_output(output, video)
         if skip is not None:
-            outcome = VideoOutcome(video.key, *skip, rank=self.shard.rank)
+            outcome = VideoOutcome(video.key, *skip, rank=self.place.rank)
             if outcome.status == "skipped":
                 outcome.summary = output.read_summary()
             progress.end_video(video.key, outcome.message if outcome.status == "skipped" else f"FAILED: {outcome.message}")
@@ -182,14 +181,14 @@ class PredictionRun:
                 traceback.print_exc()
             message = str(error) if isinstance(error, DiffSalError) else f"{type(error).__name__}: {error}"
             progress.end_video(video.key, f"FAILED: {message}")
-            return VideoOutcome(video.key, "failed", message, seconds=time.perf_counter() - started, rank=self.shard.rank)
+            return VideoOutcome(video.key, "failed", message, seconds=time.perf_counter() - started, rank=self.place.rank)
         except BaseException:
             output.abort()
             raise
         seconds = time.perf_counter() - started
         frames = summary["frames"]
         progress.end_video(video.key, f"done, {frames} frames in {seconds:.1f} s")
-        return VideoOutcome(video.key, "done", "", frames, seconds, self.shard.rank, summary)
+        return VideoOutcome(video.key, "done", "", frames, seconds, self.place.rank, summary)
 
     def _previous_output(self, output: VideoOutput, video: VideoInput) -> tuple[str, str] | None:
         """(status, message) when the video is not to be predicted again, else None."""
@@ -309,7 +308,7 @@ class PredictionRun:
             "audio": audio_note,
             "batch_size": predictor.batch_size,
             "device": str(predictor.device),
-            "rank": self.shard.rank,
+            "rank": self.place.rank,
             "time": {"predict_s": round(predict_s, 4), "s_per_frame": round(predict_s / frames, 5),
                      "frames_per_s": round(frames / predict_s, 3) if predict_s > 0 else None,
                      "render_s": round(render_s, 4)},
@@ -343,7 +342,7 @@ class PredictionRun:
             "format": "diffsal-prediction-run",
             "model": self.model_info,
             "signature": self.signature,
-            "world_size": self.shard.world_size,
+            "world_size": self.place.world_size,
             "videos": len(self.videos),
             **counts,
             "complete": len(self.videos) - len(incomplete),

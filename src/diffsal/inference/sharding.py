@@ -20,32 +20,27 @@ from diffsal.runtime import TorchrunEnv
 BARRIER_TIMEOUT = timedelta(hours=72)
 
 
-# This process's place in the run: the torchrun environment of `diffsal.runtime` (rank, world_size,
-# local_rank; take, prefix, device). Kept under its inference name for callers of `diffsal.inference`.
-Shard = TorchrunEnv
-
-
 class ShardGroup:
     """The process group of a sharded run (a no-op for one process): barrier and gather of small objects."""
 
-    def __init__(self, shard: TorchrunEnv) -> None:
-        self.shard = shard
+    def __init__(self, place: TorchrunEnv) -> None:
+        self.place = place
         self._owned = False
-        if shard.distributed and not dist.is_initialized():
+        if place.distributed and not dist.is_initialized():
             dist.init_process_group(backend="gloo", timeout=BARRIER_TIMEOUT)
             self._owned = True
 
     def gather(self, value: Any) -> list[Any]:
         """Every rank's `value`, in rank order (waits for all ranks)."""
-        if not self.shard.distributed:
+        if not self.place.distributed:
             return [value]
-        gathered: list[Any] = [None] * self.shard.world_size
+        gathered: list[Any] = [None] * self.place.world_size
         dist.all_gather_object(gathered, value)
         return gathered
 
     def broadcast(self, value: Any) -> Any:
         """Rank 0's `value` on every rank."""
-        if not self.shard.distributed:
+        if not self.place.distributed:
             return value
         holder = [value]
         dist.broadcast_object_list(holder, src=0)

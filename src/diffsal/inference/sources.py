@@ -27,7 +27,7 @@ from diffsal.data.index import dhf1k_index, is_dhf1k_root, stavis_index
 from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
                                  SPLITS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, stavis_result_key,
                                  video_files, video_names)
-from diffsal.data.records import VideoRecord
+from diffsal.data.video_record import VideoRecord
 from diffsal.errors import InputError, MediaError
 from diffsal.io.frame_folder import FrameFolder
 from diffsal.io.frame_source import FrameSource

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from diffsal.errors import ConfigError
 from diffsal.models.preprocessing import (
@@ -234,6 +234,7 @@ class DiffusionConfig:
 class DiffSalConfig:
     """Everything that fixes the network's shapes and the diffusion process."""
 
+    architecture: ClassVar[str] = "diffsal"  # the name `config.json` and the model registry give this network
     num_frames: int = 16
     height: int = 224
     width: int = 384

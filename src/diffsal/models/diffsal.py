@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from diffsal.errors import ConfigError, InputError
+from diffsal.errors import InputError
 from diffsal.models.audio import AudioEncoder
 from diffsal.models.config import DiffSalConfig
 from diffsal.models.saliency_diffusion import (
@@ -15,19 +15,11 @@ from diffsal.models.saliency_diffusion import (
     SaliencyDiffusion,
 )
 from diffsal.models.saliency_unet import SaliencyUNet
-from diffsal.models.saved_model import (
-    CONFIG_NAME,
-    WEIGHTS_NAME,
-    read_saved_document,
-    write_saved_model,
-)
+from diffsal.models.saved_model import SavedModel
 from diffsal.models.video import VideoEncoder
-from diffsal.models.weights import LoadReport, WeightsError, load_into, read_state_dict
+from diffsal.models.weights import LoadReport
 
-ARCHITECTURE = "diffsal"
-
-
-class DiffSal(SaliencyDiffusion):
+class DiffSal(SavedModel, SaliencyDiffusion):
     """Audio-visual saliency prediction by conditional diffusion (Xiong et al., CVPR 2024).
 
     Inputs, as `preprocessing` makes them: `frames` (B, 3, T, H, W) normalised with the Kinetics mean/std;
@@ -36,6 +28,9 @@ class DiffSal(SaliencyDiffusion):
     Maps: (B, K, H, W) in [0, 1] for the K = `config.frames_out` central frames (`config.target_slots`;
     K = 1: the centre frame). The diffusion runs over the K maps jointly.
     """
+
+    config_class = DiffSalConfig
+    description = "the improved DiffSal"
 
     def __init__(self, config: DiffSalConfig) -> None:
         super().__init__()
@@ -103,42 +98,12 @@ class DiffSal(SaliencyDiffusion):
             reports["audio"] = self.audio_encoder.load_vggish_weights(audio)
         return reports
 
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write `model.safetensors` (every tensor inference uses, nothing else) and `config.json`."""
-        return write_saved_model(self, directory, {
-            "architecture": ARCHITECTURE,
-            "config": self.config.to_dict(),
-            "audio_trunk_pretrained": bool(self.audio_encoder is not None and self.audio_encoder.trunk_pretrained),
-        })
+    def saved_extras(self) -> dict[str, Any]:
+        return {"audio_trunk_pretrained": bool(self.audio_encoder is not None and self.audio_encoder.trunk_pretrained)}
 
-    @classmethod
-    def read_config(cls, directory: str | Path) -> tuple[DiffSalConfig, dict[str, Any]]:
-        """The model config of a saved model directory and the whole `config.json` document."""
-        document = read_saved_document(directory)
-        path = Path(directory) / CONFIG_NAME
-        if document["architecture"] != ARCHITECTURE:
-            raise ConfigError(f"{path}: holds a {document['architecture']!r} model, not the improved DiffSal "
-                              "(load it with diffsal.models.load_model)")
-        try:
-            config = DiffSalConfig.from_dict(document["config"])
-        except ConfigError as error:
-            raise ConfigError(f"{path}: {error}") from None
-        return config, document
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> DiffSal:
-        """Build from `config.json` and load `model.safetensors`; mismatched weights raise `WeightsError`."""
-        config, document = cls.read_config(directory)
-        weights = Path(directory) / WEIGHTS_NAME
-        if not weights.is_file():
-            raise WeightsError(f"{weights} not found")
-        state = read_state_dict(weights, device=map_location)
-        model = cls(config)
-        model.to(map_location)
-        load_into(model, state, source=str(weights))
-        if model.audio_encoder is not None and document.get("audio_trunk_pretrained"):
-            model.audio_encoder.trunk_pretrained = True
-            if config.audio.freeze_pretrained_trunk:
-                model.audio_encoder.freeze_trunk()
-        model.eval()
-        return model
+    def restore_extras(self, document: dict[str, Any]) -> None:
+        """A trunk loaded from VGGish stays marked as such (and frozen when the config says so)."""
+        if self.audio_encoder is not None and document.get("audio_trunk_pretrained"):
+            self.audio_encoder.trunk_pretrained = True
+            if self.config.audio.freeze_pretrained_trunk:
+                self.audio_encoder.freeze_trunk()

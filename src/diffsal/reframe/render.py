@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from diffsal.inference.overlay import blend
-from diffsal.inference.pipeline import read_ahead
+from diffsal.inference.overlap import read_ahead
 from diffsal.inference.render import variable_frame_times
 from diffsal.io.audio import AudioTrack
 from diffsal.io.video import VideoReader

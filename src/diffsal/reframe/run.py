@@ -89,10 +89,23 @@ class ReframeResult:
     seconds: dict[str, float]
     quality: dict[str, float]
 
+    def describe(self) -> str:
+        """One line: the frames, the window, the shots and how they were framed, the crop path file."""
+        plan = self.plan
+        modes = ", ".join(f"{mode} {sum(m == mode for m in plan.modes)}" for mode in sorted(set(plan.modes)))
+        return (f"{self.files.video}: {plan.num_frames} frames, window {plan.window_size[0]}x{plan.window_size[1]} "
+                f"of {plan.frame_size[0]}x{plan.frame_size[1]}, {len(plan.shots)} shot(s) ({modes}); "
+                f"path {self.files.crop_path}" + (" (already complete)" if self.status == "skipped" else ""))
+
+
+def default_out(video: str | Path, settings: ReframeSettings) -> Path:
+    """``<video stem>_<W>x<H>.mp4`` in the current folder."""
+    aspect = settings.checked().aspect
+    return Path(f"{Path(video).stem}_{aspect[0]}x{aspect[1]}.mp4")
+
 
 def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = ReframeSettings(), *,
-            maps: str | Path | None = None, predictor: Predictor | None = None, model_info: dict | None = None,
-            overwrite: bool = False, progress: bool = False, say=None) -> ReframeResult:
+            maps: str | Path | None = None, predictor: Predictor | None = None, overwrite: bool = False, progress: bool = False, say=None) -> ReframeResult:
     """Reframe `video` into `out` (an .mp4 path) with the maps of the `maps` folder, or with `predictor`'s;
     `progress` draws bars (on a terminal) for the prediction and the cropped video, `say` gets one line per step.
 
@@ -118,7 +131,7 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
         origin = {"maps": str(prediction.resolve()), "prediction": _prediction_signature(prediction)}
     else:
         prediction = None
-        origin = {"model": dict(model_info or {}), "predictor": _predictor_settings(predictor)}
+        origin = {"model": dict(predictor.model_source), "predictor": _predictor_settings(predictor)}
     _check_window(frame_size, settings)
     signature = {"input": video.name, "frames": num_frames, "frame_size": list(frame_size),
                  "aspect": list(settings.aspect), "zoom": settings.zoom, "motion": settings.motion,
@@ -131,7 +144,7 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
     write_json(files.crop_path, {"format": FORMAT_NAME, "status": "writing", "signature": signature})
     try:
         plan, seconds, quality = _write(video, files, settings, signature, num_frames, frame_size, prediction,
-                                        predictor, model_info, progress, say)
+                                        predictor, progress, say)
     except BaseException:
         if not files.video.exists():  # nothing of ours at OUT: no marker either
             files.crop_path.unlink(missing_ok=True)
@@ -151,14 +164,13 @@ def _check_window(frame_size: tuple[int, int], settings: ReframeSettings) -> Non
 
 
 def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signature: dict[str, Any], num_frames: int,
-           frame_size: tuple[int, int], prediction: Path | None, predictor: Predictor | None, model_info: dict | None,
-           progress: bool, say) -> tuple[CropPlan, dict[str, float], dict[str, dict[str, float]]]:
+           frame_size: tuple[int, int], prediction: Path | None, predictor: Predictor | None, progress: bool, say) -> tuple[CropPlan, dict[str, float], dict[str, dict[str, float]]]:
     """The work of `reframe` once the settings are checked and OUT is claimed: maps, shots, plan, files."""
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if predictor is not None:
         say(f"predicting the saliency maps into {files.maps}")
-        prediction = _predict(video, predictor, files.maps, model_info or {}, progress)
+        prediction = _predict(video, predictor, files.maps, progress)
     seconds["maps"] = _lap(started)
     with ThreadPoolExecutor(max_workers=2) as pool:  # both decode (PNG or video) and release the GIL
         reading = pool.submit(read_planning_maps, prediction, num_frames, frame_size)
@@ -204,10 +216,9 @@ def find_shots(video: Path) -> list[tuple[int, int]]:
         return shots_from_boundaries(boundaries, reader.num_frames)
 
 
-def _predict(video: Path, predictor: Predictor, maps_root: Path, model_info: dict, progress: bool) -> Path:
+def _predict(video: Path, predictor: Predictor, maps_root: Path, progress: bool) -> Path:
     """Predict `video`'s maps into `maps_root` (resumable: a complete prediction is kept); its folder."""
     run = PredictionRun(predictor, [VideoInput(video.stem, video, video)], maps_root,
-                        model_info={"path": str(model_info.get("path", "")), "sha256": str(model_info.get("sha256", ""))},
                         options=OutputOptions(overlay=False, uncertainty_video=False), progress=progress)
     report = run.run()
     if report.exit_code != 0:

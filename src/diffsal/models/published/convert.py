@@ -25,8 +25,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from diffsal.errors import InputError
+from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.models.published.config import PublishedConfig
 from diffsal.models.published.model import PublishedDiffSal
+from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.models.weights import (
     WeightsError,
     describe_keys,
@@ -221,3 +224,32 @@ def from_published(path: str | Path, kind: str | None = None,
     load_into(model, converted, source=str(path))  # strict: names missing or mis-shaped tensors
     model.eval()
     return model, report
+
+
+@dataclass
+class ConversionResult:
+    """A converted checkpoint: the model folder written, the model and what happened to each tensor."""
+
+    out: Path
+    model: PublishedDiffSal
+    report: ConversionReport
+
+
+def default_conversion_folder(checkpoint: str | Path) -> Path:
+    """``<checkpoint stem>_diffsal`` beside the checkpoint."""
+    checkpoint = Path(checkpoint)
+    return checkpoint.with_name(f"{checkpoint.stem}_diffsal")
+
+
+def convert_checkpoint(checkpoint: str | Path, out: str | Path | None = None, *, kind: str | None = None,
+                       overwrite: bool = False) -> ConversionResult:
+    """Convert a released `best.pth` into a model folder `out` (default `default_conversion_folder`); a folder
+    that already holds a model is refused unless `overwrite`, before the checkpoint is read."""
+    checkpoint = check_input_path(checkpoint, "checkpoint")
+    out = default_conversion_folder(checkpoint) if out is None else Path(out)
+    check_output_folder(out, files=(CONFIG_NAME, WEIGHTS_NAME))
+    if not overwrite and ((out / CONFIG_NAME).exists() or (out / WEIGHTS_NAME).exists()):
+        raise InputError(f"{out} already holds a model; pass --overwrite to replace it or choose another --out")
+    model, report = from_published(checkpoint, kind=kind)
+    model.save_pretrained(out)
+    return ConversionResult(out, model, report)

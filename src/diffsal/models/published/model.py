@@ -9,28 +9,23 @@ leading timesteps (1 step: t = 0).
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
 
 import torch
 
-from diffsal.errors import ConfigError, InputError
+from diffsal.errors import InputError
 from diffsal.models.published.audio_encoder import PublishedAudioEncoder
 from diffsal.models.published.config import PublishedConfig
 from diffsal.models.published.saliency_unet import PublishedSaliencyUNet
 from diffsal.models.saliency_diffusion import Conditioning, SaliencyDiffusion
-from diffsal.models.saved_model import (
-    CONFIG_NAME,
-    WEIGHTS_NAME,
-    read_saved_document,
-    write_saved_model,
-)
+from diffsal.models.saved_model import SavedModel
 from diffsal.models.video import VideoEncoder
-from diffsal.models.weights import WeightsError, load_into, read_state_dict
 
 
-class PublishedDiffSal(SaliencyDiffusion):
+class PublishedDiffSal(SavedModel, SaliencyDiffusion):
     """The released DiffSal network (`architecture` "published-av" or "published-visual")."""
+
+    config_class = PublishedConfig
+    description = "a published model"
 
     def __init__(self, config: PublishedConfig) -> None:
         super().__init__()
@@ -45,10 +40,6 @@ class PublishedDiffSal(SaliencyDiffusion):
     @classmethod
     def from_preset(cls, name: str) -> PublishedDiffSal:
         return cls(PublishedConfig.preset(name))
-
-    @property
-    def architecture(self) -> str:
-        return self.config.architecture
 
     # ------------------------------------------------------------------ network
     def _check_inputs(self, frames: torch.Tensor, audio: torch.Tensor | None) -> None:
@@ -83,34 +74,3 @@ class PublishedDiffSal(SaliencyDiffusion):
                 timesteps: torch.Tensor) -> torch.Tensor:
         conditioning = self.encode(frames, audio)
         return self.saliency_unet(noisy, timesteps, list(conditioning.video_maps), conditioning.audio)
-
-    # ------------------------------------------------------------------ weights
-    def save_pretrained(self, directory: str | Path) -> Path:
-        """Write `model.safetensors` and `config.json` (with `"architecture"`)."""
-        return write_saved_model(self, directory, {"architecture": self.architecture,
-                                                   "config": self.config.to_dict()})
-
-    @classmethod
-    def read_config(cls, directory: str | Path) -> tuple[PublishedConfig, dict[str, Any]]:
-        document = read_saved_document(directory)
-        path = Path(directory) / CONFIG_NAME
-        try:
-            config = PublishedConfig.from_dict(document["config"])
-        except ConfigError as error:
-            raise ConfigError(f"{path}: {error}") from None
-        if config.architecture != document["architecture"]:
-            raise ConfigError(f"{path}: 'architecture' {document['architecture']!r} differs from the config's "
-                              f"{config.architecture!r}")
-        return config, document
-
-    @classmethod
-    def from_pretrained(cls, directory: str | Path, map_location: str | torch.device = "cpu") -> PublishedDiffSal:
-        config, _ = cls.read_config(directory)
-        weights = Path(directory) / WEIGHTS_NAME
-        if not weights.is_file():
-            raise WeightsError(f"{weights} not found")
-        model = cls(config)
-        model.to(map_location)
-        load_into(model, read_state_dict(weights, device=map_location), source=str(weights))
-        model.eval()
-        return model

@@ -4,7 +4,7 @@ Scoring one 360x640 frame allocates a few dozen float64 temporaries of 1.8 MB. g
 blocks that large with mmap and returns them on free, so every temporary is faulted in page by
 page again, and with several threads each unmap also interrupts the other cores: measured, that
 was as much time as the arithmetic. Raising glibc's mmap and trim thresholds makes freed blocks
-reusable. Process-wide and glibc-only, so it is applied by entry points (the CLI, the benchmark),
+reusable. Process-wide and glibc-only, so it is applied by what scores (`diffsal evaluate`, the benchmark),
 never on import; elsewhere it does nothing.
 """
 

@@ -16,7 +16,7 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from diffsal.engine.run_folder import LOG_NAME, TENSORBOARD_DIR
+from diffsal.training.run_folder import LOG_NAME, TENSORBOARD_DIR
 from diffsal.io.atomic import atomic_output
 
 

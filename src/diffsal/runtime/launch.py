@@ -8,7 +8,7 @@ One vocabulary for every command (`train`, `predict`, `info --time`, ...):
 * torchrun: ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK`` (default: RANK) are read and checked once
   (`TorchrunEnv.from_env`); without torchrun the process is rank 0 of 1.
 
-The process groups built on top of this live with their users: `diffsal.engine.distributed` (training,
+The process groups built on top of this live with their users: `diffsal.training.distributed` (training,
 NCCL or gloo) and `diffsal.inference.sharding` (sharded prediction, gloo).
 """
 

@@ -16,25 +16,22 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from diffsal.engine.checkpoint import CheckpointStore
-from diffsal.engine.config import ModelSection, OptimSection, TrainConfig
-from diffsal.engine.data import BatchStream, build_datasets, validation_batches
-from diffsal.engine.distributed import DistributedContext, init_distributed, shutdown_distributed
-from diffsal.engine.reproducibility import rng_state, seed_everything, set_rng_state
-from diffsal.engine.run_folder import CHECKPOINTS_DIR, RESOLVED_CONFIG, check_run_folder, clear_run
-from diffsal.engine.run_log import NullRunLog, RunLog
-from diffsal.engine.schedule import lr_multiplier
-from diffsal.errors import ConfigError, DiffSalError, InputError
+from diffsal.training.checkpoint import CheckpointStore
+from diffsal.training.config import OptimSection, TrainConfig, load_train_config
+from diffsal.training.data import BatchStream, build_datasets, validation_batches
+from diffsal.training.distributed import TrainingGroup, init_distributed, shutdown_distributed
+from diffsal.training.reproducibility import rng_state, seed_everything, set_rng_state
+from diffsal.training.run_folder import CHECKPOINTS_DIR, RESOLVED_CONFIG, check_run_folder, clear_run
+from diffsal.training.run_log import NullRunLog, RunLog
+from diffsal.training.lr_schedule import lr_multiplier
+from diffsal.training.recipe_model import model_from_recipe
+from diffsal.errors import DiffSalError, InputError
 from diffsal.io.atomic import atomic_output
 from diffsal.metrics import cc, nss
-from diffsal.models.config import DiffSalConfig
 from diffsal.models.diffsal import DiffSal
-from diffsal.models.loading import read_model_config
-from diffsal.models.published.config import PublishedConfig
-from diffsal.models.published.model import PublishedDiffSal
-from diffsal.models.weights import LoadReport, describe_keys, load_into, read_state_dict
+from diffsal.models.weights import load_into
 from diffsal.seeds import TRAINING_NOISE_STREAM
-from diffsal.typed_config import merge, to_dict
+from diffsal.typed_config import to_dict
 
 
 class TrainingError(DiffSalError):
@@ -50,6 +47,16 @@ class TrainResult:
     last_checkpoint: Path | None
     best_checkpoint: Path | None
     wall_s: float
+
+    def summary_lines(self) -> list[str]:
+        """What a finished run reports: the best and last checkpoints and the run folder."""
+        lines = []
+        if self.best_checkpoint is not None:
+            lines.append(f"best checkpoint (validation CC {self.best_cc:.4f} at step {self.best_step}): "
+                         f"{self.best_checkpoint}")
+        lines.append(f"last checkpoint (step {self.steps}): {self.last_checkpoint}")
+        lines.append(f"run folder: {self.run_dir}  ({self.wall_s:.0f} s)")
+        return lines
 
 
 class _LossModule(nn.Module):
@@ -69,59 +76,6 @@ def _seed(*parts: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0] % (2**63))
 
 
-def build_model(section: ModelSection, resumed: Path | None = None) -> tuple[nn.Module, list[str]]:
-    """The network of a recipe and messages on what its weights were initialised from.
-
-    A published model folder as `init_from` (from `diffsal convert-published`) brings its own architecture and
-    config: `preset` is then not used, `overrides` apply to the folder's config. `resumed` is the checkpoint a
-    resumed run continues from.
-    """
-    base = DiffSalConfig.preset(section.preset).to_dict()
-    if section.init_from is not None:
-        saved, document = read_model_config(section.init_from)
-        if document["architecture"] != "diffsal":
-            return _build_published(section, saved)
-    # The relative-position tables keep the length of the weights they come from (a model saved before the paper
-    # preset built them for 224x224 has tables of its clip size); re-interpolating them would change the model.
-    for folder in (section.init_from, resumed):
-        if folder is not None and (Path(folder) / "config.json").is_file():
-            saved, document = read_model_config(folder)
-            if document["architecture"] == "diffsal":
-                base["video"]["rel_pos_size"] = saved.video.rel_pos_size
-    try:
-        config = DiffSalConfig.from_dict(merge(base, section.overrides))
-    except ConfigError as error:
-        raise ConfigError(f"model.overrides: {error}") from None
-    model = DiffSal(config)
-    notes = []
-    reports = model.load_pretrained_encoders(video=section.video_weights, audio=section.audio_weights)
-    for name, report in reports.items():
-        notes.append(f"{name} encoder: {_summary(report)}")
-    if section.init_from is not None:
-        weights = Path(section.init_from) / "model.safetensors"
-        report = load_into(model, read_state_dict(weights), source=str(weights), strict=False)
-        if report.unexpected or report.mismatched:
-            raise InputError(f"{weights} does not fit the {section.preset} model: {report.problems()}")
-        # Missing keys are expected when a video-only model initialises an audio-visual one.
-        notes.append(f"initialised from {section.init_from}: {_summary(report)}")
-    return model, notes
-
-
-def _build_published(section: ModelSection, saved_config: PublishedConfig) -> tuple[nn.Module, list[str]]:
-    if section.video_weights is not None or section.audio_weights is not None:
-        raise ConfigError(f"model.video_weights / model.audio_weights: {section.init_from} is a published model, "
-                          "whose encoders come with it (leave them out)")
-    try:
-        config = PublishedConfig.from_dict(merge(saved_config.to_dict(), section.overrides))
-    except ConfigError as error:
-        raise ConfigError(f"model.overrides: {error}") from None
-    model = PublishedDiffSal(config)
-    weights = Path(section.init_from) / "model.safetensors"
-    report = load_into(model, read_state_dict(weights), source=str(weights))
-    return model, [f"{config.architecture} model (architecture and config from {section.init_from}; model.preset "
-                   f"is not used): {_summary(report)}"]
-
-
 def _optimizer(optim: OptimSection, parameters: list[nn.Parameter]) -> torch.optim.Optimizer:
     if optim.name == "sgd":
         return torch.optim.SGD(parameters, lr=optim.lr, momentum=optim.betas[0], weight_decay=optim.weight_decay)
@@ -129,23 +83,22 @@ def _optimizer(optim: OptimSection, parameters: list[nn.Parameter]) -> torch.opt
     return optimizer_class(parameters, lr=optim.lr, betas=optim.betas, weight_decay=optim.weight_decay)
 
 
-def _summary(report: LoadReport) -> str:
-    text = f"{len(report.loaded)} tensors loaded, {len(report.interpolated)} interpolated"
-    if report.missing:
-        text += f", left at their initial values: {describe_keys(report.missing)}"
-    return text
+def train_recipe(recipe: str | Path | None, overrides: list[str] = (), *, resume: bool = False,
+                 overwrite: bool = False, device: str = "auto") -> TrainResult:
+    """Train the recipe file `recipe` (None: the defaults) with ``key=value`` `overrides` (see `train`)."""
+    return train(load_train_config(recipe, list(overrides)), resume=resume, overwrite=overwrite, device=device)
 
 
 def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False, device: str = "auto") -> TrainResult:
     """Run (or resume) the recipe `config`; returns where the checkpoints are.
 
     A fresh run refuses a folder that holds another run's checkpoints unless `overwrite` (see
-    `diffsal.engine.run_folder`); the check runs before anything is built or written.
+    `diffsal.training.run_folder`); the check runs before anything is built or written.
     """
     run_dir = check_run_folder(config.out_dir, resume=resume, overwrite=overwrite, recipe=to_dict(config))
     context = init_distributed(device)
     try:
-        if overwrite and context.is_main and run_dir.exists():
+        if overwrite and context.place.is_main and run_dir.exists():
             clear_run(run_dir)
         context.barrier()
         return _Trainer(config, context, resume).run()
@@ -154,7 +107,7 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, context: DistributedContext, resume: bool) -> None:
+    def __init__(self, config: TrainConfig, context: TrainingGroup, resume: bool) -> None:
         self.config = config
         self.context = context
         self.run_dir = Path(config.out_dir)
@@ -162,7 +115,7 @@ class _Trainer:
         self.resume = resume
         train = config.train
         seed_everything(train.seed)  # the same initial weights on every rank
-        self.model, self.notes = build_model(config.model, self.store.path("last") if resume else None)
+        self.model, self.notes = model_from_recipe(config.model, self.store.path("last") if resume else None)
         self.model.to(context.device)
         with warnings.catch_warnings(record=True) as caught:  # videos left out by data.skip_bad, ...
             warnings.simplefilter("always")
@@ -180,7 +133,7 @@ class _Trainer:
         self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(train.ema_decay), use_buffers=True)
                     if train.ema_decay is not None else None)
         loss_module = _LossModule(self.model)
-        if context.enabled:
+        if context.place.distributed:
             device_ids = [context.device.index] if context.device.type == "cuda" else None
             self.loss_module = DistributedDataParallel(loss_module, device_ids=device_ids)
         else:
@@ -238,7 +191,7 @@ class _Trainer:
                            self.store.path("best"), time.perf_counter() - started)
 
     def _open_log(self):
-        if not self.context.is_main:
+        if not self.context.place.is_main:
             return NullRunLog()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_output(self.run_dir / RESOLVED_CONFIG) as temporary:
@@ -249,17 +202,17 @@ class _Trainer:
         train = self.config.train
         batches = self.stream.iterate(start_batch=self.step * train.grad_accum)
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(train.amp)
-        clips_per_step = train.batch_size * train.grad_accum * self.context.world_size
+        clips_per_step = train.batch_size * train.grad_accum * self.context.place.world_size
         while self.step < self.total_steps:
             self.model.train()
-            torch.manual_seed(_seed(train.seed, self.context.rank, self.step))  # dropout and the like
+            torch.manual_seed(_seed(train.seed, self.context.place.rank, self.step))  # dropout and the like
             loss_sum = 0.0
             for micro in range(train.grad_accum):
                 epoch, batch = next(batches)
                 frames, audio, target = self._inputs(batch)
                 timesteps, noise = self._diffusion_draws(frames.shape[0], micro)
                 last_micro = micro == train.grad_accum - 1
-                sync = nullcontext() if last_micro or not self.context.enabled else self.loss_module.no_sync()
+                sync = nullcontext() if last_micro or not self.context.place.distributed else self.loss_module.no_sync()
                 with sync:
                     with torch.autocast(self.context.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                         loss = self.loss_module(frames, audio, target, timesteps, noise)
@@ -309,19 +262,19 @@ class _Trainer:
         the step. N processes with gradient accumulation therefore compute exactly the loss of one
         process with the same global batch, and a resumed run draws what the uninterrupted run drew.
         """
-        world, batch = self.context.world_size, self.config.train.batch_size
+        world, batch = self.context.place.world_size, self.config.train.batch_size
         clips_per_step = world * batch * self.config.train.grad_accum
         config = self.model.config
         generator = torch.Generator().manual_seed(_seed(self.config.train.seed, TRAINING_NOISE_STREAM, self.step))
         timesteps = self.model.diffusion.sample_timesteps(clips_per_step, generator=generator)
         noise = torch.randn(clips_per_step, config.frames_out, config.height, config.width, generator=generator)
-        rows = torch.arange(world * micro * batch + self.context.rank, world * (micro + 1) * batch, world)[:local_batch]
+        rows = torch.arange(world * micro * batch + self.context.place.rank, world * (micro + 1) * batch, world)[:local_batch]
         device = self.context.device
         return timesteps[rows].to(device), noise[rows].to(device)
 
     def _check_replicas(self, log) -> None:
         """Under DDP every rank must hold the same weights; compare a checksum across ranks and log it."""
-        if not self.context.enabled:
+        if not self.context.place.distributed:
             return
         with torch.no_grad():
             checksum = sum(float(parameter.double().abs().sum()) for parameter in self.model.parameters())
@@ -376,7 +329,7 @@ class _Trainer:
         return improved
 
     def _save(self, improved: bool) -> None:
-        if self.context.is_main:
+        if self.context.place.is_main:
             state = {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),

@@ -10,9 +10,9 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from diffsal.data.av_dataset import AVSaliencyDataset
 from diffsal.data.dhf1k import DHF1KDataset
-from diffsal.engine.config import DataSection
-from diffsal.engine.distributed import DistributedContext
-from diffsal.engine.reproducibility import worker_init_fn
+from diffsal.training.config import DataSection
+from diffsal.training.distributed import TrainingGroup
+from diffsal.training.reproducibility import worker_init_fn
 from diffsal.errors import DiffSalError
 from diffsal.models.config import DiffSalConfig
 from diffsal.seeds import EPOCH_ORDER_FACTOR
@@ -59,7 +59,7 @@ class BatchStream:
     gets its shard), so micro-batch `n` of the run is the same whether the run was interrupted or not.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, context: DistributedContext, seed: int,
+    def __init__(self, dataset: Dataset, batch_size: int, context: TrainingGroup, seed: int,
                  num_workers: int) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
@@ -91,18 +91,18 @@ class BatchStream:
         set_epoch = getattr(self.dataset, "set_epoch", None)
         if callable(set_epoch):
             set_epoch(epoch)
-        sampler = DistributedSampler(self.dataset, num_replicas=self.context.world_size, rank=self.context.rank,
+        sampler = DistributedSampler(self.dataset, num_replicas=self.context.place.world_size, rank=self.context.place.rank,
                                      shuffle=True, seed=self.seed, drop_last=False)
         sampler.set_epoch(epoch)
         return list(sampler)
 
 
-def validation_batches(dataset: Dataset, batch_size: int, context: DistributedContext, max_clips: int,
+def validation_batches(dataset: Dataset, batch_size: int, context: TrainingGroup, max_clips: int,
                        num_workers: int) -> Iterator[dict]:
     """This rank's share of at most `max_clips` validation clips spread evenly over the set, in a fixed order."""
     count = min(len(dataset), max_clips)
     chosen = sorted({round(position * (len(dataset) - 1) / max(count - 1, 1)) for position in range(count)})
-    indices = chosen[context.rank :: context.world_size]
+    indices = chosen[context.place.rank :: context.place.world_size]
     batches = [indices[start : start + batch_size] for start in range(0, len(indices), batch_size)]
     yield from one_line_errors(DataLoader(dataset, batch_sampler=batches, num_workers=num_workers,
                                           worker_init_fn=worker_init_fn))

@@ -16,27 +16,20 @@ from diffsal.runtime import TorchrunEnv, resolve_device
 
 
 @dataclass(frozen=True)
-class DistributedContext:
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
+class TrainingGroup:
+    """The processes of a training run: this one's `place` in the torchrun launch, its `device`, and the
+    reductions over all of them (each a no-op for one process)."""
+
+    place: TorchrunEnv = TorchrunEnv()
     device: torch.device = torch.device("cpu")
 
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
-
     def barrier(self) -> None:
-        if self.enabled:
+        if self.place.distributed:
             dist.barrier()
 
     def mean(self, value: float | torch.Tensor) -> float:
         """Mean of a scalar over all ranks."""
-        return self._reduce(value, dist.ReduceOp.SUM) / self.world_size
+        return self._reduce(value, dist.ReduceOp.SUM) / self.place.world_size
 
     def sum(self, value: float | torch.Tensor) -> float:
         return self._reduce(value, dist.ReduceOp.SUM)
@@ -49,7 +42,7 @@ class DistributedContext:
 
     def _reduce(self, value: float | torch.Tensor, op) -> float:
         tensor = torch.as_tensor(value, dtype=torch.float64, device=self._reduce_device).detach().clone()
-        if self.enabled:
+        if self.place.distributed:
             dist.all_reduce(tensor, op=op)
         return float(tensor)
 
@@ -59,7 +52,7 @@ class DistributedContext:
         return self.device if self.device.type == "cuda" else torch.device("cpu")
 
 
-def init_distributed(device: str | torch.device = "auto", env: TorchrunEnv | None = None) -> DistributedContext:
+def init_distributed(device: str | torch.device = "auto", env: TorchrunEnv | None = None) -> TrainingGroup:
     """Join the process group torchrun describes (if any) and pick this process's device.
 
     Args:
@@ -72,7 +65,7 @@ def init_distributed(device: str | torch.device = "auto", env: TorchrunEnv | Non
         torch.cuda.set_device(chosen)
     if env.distributed and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if chosen.type == "cuda" else "gloo")
-    return DistributedContext(rank=env.rank, local_rank=env.local_rank, world_size=env.world_size, device=chosen)
+    return TrainingGroup(env, chosen)
 
 
 def shutdown_distributed() -> None:

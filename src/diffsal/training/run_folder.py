@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from diffsal.engine.checkpoint import LINK_NAMES
+from diffsal.training.checkpoint import LINK_NAMES
 from diffsal.errors import InputError
 from diffsal.io.paths import check_output_folder
 

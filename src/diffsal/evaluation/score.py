@@ -1,0 +1,94 @@
+"""`score`: the library call behind ``diffsal evaluate`` (and the demo's and the studies' scores).
+
+DATA (a STAViS or DHF1K root) and a prediction folder (or the centre prior) in; the metrics of every unit, written
+to ``OUT/metrics.json`` and ``OUT/per_video.csv``, out. OUT and the predictions are checked before any scoring.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from diffsal.errors import InputError
+from diffsal.evaluation.layouts import detect_layout, load_benchmark
+from diffsal.evaluation.predictions import prediction_source
+from diffsal.evaluation.report import RESULT_FILES, write_results
+from diffsal.evaluation.runner import EvaluationResult, EvaluationSettings, VideoResult, evaluate
+from diffsal.io.paths import check_output_folder
+from diffsal.runtime import keep_freed_memory
+
+
+@dataclass(frozen=True)
+class DatasetSelection:
+    """Which videos of DATA are scored: `layout` "auto", "stavis" or "dhf1k"; STAViS `databases` and `split`
+    ("1" by default: what `predict DATA` predicts; "all" pools the three test lists); DHF1K `part` ("val" by
+    default, "train", "test" or "all")."""
+
+    layout: str = "auto"
+    databases: list[str] | None = None
+    split: str | None = None
+    part: str | None = None
+
+
+def score(data: str | Path, predictions: str | Path, out: str | Path, *, pattern: str | None = None,
+          selection: DatasetSelection = DatasetSelection(), settings: EvaluationSettings = EvaluationSettings(),
+          progress: Callable[[int, int, VideoResult], None] | None = None,
+          say: Callable[[str], None] | None = None) -> EvaluationResult:
+    """Score `predictions` (a folder, named by `pattern` or as `diffsal predict` recorded, or ``center-prior``)
+    on DATA and write the result files into `out`; `progress(done, total, video)` is called as each video is
+    scored (from the scoring threads, one at a time), `say` gets notes (a former spelling of an option).
+
+    Raises:
+        InputError: an OUT that cannot be written, no prediction file at all, missing frames with
+            `settings.require_all_frames`, unreadable predictions; DatasetError: missing or corrupt ground truth.
+    """
+    check_output_folder(out, files=RESULT_FILES)  # before scoring, which can take hours
+    source = prediction_source(predictions, pattern)
+    benchmark = load_benchmark(data, layout=selection.layout, databases=selection.databases,
+                               split=_split(data, selection, say or (lambda text: None)), per_split=source.uses_split)
+    keep_freed_memory()  # see diffsal.runtime.memory: page faults cost as much as the arithmetic
+    result = evaluate(benchmark, source, settings, progress=_counted(progress, len(benchmark.units)))
+    write_results(result, out)
+    return result
+
+
+def _counted(progress: Callable[[int, int, VideoResult], None] | None,
+             total: int) -> Callable[[VideoResult], None] | None:
+    if progress is None:
+        return None
+    lock = threading.Lock()
+    done = 0
+
+    def report(video: VideoResult) -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            progress(done, total, video)
+
+    return report
+
+
+def result_paths(out: str | Path) -> tuple[Path, ...]:
+    """The files `score` writes into `out`: ``metrics.json`` and ``per_video.csv``."""
+    return tuple(Path(out) / name for name in RESULT_FILES)
+
+
+def _split(data: str | Path, selection: DatasetSelection, say: Callable[[str], None]) -> str:
+    """What to score: a STAViS split (default 1, what `predict` predicts) or a DHF1K part (default val).
+
+    A split ``val|train|test`` on a DHF1K root is the former spelling of the part (one release, with a note).
+    """
+    layout = detect_layout(data) if selection.layout == "auto" else selection.layout
+    if selection.part is not None:
+        if layout == "stavis":
+            raise InputError("--part applies to a DHF1K root; a STAViS root is scored on the test list of --split")
+        if selection.split is not None:
+            raise InputError("--split and --part: a DHF1K root takes --part only")
+        return selection.part
+    if selection.split is not None:
+        if layout != "stavis" and selection.split in ("val", "train", "test", "all"):
+            say(f"note: evaluate --split {selection.split} on a DHF1K root is now --part {selection.split}")
+        return selection.split
+    return "1" if layout == "stavis" else "default"
