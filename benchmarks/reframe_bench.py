@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from diffsal.inference.map_formats import map_format
-from diffsal.inference.outputs import VideoOutput, map_png
+from diffsal.predictions.map_formats import map_format
+from diffsal.predictions.folder import VideoOutput, map_png
 from diffsal.io import AudioTrack, write_video
 from diffsal.io.writer import write_gray_video
 from diffsal.reframe.run import ReframeSettings, reframe

@@ -1,5 +1,6 @@
-"""The import structure of `src/diffsal`, read with `ast`: no cycle between packages, `diffsal.cli` on top, and
-the low-level packages (`diffusion`, `metrics`, `io`) free of the workflow packages."""
+"""The import structure of `src/diffsal`, read with `ast`: no cycle between packages or modules (type-only
+imports included), every package importing only the layers below it, `diffsal.cli` on top and free of command
+logic, one definition of the saved-model format and the model registry."""
 
 import ast
 from pathlib import Path
@@ -10,6 +11,24 @@ ROOT = Path(diffsal.__file__).parent
 WORKFLOW = ("training", "inference", "evaluation", "demo", "experiments", "cli", "data")
 LOW_LEVEL = ("diffusion", "metrics", "io")
 ENTRY_POINT = "diffsal.__main__"
+
+
+# The packages from the bottom up; a package imports only packages of lower layers (type-only imports included).
+LAYERS = (
+    ("diffsal",),  # the root: `diffsal.__version__`
+    ("errors",),
+    ("seeds", "typed_config", "runtime"),
+    ("io", "metrics", "diffusion"),
+    ("models",),
+    ("data",),
+    ("predictions", "synth"),
+    ("inference", "evaluation", "training"),
+    ("reframe",),
+    ("experiments",),
+    ("demo",),
+    ("cli",),
+    ("__main__",),
+)
 
 
 def _module_name(path: Path) -> str:
@@ -29,13 +48,14 @@ def _runtime_nodes(tree: ast.AST):
         yield from _runtime_nodes(node)
 
 
-def _imports(path: Path) -> set[str]:
+def _imports(path: Path, type_only: bool = False) -> set[str]:
     """Every diffsal module `path` imports when it runs, at any depth of the file (function-level imports
-    included, ``if TYPE_CHECKING:`` imports not)."""
+    included; ``if TYPE_CHECKING:`` imports only with `type_only`)."""
     module = _module_name(path)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names = set()
-    for node in _runtime_nodes(ast.parse(path.read_text(), filename=str(path))):
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree) if type_only else _runtime_nodes(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
@@ -49,9 +69,9 @@ def _imports(path: Path) -> set[str]:
     return {name for name in names if name == "diffsal" or name.startswith("diffsal.")}
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(type_only: bool = False) -> dict[str, set[str]]:
     modules = {_module_name(path): path for path in ROOT.rglob("*.py")}
-    return {name: {target for target in _imports(path) if target in modules and target != name}
+    return {name: {target for target in _imports(path, type_only) if target in modules and target != name}
             for name, path in modules.items()}
 
 
@@ -80,12 +100,8 @@ def test_low_level_packages_import_no_workflow_package():
     assert offenders == []
 
 
-def test_no_import_cycle_between_packages():
-    """A cycle of subpackages (a -> b -> ... -> a), found by a depth-first search of the package graph."""
-    edges: dict[str, set[str]] = {}
-    for module, targets in _graph().items():
-        source = _package(module)
-        edges.setdefault(source, set()).update(_package(target) for target in targets if _package(target) != source)
+def _cycles(edges: dict[str, set[str]]) -> list[str]:
+    """The cycles (a -> b -> ... -> a) of a graph, found by a depth-first search."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     cycles = []
 
@@ -101,7 +117,70 @@ def test_no_import_cycle_between_packages():
     for node in sorted(edges):
         if node not in state:
             visit(node, [node])
-    assert cycles == []
+    return cycles
+
+
+def test_no_import_cycle_between_packages():
+    edges: dict[str, set[str]] = {}
+    for module, targets in _graph(type_only=True).items():
+        source = _package(module)
+        edges.setdefault(source, set()).update(_package(target) for target in targets if _package(target) != source)
+    assert _cycles(edges) == []
+
+
+def test_no_import_cycle_between_modules_not_even_for_type_hints():
+    assert _cycles(_graph(type_only=True)) == []
+
+
+def test_every_package_imports_only_the_layers_below_it():
+    layer = {package: level for level, packages in enumerate(LAYERS) for package in packages}
+    packages = {_package(module) for module in _graph()}
+    assert packages == set(layer), "every package has a layer"
+    # The root (`diffsal/__init__.py`: the version, the error types re-exported) is below everything else.
+    upward = sorted(f"{module} -> {target}" for module, targets in _graph(type_only=True).items()
+                    for target in targets if module != "diffsal" and _package(target) != _package(module)
+                    and layer[_package(target)] >= layer[_package(module)])
+    assert upward == []
+
+
+def _definitions(name: str) -> list[str]:
+    """Where a function, method or module-level name `name` is defined in `src/diffsal`."""
+    found = []
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            defined = [node.name] if isinstance(node, (ast.FunctionDef, ast.ClassDef)) else \
+                [target.id for target in node.targets if isinstance(target, ast.Name)] if isinstance(node, ast.Assign) \
+                else []
+            if name in defined:
+                found.append(_module_name(path))
+    return found
+
+
+def test_one_definition_of_saving_loading_and_the_model_registry():
+    saved_model = "diffsal.models.saved_model"
+    for name in ("save_pretrained", "read_config", "ARCHITECTURES", "WEIGHTS_NAME", "CONFIG_NAME", "model_class"):
+        assert _definitions(name) == [saved_model], name
+    # Predictor.from_pretrained loads a model (through diffsal.models.loading) and adds the sampling settings.
+    assert sorted(_definitions("from_pretrained")) == ["diffsal.inference.predictor", saved_model]
+    spelled = [str(path.relative_to(ROOT)) for path in ROOT.rglob("*.py")
+               if '"model.safetensors"' in path.read_text() or '"config.json"' in path.read_text()]
+    assert spelled == ["models/saved_model.py"]
+
+
+# What a command's library call does; `diffsal.cli` parses arguments, calls it and prints what it returns.
+COMMAND_BUILDING_BLOCKS = ("check_output_folder", "resolve_inputs", "PredictionRun", "load_benchmark", "evaluate",
+                           "write_results", "load_train_config", "train", "from_published", "load_model",
+                           "read_model_config", "generate_video", "keep_earlier_keys", "keep_freed_memory")
+
+
+def test_the_cli_only_parses_calls_and_prints():
+    offenders = []
+    for path in (ROOT / "cli").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("diffsal."):
+                offenders += [f"{path.name}: {alias.name}" for alias in node.names
+                              if alias.name in COMMAND_BUILDING_BLOCKS]
+    assert offenders == []
 
 
 def test_the_walk_sees_the_package():

@@ -11,8 +11,8 @@ import torch
 from diffsal.errors import InputError
 from diffsal.inference import (InputSpec, Predictor, VideoOutput, clip_seed, plan_clips, prediction_indices,
                                resolve_inputs)
-from diffsal.inference.overlay import JET, blend, colorize, panel
-from diffsal.inference.outputs import map_png
+from diffsal.io.overlay import JET, blend, colorize, panel
+from diffsal.predictions.folder import map_png
 from diffsal.io.clip import ClipReader
 from diffsal.io.video import VideoReader
 from diffsal.models import DiffSal, DiffSalConfig

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from diffsal.inference.overlap import WriteBehind, read_ahead
+from diffsal.io.overlap import WriteBehind, read_ahead
 
 
 def test_read_ahead_gives_every_item_in_order_from_another_thread():

@@ -20,7 +20,7 @@ from PIL import Image
 
 from diffsal.cli import main
 from diffsal.data.annotations import write_fixation_mat, write_saliency_map
-from diffsal.inference.outputs import VideoOutput
+from diffsal.predictions.folder import VideoOutput
 from diffsal.models import DiffSal, DiffSalConfig
 from media import make_video, pattern_frame, tone
 
@@ -268,7 +268,7 @@ def test_a_failure_of_the_overlay_encoder_fails_the_video_and_leaves_no_file(tmp
 
 def test_the_overlay_shows_each_frame_under_its_own_map(tmp_path, video, model_dir):
     """The streamed overlay is frame k blended with map k (the same as blending the PNGs afterwards)."""
-    from diffsal.inference.overlay import blend
+    from diffsal.io.overlay import blend
     from diffsal.io.video import VideoReader
 
     out = tmp_path / "out"

@@ -11,8 +11,8 @@ import pytest
 from media import tone
 
 from diffsal.cli import main
-from diffsal.inference.map_formats import map_format
-from diffsal.inference.outputs import VideoOutput, map_png
+from diffsal.predictions.map_formats import map_format
+from diffsal.predictions.folder import VideoOutput, map_png
 from diffsal.io import AudioTrack, VideoReader, read_audio, write_video
 from diffsal.reframe import plan_crops
 from diffsal.reframe.run import ReframeSettings, find_shots, reframe

@@ -18,7 +18,7 @@ from conftest import assert_rejected
 from media import make_video, tone
 from trees import make_dhf1k, make_stavis
 
-from diffsal.inference.outputs import write_json
+from diffsal.io.atomic import write_json
 from diffsal.models import DiffSal, DiffSalConfig
 from diffsal.models.saliency_diffusion import SaliencySample
 

@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from conftest import assert_rejected
 from media import make_video
 from trees import make_stavis
 
-from diffsal.inference.map_formats import map_format
-from diffsal.inference.outputs import VideoOutput, map_png
+from diffsal.predictions.map_formats import map_format
+from diffsal.predictions.folder import VideoOutput, map_png
 from diffsal.io.writer import write_gray_video
 
 SEED = 20261206

@@ -4,7 +4,6 @@ folder, run again with other settings (or bad input) on the finished work of an 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 from conftest import assert_rejected, folder_state

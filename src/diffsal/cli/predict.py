@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from diffsal.inference.map_formats import MAP_FORMATS
-from diffsal.inference.outputs import NORMALIZATIONS, RUN_SUMMARY_NAME
+from diffsal.predictions.map_formats import MAP_FORMATS
+from diffsal.predictions.folder import NORMALIZATIONS, RUN_SUMMARY_NAME
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predict import PredictResult, SamplingSettings, predict
 from diffsal.inference.runner import OutputOptions

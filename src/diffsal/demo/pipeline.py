@@ -22,7 +22,7 @@ from diffsal.errors import InputError
 from diffsal.experiments.figures import DEMO_COLUMNS, plot_frame_grid, plot_training_loss
 from diffsal.experiments.steps import (SPLIT, database_scores, ensure_benchmark, evaluate_predictions, predict,
                                        train_model)
-from diffsal.inference.outputs import MAP_PATTERN, UNCERTAINTY_DIR, read_std_png
+from diffsal.predictions.folder import MAP_PATTERN, UNCERTAINTY_DIR, read_std_png
 from diffsal.io.paths import check_output_folder
 from diffsal.io.video import VideoReader
 from diffsal.synth.benchmark import DATABASE, SynthConfig

@@ -33,7 +33,7 @@ from diffsal.data.layout import VIDEO_SUFFIXES, stavis_result_folder
 from diffsal.errors import InputError
 from diffsal.evaluation.center_prior import DEFAULT_SIGMA_FRACTION, center_prior
 from diffsal.evaluation.layouts import EvaluationUnit
-from diffsal.inference.outputs import RUN_SUMMARY_NAME
+from diffsal.predictions.folder import RUN_SUMMARY_NAME
 from diffsal.io.paths import check_input_path
 from diffsal.io.video import VideoReader, read_gray_video
 

@@ -14,7 +14,7 @@ from diffsal.evaluation.predictions import read_prediction
 from diffsal.experiments.common import AUDIO_VISUAL, Row, Study, Variant, seeds_caption
 from diffsal.experiments.figures import plot_frame_grid
 from diffsal.experiments.steps import SPLIT
-from diffsal.inference.outputs import MAP_PATTERN
+from diffsal.predictions.folder import MAP_PATTERN
 from diffsal.io.video import VideoReader
 from diffsal.synth.benchmark import DATABASE
 

@@ -9,7 +9,7 @@
 """
 
 from diffsal.inference.clip_plan import ClipBlock, plan_clips, prediction_indices
-from diffsal.inference.outputs import VideoOutput
+from diffsal.predictions.folder import VideoOutput
 from diffsal.inference.precision import PRECISIONS
 from diffsal.inference.predictor import FrameMap, Predictor, VideoMaps, clip_seed
 from diffsal.inference.runner import OutputOptions, PredictionRun, RunReport, VideoOutcome

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from diffsal.data.dhf1k import is_dhf1k_root
-from diffsal.inference.outputs import earlier_keys
+from diffsal.predictions.folder import earlier_keys
 from diffsal.inference.predictor import Predictor
 from diffsal.inference.runner import OutputOptions, PredictionRun, RunReport
 from diffsal.inference.sources import InputSpec, VideoInput, keep_earlier_keys, resolve_inputs

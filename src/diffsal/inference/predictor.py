@@ -6,7 +6,7 @@ k is the centre slot of its own clip). Clips are padded at the video's edges by 
 first/last frame; the audio window is centred on the clip's centre frame. Clips (and the `samples`
 per clip) are batched; the encoders run once per clip and only the Saliency-UNet runs per denoising
 step. `precision="bf16"` runs the model under bf16 autocast (on CPU and CUDA). The next batch of clips is
-decoded and preprocessed in a background thread while the model runs (`diffsal.inference.overlap`).
+decoded and preprocessed in a background thread while the model runs (`diffsal.io.overlap`).
 
 Reproducibility: the starting noise of each clip comes from its own generator, seeded by
 (`seed`, the clip's centre frame), so a map does not depend on the batch size, on which torchrun
@@ -42,7 +42,7 @@ import torch
 from diffsal.diffusion import randn
 from diffsal.errors import DiffSalError, InputError
 from diffsal.inference.clip_plan import ClipBlock, plan_clips
-from diffsal.inference.overlap import read_ahead
+from diffsal.io.overlap import read_ahead
 from diffsal.inference.precision import autocast, check_precision
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader

@@ -18,16 +18,15 @@ from collections.abc import Iterator
 import numpy as np
 
 from diffsal.data.annotations import read_saliency_map
-from diffsal.inference.outputs import (MAP_PATTERN, OVERLAY_NAME, PANEL_NAME, UNCERTAINTY_DIR, UNCERTAINTY_VIDEO_NAME,
+from diffsal.predictions.folder import (MAP_PATTERN, OVERLAY_NAME, PANEL_NAME, UNCERTAINTY_DIR, UNCERTAINTY_VIDEO_NAME,
                                        VideoOutput, read_std_png)
-from diffsal.inference.overlay import blend, colorize, panel
-from diffsal.inference.overlap import Feed
+from diffsal.io.overlay import blend, colorize, panel
+from diffsal.io.overlap import Feed
 from diffsal.inference.sources import VideoInput
-from diffsal.io.audio import AudioTrack, read_audio
-from diffsal.io.frame_source import FrameSource
+from diffsal.io.audio import original_sound
+from diffsal.io.frame_source import FrameSource, variable_frame_times
 from diffsal.io.writer import write_gray_video, write_video
 
-_CONSTANT_RATE_TOLERANCE_S = 0.001  # a millisecond clock rounds k / fps by up to half of this
 
 
 def overlay_feed(output: VideoOutput, video: VideoInput, source: FrameSource) -> Feed:
@@ -81,25 +80,7 @@ def render_videos(output: VideoOutput, video: VideoInput, source: FrameSource, *
 
 def _video_settings(video: VideoInput, source: FrameSource) -> dict:
     """`write_video`'s frame rate, sound and frame times for the videos of `source`."""
-    return {"fps": source.fps, "audio": original_sound(video), "frame_times_s": variable_frame_times(source)}
-
-
-def variable_frame_times(source: FrameSource) -> list[float] | None:
-    """The frame times in seconds of a variable-rate source; None when frame k is at k / fps
-    (within `_CONSTANT_RATE_TOLERANCE_S`: timestamps rounded to the file's clock), as most are."""
-    times = [source.time_of(index) for index in range(source.num_frames)]
-    if source.fps > 0 and all(abs(time - index / source.fps) <= _CONSTANT_RATE_TOLERANCE_S
-                              for index, time in enumerate(times)):
-        return None
-    return times
-
-
-def original_sound(video: VideoInput) -> AudioTrack | None:
-    """The sound track at its own rate and channels (None when the video has none)."""
-    if video.audio is None:
-        return None
-    track = read_audio(video.audio, sample_rate_hz=None, mono=False)
-    return track if track.has_audio else None
+    return {"fps": source.fps, "audio": original_sound(video.audio), "frame_times_s": variable_frame_times(source)}
 
 
 def _panel_frames(output: VideoOutput, video: VideoInput, source: FrameSource) -> Iterator[np.ndarray]:

@@ -1,7 +1,7 @@
 """A prediction run over many videos: skip what is complete, go on past failures, check everything at the end.
 
-Each video is predicted into its own folder (`diffsal.inference.outputs`), its map files written by worker
-threads while the model computes the next frames (`diffsal.inference.overlap`); one that fails is
+Each video is predicted into its own folder (`diffsal.predictions.folder`), its map files written by worker
+threads while the model computes the next frames (`diffsal.io.overlap`); one that fails is
 reported and its partial output deleted, and the run goes on. Under torchrun each rank predicts
 its shard; afterwards rank 0 checks that *every* video of the run has a complete output made with
 this run's settings and writes ``OUT/predict_summary.json``. The exit code is 0 when all videos
@@ -28,13 +28,13 @@ import numpy as np
 
 from diffsal import __version__
 from diffsal.errors import STORAGE_ERRNOS, DiffSalError, InputError, StorageError
-from diffsal.inference.outputs import (MAP_PATTERN, NPY_PATTERN, OVERLAY_NAME, RUN_SUMMARY_NAME, SUMMARY_NAME,
+from diffsal.predictions.folder import (MAP_PATTERN, NPY_PATTERN, OVERLAY_NAME, RUN_SUMMARY_NAME, SUMMARY_NAME,
                                        UNCERTAINTY_DIR, VideoOutput, map_png, write_json)
 from diffsal.inference.clip_plan import plan_clips
-from diffsal.inference.overlap import WriteBehind
+from diffsal.io.overlap import WriteBehind
 from diffsal.inference.predictor import FrameMap, Predictor
 from diffsal.inference.progress import RunProgress
-from diffsal.inference.map_formats import map_format
+from diffsal.predictions.map_formats import map_format
 from diffsal.inference.render import map_video_feed, overlay_feed, render_videos
 from diffsal.inference.sharding import ShardGroup
 from diffsal.inference.sources import VideoInput
@@ -46,7 +46,7 @@ from diffsal.runtime import TorchrunEnv
 class OutputOptions:
     """What is written per video: the 8-bit maps in `map_format`, and the extras."""
 
-    map_format: str = "png"  # "png", "stavis" (JPEG tree) or "mp4" (one map video): diffsal.inference.map_formats
+    map_format: str = "png"  # "png", "stavis" (JPEG tree) or "mp4" (one map video): diffsal.predictions.map_formats
     save_npy: bool = False  # float32 .npy map per frame
     overlay: bool = True  # overlay.mp4
     panel: bool = False  # panel.mp4: frame | prediction | ground truth

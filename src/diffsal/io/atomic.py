@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import math
 import os
 import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 # Room for the random part and ".partial" of a temporary name within the 255-byte file-name limit.
 TEMPORARY_STEM_BYTES = 120
@@ -94,3 +97,19 @@ def atomic_output(path: str | Path) -> Iterator[Path]:
         os.replace(temporary_path, path)
     finally:
         temporary_path.unlink(missing_ok=True)
+
+
+def write_json(path: Path, document: dict[str, Any]) -> None:
+    """Write `document` atomically as strict JSON: a NaN or inf (which JSON cannot hold) becomes null."""
+    with atomic_output(path) as temporary:
+        temporary.write_text(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value

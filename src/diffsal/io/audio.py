@@ -159,3 +159,11 @@ def _video_start_s(container: av.container.InputContainer) -> float:
     if stream.start_time is None:
         return 0.0
     return float(stream.start_time * stream.time_base)
+
+
+def original_sound(path: str | Path | None) -> AudioTrack | None:
+    """The sound track of the media file `path` at its own rate and channels (None without a file or a track)."""
+    if path is None:
+        return None
+    track = read_audio(path, sample_rate_hz=None, mono=False)
+    return track if track.has_audio else None

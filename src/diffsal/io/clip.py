@@ -1,22 +1,36 @@
 """Clips: T consecutive frames around a centre frame, resized and normalised for a video encoder.
 
-How frames are resized and normalised is the model's business: `ClipReader` applies the model's
-`diffsal.models.preprocessing.FrameTransform` (``config.preprocessing().frames``).
+How frames are resized and normalised is the model's business: `ClipReader` applies any `ClipTransform`, the
+model's (``config.preprocessing().frames``, a `diffsal.models.preprocessing.FrameTransform`).
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
 
 from diffsal.io.frame_source import FrameSource, check_frame_index
 
-if TYPE_CHECKING:
-    from diffsal.models.preprocessing import FrameTransform
+
+
+class ClipTransform(Protocol):
+    """What `ClipReader` needs of a model's frame transform."""
+
+    size: tuple[int, int]  # (height, width) of the model's frames
+
+    def decode_size(self, source_size: tuple[int, int]) -> tuple[int, int] | None:
+        """(width, height) to scale to while decoding; None: full resolution, then `resize`."""
+
+    def resize(self, frame: np.ndarray) -> np.ndarray:
+        """uint8 `(h, w, 3)` -> uint8 `(H, W, 3)`."""
+
+    def normalise(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 `(T, H, W, 3)` -> float32 `(3, T, H, W)`."""
+
 
 ResizeMode = Literal["stretch", "letterbox"]
 
@@ -109,7 +123,7 @@ class ClipReader:
         self,
         source: FrameSource,
         clip_length: int,
-        transform: FrameTransform,
+        transform: ClipTransform,
         resize_mode: ResizeMode = "stretch",
     ) -> None:
         if clip_length < 1:

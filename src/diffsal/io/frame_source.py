@@ -6,6 +6,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+_CONSTANT_RATE_TOLERANCE_S = 0.001  # a millisecond clock rounds k / fps by up to half of this
+
 
 @runtime_checkable
 class FrameSource(Protocol):
@@ -45,3 +47,13 @@ def check_frame_index(source: FrameSource, index: int, name: str) -> int:
     if not 0 <= index < source.num_frames:
         raise IndexError(f"{name}: frame index {index} out of range 0..{source.num_frames - 1}")
     return index
+
+
+def variable_frame_times(source: FrameSource) -> list[float] | None:
+    """The frame times in seconds of a variable-rate source; None when frame k is at k / fps
+    (within `_CONSTANT_RATE_TOLERANCE_S`: timestamps rounded to the file's clock), as most are."""
+    times = [source.time_of(index) for index in range(source.num_frames)]
+    if source.fps > 0 and all(abs(time - index / source.fps) <= _CONSTANT_RATE_TOLERANCE_S
+                              for index, time in enumerate(times)):
+        return None
+    return times

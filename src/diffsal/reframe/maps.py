@@ -16,11 +16,10 @@ import numpy as np
 from PIL import Image
 
 from diffsal.errors import InputError
-from diffsal.inference.map_formats import PNG, map_format
-from diffsal.inference.outputs import SUMMARY_NAME, VideoOutput
+from diffsal.predictions.map_formats import PNG, map_format
+from diffsal.predictions.folder import SUMMARY_NAME, VideoOutput
 
 PLANNING_WIDTH = 256
-PREDICTION_DEPTH = 3  # OUT/split<N>_results/<db>/<video>: the deepest folder `diffsal predict` writes a video to
 
 
 def planning_size(frame_size: tuple[int, int]) -> tuple[int, int]:
@@ -40,38 +39,6 @@ def to_planning_size(levels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if levels.shape[1] == factor * size[0] and levels.shape[0] == factor * size[1]:
         return np.asarray(image.reduce(factor))  # block means (within a level of BOX), 4x faster
     return np.asarray(image.resize(size, Image.Resampling.BOX))
-
-
-def find_prediction(folder: str | Path, video: Path) -> Path:
-    """The prediction folder of `video` in `folder`: `folder` itself, ``folder/<stem>``, or the one under `folder`
-    (up to `PREDICTION_DEPTH` levels down: ``OUT/<video>``, ``OUT/<db>/<video>``,
-    ``OUT/split<N>_results/<db>/<video>``) whose summary's input has `video`'s name without its suffix (a
-    dataset's prediction was made from the frame folder of the same name), the shallowest level first.
-
-    Raises:
-        InputError: no such folder, or two at the same level (of two databases): the message names them.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"{folder}: --maps must be a folder written by `diffsal predict`")
-    for candidate in (folder, folder / video.stem):
-        if _is_prediction_of(candidate, video):
-            return candidate
-    for depth in range(1, PREDICTION_DEPTH + 1):
-        found = sorted(path.parent for path in folder.glob("/".join(["*"] * depth + [SUMMARY_NAME]))
-                       if _is_prediction_of(path.parent, video))
-        if len(found) > 1:
-            raise InputError(f"{folder}: {len(found)} predictions of {video.name} ({', '.join(map(str, found[:4]))}); "
-                             "give the folder of the one to use as --maps")
-        if found:
-            return found[0]
-    raise InputError(f"{folder}: no complete `diffsal predict` output of {video.name} (looked for {SUMMARY_NAME} "
-                     f"in {folder} and up to {PREDICTION_DEPTH} folder levels under it)")
-
-
-def _is_prediction_of(candidate: Path, video: Path) -> bool:
-    summary = VideoOutput(candidate.parent, candidate.name).read_summary()
-    return summary is not None and Path(str(summary.get("input", ""))).stem == video.stem
 
 
 def check_prediction(prediction: Path, num_frames: int, frame_size: tuple[int, int]) -> dict:

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from diffsal.inference.overlay import blend
-from diffsal.inference.overlap import read_ahead
-from diffsal.inference.render import variable_frame_times
+from diffsal.io.overlay import blend
+from diffsal.io.overlap import read_ahead
+from diffsal.io.frame_source import variable_frame_times
 from diffsal.io.audio import AudioTrack
 from diffsal.io.video import VideoReader
 from diffsal.io.writer import write_video

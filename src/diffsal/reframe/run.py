@@ -28,15 +28,17 @@ from typing import Any
 import numpy as np
 
 from diffsal.errors import InputError
-from diffsal.inference.outputs import SUMMARY_NAME, write_json
+from diffsal.io.atomic import write_json
+from diffsal.predictions.folder import SUMMARY_NAME
 from diffsal.inference.predictor import Predictor
 from diffsal.inference.progress import RunProgress
-from diffsal.inference.render import original_sound
+from diffsal.io.audio import original_sound
 from diffsal.inference.runner import OutputOptions, PredictionRun
 from diffsal.inference.sources import VideoInput
 from diffsal.io.paths import check_input_path, check_output_folder
 from diffsal.io.video import VideoReader
-from diffsal.reframe.maps import check_prediction, find_prediction, read_planning_maps
+from diffsal.predictions.lookup import find_prediction
+from diffsal.reframe.maps import check_prediction, read_planning_maps
 from diffsal.reframe.plan import FORMAT_NAME, MOTION_MODES, CropPlan, path_quality, plan_crops
 from diffsal.reframe.render import write_cropped, write_preview
 from diffsal.reframe.shots import DEFAULT_MIN_SHOT_FRAMES, shot_boundaries, shots_from_boundaries
@@ -180,7 +182,7 @@ def _write(video: Path, files: ReframeFiles, settings: ReframeSettings, signatur
     plan = plan_crops(planning_maps.astype(np.float32), frame_size, settings.aspect, zoom=settings.zoom,
                       motion=settings.motion, shots=shots)
     seconds["plan"] = _lap(started, seconds)
-    sound = original_sound(VideoInput(video.stem, video, video))
+    sound = original_sound(video)
     say(f"writing {files.video} ({plan.window_size[0]}x{plan.window_size[1]}, {len(plan.shots)} shot(s))")
     bars = RunProgress(1, enabled=progress)
     bars.start_video(files.video.name, num_frames)

@@ -13,6 +13,8 @@ from typing import Any, Literal
 
 from diffsal.errors import ConfigError
 from diffsal.models.config import DiffusionConfig, VideoEncoderConfig, video_feature_sizes
+from diffsal.models.preprocessing import FrameTransform, Preprocessing
+from diffsal.models.published.preprocessing import PublishedAudioExamples
 from diffsal.typed_config import from_dict, to_dict
 
 Architecture = Literal["published-av", "published-visual"]
@@ -188,11 +190,14 @@ class PublishedConfig:
             frames=dataclasses.replace(frames, resize_steps=steps),
         )
 
-    def preprocessing(self):
-        """The published input pipeline (`diffsal.models.preprocessing.Preprocessing`) for this config."""
-        from diffsal.models.published.preprocessing import published_preprocessing
-
-        return published_preprocessing(self)
+    def preprocessing(self) -> Preprocessing:
+        """The published input pipeline for this config: PIL-resized frames and, for the audio-visual kind, the
+        log-mel examples of the native-rate track."""
+        frames = self.frames
+        transform = FrameTransform(size=(self.height, self.width), resize_steps=frames.resize_steps,
+                                   pixel_scale=frames.pixel_scale, mean=frames.mean, std=frames.std)
+        audio = PublishedAudioExamples(self.num_frames, tuple(self.audio.example_size)) if self.use_audio else None
+        return Preprocessing(transform, audio)
 
     def to_dict(self) -> dict[str, Any]:
         return to_dict(self)

@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from diffsal.models.preprocessing import FrameTransform, Preprocessing
 from diffsal.models.published.audio_frontend import published_audio_examples
 
 if TYPE_CHECKING:
     from diffsal.io.audio import AudioTrack
-    from diffsal.models.published.config import PublishedConfig
 
 
 @dataclass(frozen=True)
@@ -47,11 +45,3 @@ class PublishedAudioExamples:
             samples = np.concatenate([np.zeros(shift, samples.dtype), samples]) if shift > 0 else samples[-shift:]
         return published_audio_examples(samples, rate, first_frame, fps, self.clip_length,
                                         size=self.example_size)
-
-
-def published_preprocessing(config: PublishedConfig) -> Preprocessing:
-    frames = config.frames
-    transform = FrameTransform(size=(config.height, config.width), resize_steps=frames.resize_steps,
-                               pixel_scale=frames.pixel_scale, mean=frames.mean, std=frames.std)
-    audio = PublishedAudioExamples(config.num_frames, tuple(config.audio.example_size)) if config.use_audio else None
-    return Preprocessing(transform, audio)

@@ -1,7 +1,7 @@
 """Pictures of predictions: colour-mapped maps blended on the frame, and side-by-side panels.
 
 Pure image functions on RGB uint8 `(H, W, 3)` frames and float `(H, W)` maps in [0, 1]; the
-videos are put together by `diffsal.inference.outputs`.
+videos are put together by `diffsal.predictions.folder`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ dataset the MATLAB evaluation's ``split<N>_results/<db folder>/<video>``)::
 
     00001.png ...            8-bit map of every frame, 1-based, at the frame's own size (--format png, default;
                              pred_sal_000001.jpg ... with --format stavis, saliency.mp4 with --format mp4:
-                             `diffsal.inference.map_formats`)
+                             `diffsal.predictions.map_formats`)
     00001.npy ...            float32 map (optional, --save-npy)
     uncertainty/00001.png    16-bit per-pixel std over the samples, value / 65535 = std (--samples > 1)
     overlay.mp4              the map blended on the frames, with the original sound
@@ -27,7 +27,6 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
-import math
 import os
 import shutil
 import uuid
@@ -38,9 +37,9 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from diffsal.inference.map_formats import PNG, PNG_COMPRESS_LEVEL, MapFormat
-from diffsal.inference.overlay import to_uint8
-from diffsal.io.atomic import atomic_output, temporary_stem
+from diffsal.predictions.map_formats import PNG, PNG_COMPRESS_LEVEL, MapFormat
+from diffsal.io.overlay import to_uint8
+from diffsal.io.atomic import temporary_stem, write_json
 from diffsal.io.video import read_gray_video
 
 SUMMARY_NAME = "summary.json"
@@ -92,22 +91,6 @@ def earlier_keys(root: str | Path) -> dict[str, str]:
     return keys
 
 
-def write_json(path: Path, document: dict[str, Any]) -> None:
-    """Write `document` atomically as strict JSON: a NaN or inf (which JSON cannot hold) becomes null."""
-    with atomic_output(path) as temporary:
-        temporary.write_text(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
-
-
 def _hidden_stem(name: str) -> str:
     """The part of `name` in the hidden folders of its output: `name`, or when too long for a file name
     with a suffix, its start and a hash of the whole (so two long names never share hidden folders)."""
@@ -121,7 +104,7 @@ class VideoOutput:
     Args:
         root: OUT.
         key: the video's folder relative to OUT.
-        map_format: the files the maps are stored in (`diffsal.inference.map_formats`).
+        map_format: the files the maps are stored in (`diffsal.predictions.map_formats`).
     """
 
     def __init__(self, root: str | Path, key: str, map_format: MapFormat = PNG) -> None:
