@@ -133,3 +133,26 @@ def test_bad_device_is_one_line_with_exit_code_2(capsys):
     assert err.count("\n") == 1 and "device must be auto, cpu, cuda or cuda:N, got 'gpu'" in err
     assert run("train", "--device", "cuda:x") == 2
     assert "device must be auto, cpu, cuda or cuda:N" in capsys.readouterr().err
+
+
+def test_the_library_calls_write_what_the_commands_write(tmp_path, synthetic_root, tiny_model, capsys):
+    from diffsal.evaluation import EvaluationSettings
+    from diffsal.evaluation.score import score
+    from diffsal.inference.predict import SamplingSettings, predict
+    from diffsal.inference.runner import OutputOptions
+
+    assert run("predict", synthetic_root, "--model", tiny_model, "--out", tmp_path / "cli", *FAST) == 0
+    assert run("evaluate", synthetic_root, tmp_path / "cli", "--out", tmp_path / "cli_scores", "--metrics", "CC,NSS",
+               "--threads", "1", "--quiet") == 0
+    capsys.readouterr()
+    predicted = predict(synthetic_root, tiny_model, tmp_path / "library",
+                        sampling=SamplingSettings(steps=1, batch_size=4), outputs=OutputOptions(overlay=False))
+    assert predicted.exit_code == 0 and predicted.kind == "dataset"
+    assert [outcome.status for outcome in predicted.report.outcomes] == ["done"] * len(predicted.videos)
+    for video in predicted.videos:
+        for cli_map in sorted((tmp_path / "cli" / video.key).glob("*.png")):
+            assert cli_map.read_bytes() == (tmp_path / "library" / video.key / cli_map.name).read_bytes()
+    result = score(synthetic_root, tmp_path / "library", tmp_path / "library_scores",
+                   settings=EvaluationSettings(metrics=("CC", "NSS"), workers=1))
+    cli_scores = json.loads((tmp_path / "cli_scores" / "metrics.json").read_text())["databases"]["Synthetic"]
+    assert result.databases["Synthetic"].to_dict()["scores"] == cli_scores["scores"]

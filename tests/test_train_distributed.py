@@ -72,8 +72,8 @@ def test_the_trainer_and_sharded_prediction_share_the_runtime():
 
     assert inspect.signature(PredictionRun).parameters["place"].annotation in (TorchrunEnv, "TorchrunEnv")
     assert inspect.signature(ShardGroup).parameters["place"].annotation in (TorchrunEnv, "TorchrunEnv")
-    context = init_distributed("cpu", TorchrunEnv())
-    assert (context.place.rank, context.place.world_size, context.device) == (0, 1, torch.device("cpu"))
+    group = init_distributed("cpu", TorchrunEnv())
+    assert (group.place.rank, group.place.world_size, group.device) == (0, 1, torch.device("cpu"))
 
 
 def test_one_device_vocabulary_with_one_error_message():

@@ -73,7 +73,7 @@ def run(study: Study) -> Path:
 def _figure(study: Study, video: str, plans: dict) -> None:
     """Frames of a test video with the audio-visual and the video-only model's 9:16 windows drawn, and the
     audio-visual crop: ``OUT/reframing.png``."""
-    audio_visual, video_only = plans[AUDIO_VISUAL.key], plans[VIDEO_ONLY.key]
+    audio_visual = plans[AUDIO_VISUAL.key]
     width, height = audio_visual.window_size
     rows = []
     with VideoReader(_video_file(study, video)) as reader:

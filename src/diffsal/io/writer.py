@@ -9,7 +9,7 @@ channels are averaged into mono.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
@@ -59,10 +59,7 @@ def write_video(
     """
     rate = _frame_rate(fps)
     timeline = _Timeline(rate, frame_times_s)
-    frame_iterator = iter(frames)
-    first = next(frame_iterator, None)
-    if first is None:
-        raise MediaError(f"{path}: no frames to write")
+    first, frame_iterator = _first_and_rest(frames, path)
     first = _even_sized(first)
     height, width = first.shape[:2]
     with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
@@ -107,10 +104,7 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     """
     rate = _frame_rate(fps)
     timeline = _Timeline(rate, frame_times_s)
-    map_iterator = iter(maps)
-    first = next(map_iterator, None)
-    if first is None:
-        raise MediaError(f"{path}: no frames to write")
+    first, map_iterator = _first_and_rest(maps, path)
     height, width = np.shape(first)[:2]
     with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=rate)
@@ -245,6 +239,15 @@ def _unnamed(layout: str) -> bool:
 def _chain(first: np.ndarray, rest: Iterable[np.ndarray]) -> Iterable[np.ndarray]:
     yield first
     yield from rest
+
+
+def _first_and_rest(frames: Iterable[np.ndarray], path: str | Path) -> tuple[np.ndarray, Iterator[np.ndarray]]:
+    """The first frame (it fixes the video's size) and an iterator over the others; MediaError without frames."""
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
+        raise MediaError(f"{path}: no frames to write")
+    return first, iterator
 
 
 def _frame_rate(fps: float | Fraction) -> Fraction:

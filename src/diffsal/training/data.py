@@ -59,11 +59,11 @@ class BatchStream:
     gets its shard), so micro-batch `n` of the run is the same whether the run was interrupted or not.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int, context: TrainingGroup, seed: int,
+    def __init__(self, dataset: Dataset, batch_size: int, group: TrainingGroup, seed: int,
                  num_workers: int) -> None:
         self.dataset = dataset
         self.batch_size = batch_size
-        self.context = context
+        self.group = group
         self.seed = seed
         self.num_workers = num_workers
 
@@ -81,7 +81,7 @@ class BatchStream:
             batches = [indices[start : start + self.batch_size]
                        for start in range(0, len(indices) - self.batch_size + 1, self.batch_size)] or [indices]
             loader = DataLoader(self.dataset, batch_sampler=batches[offset:], num_workers=self.num_workers,
-                                worker_init_fn=worker_init_fn, pin_memory=self.context.device.type == "cuda",
+                                worker_init_fn=worker_init_fn, pin_memory=self.group.device.type == "cuda",
                                 generator=torch.Generator().manual_seed(self.seed * EPOCH_ORDER_FACTOR + epoch))
             for batch in one_line_errors(loader):
                 yield epoch, batch
@@ -91,18 +91,18 @@ class BatchStream:
         set_epoch = getattr(self.dataset, "set_epoch", None)
         if callable(set_epoch):
             set_epoch(epoch)
-        sampler = DistributedSampler(self.dataset, num_replicas=self.context.place.world_size, rank=self.context.place.rank,
+        sampler = DistributedSampler(self.dataset, num_replicas=self.group.place.world_size, rank=self.group.place.rank,
                                      shuffle=True, seed=self.seed, drop_last=False)
         sampler.set_epoch(epoch)
         return list(sampler)
 
 
-def validation_batches(dataset: Dataset, batch_size: int, context: TrainingGroup, max_clips: int,
+def validation_batches(dataset: Dataset, batch_size: int, group: TrainingGroup, max_clips: int,
                        num_workers: int) -> Iterator[dict]:
     """This rank's share of at most `max_clips` validation clips spread evenly over the set, in a fixed order."""
     count = min(len(dataset), max_clips)
     chosen = sorted({round(position * (len(dataset) - 1) / max(count - 1, 1)) for position in range(count)})
-    indices = chosen[context.place.rank :: context.place.world_size]
+    indices = chosen[group.place.rank :: group.place.world_size]
     batches = [indices[start : start + batch_size] for start in range(0, len(indices), batch_size)]
     yield from one_line_errors(DataLoader(dataset, batch_sampler=batches, num_workers=num_workers,
                                           worker_init_fn=worker_init_fn))

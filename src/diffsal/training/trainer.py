@@ -96,45 +96,45 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
     `diffsal.training.run_folder`); the check runs before anything is built or written.
     """
     run_dir = check_run_folder(config.out_dir, resume=resume, overwrite=overwrite, recipe=to_dict(config))
-    context = init_distributed(device)
+    group = init_distributed(device)
     try:
-        if overwrite and context.place.is_main and run_dir.exists():
+        if overwrite and group.place.is_main and run_dir.exists():
             clear_run(run_dir)
-        context.barrier()
-        return _Trainer(config, context, resume).run()
+        group.barrier()
+        return _Trainer(config, group, resume).run()
     finally:
         shutdown_distributed()
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, context: TrainingGroup, resume: bool) -> None:
+    def __init__(self, config: TrainConfig, group: TrainingGroup, resume: bool) -> None:
         self.config = config
-        self.context = context
+        self.group = group
         self.run_dir = Path(config.out_dir)
         self.store = CheckpointStore(self.run_dir / CHECKPOINTS_DIR)
         self.resume = resume
         train = config.train
         seed_everything(train.seed)  # the same initial weights on every rank
         self.model, self.notes = model_from_recipe(config.model, self.store.path("last") if resume else None)
-        self.model.to(context.device)
+        self.model.to(group.device)
         with warnings.catch_warnings(record=True) as caught:  # videos left out by data.skip_bad, ...
             warnings.simplefilter("always")
             self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed,
                                                                 config.validation_seed)
         self.notes += [f"warning: {warning.message}" for warning in caught]
-        self.stream = BatchStream(self.train_set, train.batch_size, context, train.seed, config.data.num_workers)
+        self.stream = BatchStream(self.train_set, train.batch_size, group, train.seed, config.data.num_workers)
         self.total_steps = self._total_steps()
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
         self.optimizer = _optimizer(config.optim, trainable)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_multiplier(
             config.optim.schedule, self.total_steps, config.optim.warmup_steps, config.optim.milestones,
             config.optim.gamma, config.optim.min_lr_ratio))
-        self.scaler = torch.amp.GradScaler(context.device.type, enabled=train.amp == "fp16")
+        self.scaler = torch.amp.GradScaler(group.device.type, enabled=train.amp == "fp16")
         self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(train.ema_decay), use_buffers=True)
                     if train.ema_decay is not None else None)
         loss_module = _LossModule(self.model)
-        if context.place.distributed:
-            device_ids = [context.device.index] if context.device.type == "cuda" else None
+        if group.place.distributed:
+            device_ids = [group.device.index] if group.device.type == "cuda" else None
             self.loss_module = DistributedDataParallel(loss_module, device_ids=device_ids)
         else:
             self.loss_module = loss_module
@@ -151,7 +151,7 @@ class _Trainer:
         return max(1, micro_batches // train.grad_accum)
 
     def _restore(self) -> None:
-        folder, state = self.store.load_training_state("last", map_location=self.context.device)
+        folder, state = self.store.load_training_state("last", map_location=self.group.device)
         report = load_into(self.model, state["model"], source=str(folder), strict=False)
         if not report.ok:
             raise InputError(f"{folder}: the checkpoint does not fit the recipe's model: {report.problems()}")
@@ -191,7 +191,7 @@ class _Trainer:
                            self.store.path("best"), time.perf_counter() - started)
 
     def _open_log(self):
-        if not self.context.place.is_main:
+        if not self.group.place.is_main:
             return NullRunLog()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_output(self.run_dir / RESOLVED_CONFIG) as temporary:
@@ -202,23 +202,23 @@ class _Trainer:
         train = self.config.train
         batches = self.stream.iterate(start_batch=self.step * train.grad_accum)
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(train.amp)
-        clips_per_step = train.batch_size * train.grad_accum * self.context.place.world_size
+        clips_per_step = train.batch_size * train.grad_accum * self.group.place.world_size
         while self.step < self.total_steps:
             self.model.train()
-            torch.manual_seed(_seed(train.seed, self.context.place.rank, self.step))  # dropout and the like
+            torch.manual_seed(_seed(train.seed, self.group.place.rank, self.step))  # dropout and the like
             loss_sum = 0.0
             for micro in range(train.grad_accum):
                 epoch, batch = next(batches)
                 frames, audio, target = self._inputs(batch)
                 timesteps, noise = self._diffusion_draws(frames.shape[0], micro)
                 last_micro = micro == train.grad_accum - 1
-                sync = nullcontext() if last_micro or not self.context.place.distributed else self.loss_module.no_sync()
+                sync = nullcontext() if last_micro or not self.group.place.distributed else self.loss_module.no_sync()
                 with sync:
-                    with torch.autocast(self.context.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
+                    with torch.autocast(self.group.device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                         loss = self.loss_module(frames, audio, target, timesteps, noise)
                     self.scaler.scale(loss / train.grad_accum).backward()
                 loss_sum += float(loss.detach())
-            loss_value = self.context.mean(loss_sum / train.grad_accum)
+            loss_value = self.group.mean(loss_sum / train.grad_accum)
             if not math.isfinite(loss_value):
                 last = self.store.path("last")
                 raise TrainingError(f"loss became {loss_value} at step {self.step + 1}; the last good checkpoint "
@@ -235,7 +235,7 @@ class _Trainer:
                 self._save(improved)
 
     def _inputs(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
-        device = self.context.device
+        device = self.group.device
         frames = batch["frames"].to(device, non_blocking=True)
         target = batch["target"].to(device, non_blocking=True)
         audio = batch["audio"].to(device, non_blocking=True) if self.model.config.use_audio else None
@@ -262,23 +262,23 @@ class _Trainer:
         the step. N processes with gradient accumulation therefore compute exactly the loss of one
         process with the same global batch, and a resumed run draws what the uninterrupted run drew.
         """
-        world, batch = self.context.place.world_size, self.config.train.batch_size
+        world, batch = self.group.place.world_size, self.config.train.batch_size
         clips_per_step = world * batch * self.config.train.grad_accum
         config = self.model.config
         generator = torch.Generator().manual_seed(_seed(self.config.train.seed, TRAINING_NOISE_STREAM, self.step))
         timesteps = self.model.diffusion.sample_timesteps(clips_per_step, generator=generator)
         noise = torch.randn(clips_per_step, config.frames_out, config.height, config.width, generator=generator)
-        rows = torch.arange(world * micro * batch + self.context.place.rank, world * (micro + 1) * batch, world)[:local_batch]
-        device = self.context.device
+        rows = torch.arange(world * micro * batch + self.group.place.rank, world * (micro + 1) * batch, world)[:local_batch]
+        device = self.group.device
         return timesteps[rows].to(device), noise[rows].to(device)
 
     def _check_replicas(self, log) -> None:
         """Under DDP every rank must hold the same weights; compare a checksum across ranks and log it."""
-        if not self.context.place.distributed:
+        if not self.group.place.distributed:
             return
         with torch.no_grad():
             checksum = sum(float(parameter.double().abs().sum()) for parameter in self.model.parameters())
-        spread = self.context.max(checksum) - self.context.min(checksum)
+        spread = self.group.max(checksum) - self.group.min(checksum)
         log.write("replicas", self.step, {"weight_checksum": checksum, "checksum_spread": spread})
         if spread > 1e-6 * max(abs(checksum), 1.0):
             raise TrainingError(f"replica weights diverged across ranks (checksum spread {spread:g})")
@@ -296,9 +296,9 @@ class _Trainer:
         model = self._inference_model
         model.eval()
         train = self.config.train
-        batches = validation_batches(self.validation_set, train.batch_size, self.context,
+        batches = validation_batches(self.validation_set, train.batch_size, self.group,
                                      self.config.data.validation_max_clips, self.config.data.num_workers)
-        generator = torch.Generator(self.context.device).manual_seed(train.seed)
+        generator = torch.Generator(self.group.device).manual_seed(train.seed)
         cc_sum = nss_sum = count = nss_count = 0.0
         shown = None
         for batch in batches:
@@ -315,10 +315,10 @@ class _Trainer:
                         nss_sum, nss_count = nss_sum + nss(predicted, fixations), nss_count + 1
             if shown is None:
                 shown = np.concatenate([prediction[:4, 0].float().cpu().numpy(), target[:4, 0].float().cpu().numpy()])
-        total = self.context.sum(count)
-        mean_cc = self.context.sum(cc_sum) / total if total else float("nan")
-        nss_total = self.context.sum(nss_count)
-        mean_nss = self.context.sum(nss_sum) / nss_total if nss_total else float("nan")
+        total = self.group.sum(count)
+        mean_cc = self.group.sum(cc_sum) / total if total else float("nan")
+        nss_total = self.group.sum(nss_count)
+        mean_nss = self.group.sum(nss_sum) / nss_total if nss_total else float("nan")
         log.write("val", self.step, {"cc": mean_cc, "nss": mean_nss, "maps": total})
         if shown is not None:
             log.images(self.step, "val/prediction_then_target", shown)
@@ -329,7 +329,7 @@ class _Trainer:
         return improved
 
     def _save(self, improved: bool) -> None:
-        if self.context.place.is_main:
+        if self.group.place.is_main:
             state = {
                 "model": self.model.state_dict(),
                 "optimizer": self.optimizer.state_dict(),
@@ -344,4 +344,4 @@ class _Trainer:
             }
             links = ("last", "best") if improved else ("last",)
             self.store.save(self.step, self._inference_model.save_pretrained, state, links=links)
-        self.context.barrier()
+        self.group.barrier()
