@@ -3,6 +3,6 @@
 from diffsal.diffusion.ddim import DDIMSampler, mean_and_std
 from diffsal.diffusion.gaussian import GaussianDiffusion, randn
 from diffsal.diffusion.scaling import DataScaling
-from diffsal.diffusion.schedule import cosine_alphas_cumprod
+from diffsal.diffusion.noise_schedule import cosine_alphas_cumprod
 
 __all__ = ["DDIMSampler", "DataScaling", "GaussianDiffusion", "cosine_alphas_cumprod", "mean_and_std", "randn"]

@@ -7,7 +7,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from diffsal.diffusion.schedule import cosine_alphas_cumprod
+from diffsal.diffusion.noise_schedule import cosine_alphas_cumprod
 
 
 def randn(shape: tuple[int, ...], *, generator: torch.Generator | None = None, device: torch.device | str = "cpu",
