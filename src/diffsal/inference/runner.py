@@ -28,17 +28,18 @@ import numpy as np
 
 from diffsal import __version__
 from diffsal.errors import STORAGE_ERRNOS, DiffSalError, InputError, StorageError
-from diffsal.predictions.folder import (MAP_PATTERN, NPY_PATTERN, OVERLAY_NAME, RUN_SUMMARY_NAME, SUMMARY_NAME,
-                                       UNCERTAINTY_DIR, VideoOutput, map_png, write_json)
 from diffsal.inference.clip_plan import plan_clips
-from diffsal.io.overlap import WriteBehind
 from diffsal.inference.predictor import FrameMap, Predictor
 from diffsal.inference.progress import RunProgress
-from diffsal.predictions.map_formats import map_format
 from diffsal.inference.render import map_video_feed, overlay_feed, render_videos
 from diffsal.inference.sharding import ShardGroup
 from diffsal.inference.sources import VideoInput
+from diffsal.io.atomic import write_json
 from diffsal.io.audio import read_audio
+from diffsal.io.overlap import WriteBehind
+from diffsal.predictions.folder import (MAP_PATTERN, NPY_PATTERN, OVERLAY_NAME, RUN_SUMMARY_NAME, SUMMARY_NAME,
+                                        UNCERTAINTY_DIR, VideoOutput, map_png)
+from diffsal.predictions.map_formats import map_format
 from diffsal.runtime import TorchrunEnv
 
 
