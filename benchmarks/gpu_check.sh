@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU measurements of docs/performance.md, as one script (about 8 minutes on one H200):
+# The GPU measurements of docs/performance.md, as one script (about 9 minutes on one H200):
 #
 #   bash benchmarks/gpu_check.sh [OUT]        # OUT defaults to runs/gpu_check
 #
@@ -11,6 +11,8 @@
 # 4. a 200-step training run of the paper preset at batch 16 (bf16) through `diffsal train` with the real data
 #    loader on a generated 640x360 synthetic benchmark, GPU utilisation sampled every 0.5 s by nvidia-smi
 #    (target: the loader never the bottleneck, i.e. utilisation near 100 % and steps/s equal to the step alone).
+# 5. the cost of a distillation's teacher maps: frames/s of building the cache with the published audio-visual model
+#    and with the paper preset on a generated 1280x720 30 fps mp4 (benchmarks/teacher_cache_bench.py).
 # Every part writes its own log under OUT; the summary is OUT/summary.txt.
 set -u
 OUT=${1:-runs/gpu_check}
@@ -61,4 +63,8 @@ if busy:
           f"min {min(busy):.0f} %, samples {len(busy)}; peak memory used {max(float(r[1]) for r in rows):.0f} MiB")
 EOF
 tail -5 "$OUT/train.log" >> "$OUT/summary.txt"
+
+log "5. teacher-map cache for distillation (published-av and paper teachers, 1280x720, 96 frames)"
+"$PY" benchmarks/teacher_cache_bench.py --device cuda --teachers published-av,paper --frames 96 2>&1 \
+    | tee "$OUT/teacher_cache.log" | tail -6 >> "$OUT/summary.txt"
 cat "$OUT/summary.txt"

@@ -23,7 +23,7 @@ LAYERS = (
     ("data",),
     ("predictions", "synth"),
     ("inference", "evaluation", "training"),
-    ("reframe",),
+    ("reframe", "distillation"),
     ("experiments",),
     ("demo",),
     ("cli",),

@@ -18,7 +18,8 @@ An item is a dict that torch's default collate can batch:
 - ``dataset`` str, ``video`` str, ``frame`` int (0-based centre frame), ``num_frames`` int,
   ``fps`` float, ``original_size`` int64 `(2,)` = (height, width) of the source frames.
 
-``target`` and ``fixations`` are present only when the dataset was built with annotations.
+``target`` and ``fixations`` are present only when the dataset was built with annotations. A dataset
+built with `target_maps` (a teacher's maps, for distillation) has ``target`` from it and no ``fixations``.
 
 Per-video state is compact (a `VideoRecord` of paths and numbers). Frame readers and decoded
 sound tracks are opened lazily in the process that reads (DataLoader workers included) and
@@ -38,9 +39,14 @@ import torch
 from torch.utils.data import Dataset
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
-from diffsal.data.video_record import VideoRecord
-from diffsal.data.sampling import DEFAULT_TRAIN_STRIDE, ClipSampler, Sampling, target_frames
+from diffsal.data.sampling import (
+    DEFAULT_TRAIN_STRIDE,
+    ClipSampler,
+    Sampling,
+    target_frames,
+)
 from diffsal.data.targets import resize_fixations, resize_saliency
+from diffsal.data.video_record import VideoRecord
 from diffsal.errors import DatasetError
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader, ResizeMode
@@ -76,6 +82,8 @@ class ClipDataset(Dataset):
             with a 1.52 s window (`default_preprocessing`).
         audio_offset_s: shift of the audio window's centre, in seconds.
         annotations: load ``target`` and ``fixations``.
+        target_maps: instead of annotations, where ``target`` comes from: called with (record index, 0-based
+            frame indices), it returns float32 `(K, H, W)` maps in [0, 1] at the clip's frame size.
         cached_videos: open frame readers kept per process.
         audio_cache_mb: decoded sound tracks kept per process, in MiB (at least one track).
         skipped: messages about videos left out (`skip_bad`), kept for reporting.
@@ -97,6 +105,7 @@ class ClipDataset(Dataset):
         resize_mode: ResizeMode = "stretch",
         audio_offset_s: float = 0.0,
         annotations: bool = True,
+        target_maps: Callable[[int, list[int]], np.ndarray] | None = None,
         cached_videos: int = 4,
         audio_cache_mb: float = 64.0,
         skipped: Sequence[str] = (),
@@ -117,7 +126,10 @@ class ClipDataset(Dataset):
             raise ValueError(f"resize mode {resize_mode!r} needs frames scaled while decoding; this model's frames "
                              "are resized from the full frame (resize_steps), which only stretches")
         self.audio_offset_s = float(audio_offset_s)
+        if annotations and target_maps is not None:
+            raise ValueError("give annotations or target_maps, not both")
         self.annotations = annotations
+        self.target_maps = target_maps
         self.cached_videos = max(1, cached_videos)
         self.audio_cache_bytes = int(audio_cache_mb * 2**20)
         self.skipped = list(skipped)
@@ -172,6 +184,9 @@ class ClipDataset(Dataset):
             "fps": float(record.fps),
             "original_size": torch.tensor([height, width], dtype=torch.int64),
         }
+        if self.target_maps is not None:
+            maps = self.target_maps(record_index, target_frames(frame, record.num_frames, self.frames_out))
+            item["target"] = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))
         if self.annotations:
             targets = target_frames(frame, record.num_frames, self.frames_out)
             item["target"] = torch.from_numpy(np.stack([

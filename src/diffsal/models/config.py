@@ -21,7 +21,7 @@ from diffsal.models.preprocessing import (
 )
 from diffsal.typed_config import from_dict, to_dict
 
-PRESETS = ("paper", "tiny")
+PRESETS = ("paper", "tiny", "fast")
 
 
 def video_feature_sizes(channels: tuple[int, ...], num_frames: int, height: int, width: int
@@ -316,6 +316,22 @@ class DiffSalConfig:
                 audio=AudioEncoderConfig(example_size=(32, 64), trunk_channels=(8, 16, 32, 32), temporal_heads=2),
                 unet=SaliencyUNetConfig(time_embed_dim=16, time_hidden_dim=64, fuse_channels=32, head_channels=16,
                                         kv_pool_size=(2, 4)),
+            )
+        if name == "fast":
+            # The student preset of `diffsal distill`: whole `diffsal predict` in real time on a 2-core CPU in fp32
+            # (docs/performance.md). All 16 maps of a clip from one pass of the encoders and one step of the
+            # decoder; the tiny preset's audio branch, an MViT 1.5x wider than the tiny preset's, 96x160 frames.
+            return cls(
+                num_frames=16,
+                frames_out=16,
+                height=96,
+                width=160,
+                video=VideoEncoderConfig(channels=(24, 48, 96, 192), depths=(1, 1, 1, 1), num_heads=(1, 1, 2, 2),
+                                         stochastic_depth_prob=0.0),
+                audio=AudioEncoderConfig(example_size=(32, 64), trunk_channels=(8, 16, 32, 32), temporal_heads=2),
+                unet=SaliencyUNetConfig(time_embed_dim=16, time_hidden_dim=64, fuse_channels=48, head_channels=24,
+                                        kv_pool_size=(2, 4)),
+                diffusion=DiffusionConfig(sampling_steps=1),
             )
         raise ConfigError(f"unknown model preset {name!r}; choose one of {', '.join(PRESETS)}")
 

@@ -94,6 +94,14 @@ class SaliencyDiffusion(nn.Module):
         predicted = self.denoise(noisy, timesteps, conditioning)
         return self.diffusion.x0_loss(predicted, x0, reduction=self.config.diffusion.loss_reduction)
 
+    def one_step_maps(self, frames: torch.Tensor, audio: torch.Tensor | None, noise: torch.Tensor) -> torch.Tensor:
+        """The maps (B, K, H, W) in [0, 1] that one DDIM step from `noise` gives (what `sample(steps=1, noise=noise)`
+        returns), with gradients: the model used as a direct regressor, as a distilled student is trained."""
+        first = self.sampler.timesteps(1)[0]
+        timesteps = torch.full((frames.shape[0],), first, device=frames.device, dtype=torch.long)
+        predicted = self.denoise(noise.to(frames.device), timesteps, self.encode(frames, audio))
+        return self.scaling.decode(predicted.float())
+
     # ------------------------------------------------------------------ inference
     @torch.no_grad()
     def sample(self, frames: torch.Tensor, audio: torch.Tensor | None = None, *, steps: int | None = None,

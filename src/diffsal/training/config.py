@@ -19,7 +19,7 @@ MAX_WORKERS = 256
 class ModelSection:
     """Which network to train and what it starts from."""
 
-    preset: Literal["paper", "tiny"] = "tiny"
+    preset: Literal["paper", "tiny", "fast"] = "tiny"
     overrides: dict[str, Any] = field(default_factory=dict)  # nested keys of DiffSalConfig
     init_from: str | None = None  # a saved model folder (e.g. the stage-1 `best`) to start from
     video_weights: str | None = None  # torchvision MViTv2-S Kinetics-400 state dict
@@ -81,29 +81,9 @@ class TrainConfig:
     train: TrainSection = field(default_factory=TrainSection)
 
     def __post_init__(self) -> None:
-        train, optim, data = self.train, self.optim, self.data
+        check_loop_sections(self.optim, self.train)
+        data = self.data
         checks = [
-            ("train.batch_size", train.batch_size, f"in [1, {MAX_BATCH}]", 1 <= train.batch_size <= MAX_BATCH),
-            ("train.grad_accum", train.grad_accum, f"in [1, {MAX_BATCH}]", 1 <= train.grad_accum <= MAX_BATCH),
-            ("train.log_every", train.log_every, ">= 1", train.log_every >= 1),
-            ("train.eval_every", train.eval_every, ">= 1", train.eval_every >= 1),
-            ("train.checkpoint_every", train.checkpoint_every, ">= 1", train.checkpoint_every >= 1),
-            ("train.seed", train.seed, f"in [0, {MAX_SEED}]", 0 <= train.seed <= MAX_SEED),
-            ("train.epochs", train.epochs, ">= 1 or null", train.epochs is None or train.epochs >= 1),
-            ("train.max_steps", train.max_steps, ">= 1 or null", train.max_steps is None or train.max_steps >= 1),
-            ("train.sampling_steps", train.sampling_steps, ">= 1 or null",
-             train.sampling_steps is None or train.sampling_steps >= 1),
-            ("train.ema_decay", train.ema_decay, "in (0, 1) or null",
-             train.ema_decay is None or 0 < train.ema_decay < 1),
-            ("optim.lr", optim.lr, "> 0", optim.lr > 0),
-            ("optim.weight_decay", optim.weight_decay, ">= 0", optim.weight_decay >= 0),
-            ("optim.betas", list(optim.betas), "two numbers in [0, 1)", all(0 <= beta < 1 for beta in optim.betas)),
-            ("optim.grad_clip", optim.grad_clip, "> 0 or null", optim.grad_clip is None or optim.grad_clip > 0),
-            ("optim.warmup_steps", optim.warmup_steps, ">= 0", optim.warmup_steps >= 0),
-            ("optim.milestones", list(optim.milestones), "increasing fractions in (0, 1)",
-             all(0 < value < 1 for value in optim.milestones) and list(optim.milestones) == sorted(optim.milestones)),
-            ("optim.gamma", optim.gamma, "> 0", optim.gamma > 0),
-            ("optim.min_lr_ratio", optim.min_lr_ratio, "in [0, 1]", 0 <= optim.min_lr_ratio <= 1),
             ("data.split", data.split, "1, 2 or 3", data.split in (1, 2, 3)),
             ("data.train_stride", data.train_stride, ">= 1", data.train_stride >= 1),
             ("data.validation_stride", data.validation_stride, ">= 1", data.validation_stride >= 1),
@@ -118,13 +98,43 @@ class TrainConfig:
         for key, value, requirement, ok in checks:
             if not ok:
                 raise ConfigError(f"{key} must be {requirement}, got {value}")
-        if train.epochs is None and train.max_steps is None:
-            raise ConfigError("train.epochs or train.max_steps must be set")
 
     @property
     def validation_seed(self) -> int:
         """The seed that picks the held-out validation videos."""
         return self.train.seed if self.data.validation_seed is None else self.data.validation_seed
+
+
+def check_loop_sections(optim: OptimSection, train: TrainSection) -> None:
+    """ConfigError naming the first key of the `optim` and `train` sections (any recipe's) that is out of range."""
+    checks = [
+        ("train.batch_size", train.batch_size, f"in [1, {MAX_BATCH}]", 1 <= train.batch_size <= MAX_BATCH),
+        ("train.grad_accum", train.grad_accum, f"in [1, {MAX_BATCH}]", 1 <= train.grad_accum <= MAX_BATCH),
+        ("train.log_every", train.log_every, ">= 1", train.log_every >= 1),
+        ("train.eval_every", train.eval_every, ">= 1", train.eval_every >= 1),
+        ("train.checkpoint_every", train.checkpoint_every, ">= 1", train.checkpoint_every >= 1),
+        ("train.seed", train.seed, f"in [0, {MAX_SEED}]", 0 <= train.seed <= MAX_SEED),
+        ("train.epochs", train.epochs, ">= 1 or null", train.epochs is None or train.epochs >= 1),
+        ("train.max_steps", train.max_steps, ">= 1 or null", train.max_steps is None or train.max_steps >= 1),
+        ("train.sampling_steps", train.sampling_steps, ">= 1 or null",
+         train.sampling_steps is None or train.sampling_steps >= 1),
+        ("train.ema_decay", train.ema_decay, "in (0, 1) or null",
+         train.ema_decay is None or 0 < train.ema_decay < 1),
+        ("optim.lr", optim.lr, "> 0", optim.lr > 0),
+        ("optim.weight_decay", optim.weight_decay, ">= 0", optim.weight_decay >= 0),
+        ("optim.betas", list(optim.betas), "two numbers in [0, 1)", all(0 <= beta < 1 for beta in optim.betas)),
+        ("optim.grad_clip", optim.grad_clip, "> 0 or null", optim.grad_clip is None or optim.grad_clip > 0),
+        ("optim.warmup_steps", optim.warmup_steps, ">= 0", optim.warmup_steps >= 0),
+        ("optim.milestones", list(optim.milestones), "increasing fractions in (0, 1)",
+         all(0 < value < 1 for value in optim.milestones) and list(optim.milestones) == sorted(optim.milestones)),
+        ("optim.gamma", optim.gamma, "> 0", optim.gamma > 0),
+        ("optim.min_lr_ratio", optim.min_lr_ratio, "in [0, 1]", 0 <= optim.min_lr_ratio <= 1),
+    ]
+    for key, value, requirement, ok in checks:
+        if not ok:
+            raise ConfigError(f"{key} must be {requirement}, got {value}")
+    if train.epochs is None and train.max_steps is None:
+        raise ConfigError("train.epochs or train.max_steps must be set")
 
 
 def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:

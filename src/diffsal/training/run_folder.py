@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from diffsal.training.checkpoint import LINK_NAMES
 from diffsal.errors import InputError
 from diffsal.io.paths import check_output_folder
+from diffsal.training.checkpoint import LINK_NAMES
 
 CHECKPOINTS_DIR = "checkpoints"
 LOG_NAME = "log.jsonl"
@@ -32,9 +32,11 @@ RESUMABLE_CHANGES = frozenset({"out_dir", "data.root", "data.num_workers", "trai
                                "train.log_every", "train.eval_every", "train.checkpoint_every"})
 
 
-def check_run_folder(run_dir: str | Path, *, resume: bool, overwrite: bool, recipe: dict[str, Any]) -> Path:
+def check_run_folder(run_dir: str | Path, *, resume: bool, overwrite: bool, recipe: dict[str, Any],
+                     known: tuple[str, ...] = ()) -> Path:
     """Check that a run of `recipe` (the plain dict of the config) may use `run_dir` as asked; InputError
-    naming the way out otherwise. Read-only."""
+    naming the way out otherwise. `known`: other entries the kind of run keeps there (a distillation's teacher
+    cache and report). Read-only."""
     run_dir = check_output_folder(run_dir)
     if resume and overwrite:
         raise InputError("--resume continues a run and --overwrite deletes it: give one of them")
@@ -57,7 +59,7 @@ def check_run_folder(run_dir: str | Path, *, resume: bool, overwrite: bool, reci
         raise InputError(f"{run_dir} already holds a training run ({', '.join(checkpoints)} in {CHECKPOINTS_DIR}/): "
                          "continue it with --resume, start it again with --overwrite (deletes its checkpoints "
                          "and log), or choose another out_dir")
-    foreign = sorted(entry.name for entry in run_dir.iterdir() if entry.name not in RUN_ENTRIES)
+    foreign = sorted(entry.name for entry in run_dir.iterdir() if entry.name not in RUN_ENTRIES + known)
     if foreign:
         shown = ", ".join(foreign[:NAMES_SHOWN]) + (" ..." if len(foreign) > NAMES_SHOWN else "")
         raise InputError(f"{run_dir} is not empty and is not a training run (it holds {shown}): "
@@ -98,9 +100,9 @@ def _flat(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def clear_run(run_dir: Path) -> None:
-    """Delete the files of the run in `run_dir` (for --overwrite); other files stay."""
-    for name in RUN_ENTRIES:
+def clear_run(run_dir: Path, also: tuple[str, ...] = ()) -> None:
+    """Delete the files of the run in `run_dir`, and the entries `also` (for --overwrite); other files stay."""
+    for name in RUN_ENTRIES + also:
         entry = run_dir / name
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)

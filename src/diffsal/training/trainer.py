@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 import time
 import warnings
+from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -15,22 +17,24 @@ import yaml
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.utils.data import Dataset
 
-from diffsal.training.checkpoint import CheckpointStore
-from diffsal.training.config import OptimSection, TrainConfig, load_train_config
-from diffsal.training.data import BatchStream, build_datasets, validation_batches
-from diffsal.training.distributed import TrainingGroup, init_distributed, shutdown_distributed
-from diffsal.training.reproducibility import rng_state, seed_everything, set_rng_state
-from diffsal.training.run_folder import CHECKPOINTS_DIR, RESOLVED_CONFIG, check_run_folder, clear_run
-from diffsal.training.run_log import NullRunLog, RunLog
-from diffsal.training.lr_schedule import lr_multiplier
-from diffsal.training.recipe_model import model_from_recipe
 from diffsal.errors import DiffSalError, InputError
 from diffsal.io.atomic import atomic_output
 from diffsal.metrics import cc, nss
-from diffsal.models.diffsal import DiffSal
+from diffsal.models.saved_model import SavedModel
 from diffsal.models.weights import load_into
 from diffsal.seeds import TRAINING_NOISE_STREAM
+from diffsal.training.checkpoint import CheckpointStore
+from diffsal.training.config import OptimSection, TrainConfig, TrainSection, load_train_config
+from diffsal.training.data import BatchStream, build_datasets, validation_batches
+from diffsal.training.distributed import TrainingGroup, init_distributed, shutdown_distributed
+from diffsal.training.lr_schedule import lr_multiplier
+from diffsal.training.objective import LossModule, Objective
+from diffsal.training.recipe_model import model_from_recipe
+from diffsal.training.reproducibility import rng_state, seed_everything, set_rng_state
+from diffsal.training.run_folder import CHECKPOINTS_DIR, RESOLVED_CONFIG, check_run_folder, clear_run
+from diffsal.training.run_log import NullRunLog, RunLog
 from diffsal.typed_config import to_dict
 
 
@@ -59,15 +63,35 @@ class TrainResult:
         return lines
 
 
-class _LossModule(nn.Module):
-    """DDP synchronises gradients of what runs in `forward`: route the diffusion loss through it."""
+@dataclass
+class TrainingSetup:
+    """The network a run trains, notes on what its weights start from, and its clips (validation: None)."""
 
-    def __init__(self, model: DiffSal) -> None:
-        super().__init__()
-        self.model = model
+    model: SavedModel
+    notes: list[str]
+    train_set: Dataset
+    validation_set: Dataset | None
 
-    def forward(self, frames, audio, target, timesteps, noise):
-        return self.model.training_loss(frames, audio, target, timesteps=timesteps, noise=noise)
+
+@dataclass
+class TrainingJob:
+    """What the training loop runs: the recipe sections it reads and how the network and the clips are made.
+
+    `build(group, resumed)` runs on every rank after the process group is up and the seed is set, with the
+    last checkpoint of a resumed run (None for a fresh one). `train` and `distill` are the two kinds of job.
+    """
+
+    recipe: dict[str, Any]  # the whole recipe: written to resolved_config.yaml and into every checkpoint
+    out_dir: str
+    optim: OptimSection
+    train: TrainSection
+    num_workers: int
+    validation_max_clips: int
+    build: Callable[[TrainingGroup, Path | None], TrainingSetup]
+    objective: Objective = "diffusion"
+    notes: list[str] = field(default_factory=list)  # logged first, before the setup's notes
+    own_entries: tuple[str, ...] = ()  # what else the job writes in the run folder (deleted by --overwrite)
+    kept_entries: tuple[str, ...] = ()  # what else may be in the run folder and stays (a shareable cache)
 
 
 def _seed(*parts: int) -> int:
@@ -95,44 +119,58 @@ def train(config: TrainConfig, *, resume: bool = False, overwrite: bool = False,
     A fresh run refuses a folder that holds another run's checkpoints unless `overwrite` (see
     `diffsal.training.run_folder`); the check runs before anything is built or written.
     """
-    run_dir = check_run_folder(config.out_dir, resume=resume, overwrite=overwrite, recipe=to_dict(config))
+    def build(group: TrainingGroup, resumed: Path | None) -> TrainingSetup:
+        model, notes = model_from_recipe(config.model, resumed)
+        model.to(group.device)
+        train_set, validation_set = build_datasets(config.data, model.config, config.train.seed,
+                                                   config.validation_seed)
+        return TrainingSetup(model, notes, train_set, validation_set)
+
+    job = TrainingJob(to_dict(config), config.out_dir, config.optim, config.train, config.data.num_workers,
+                      config.data.validation_max_clips, build)
+    return run_job(job, resume=resume, overwrite=overwrite, device=device)
+
+
+def run_job(job: TrainingJob, *, resume: bool = False, overwrite: bool = False, device: str = "auto") -> TrainResult:
+    """Run (or resume) a training job in its run folder (the folder rules of `train`)."""
+    run_dir = check_run_folder(job.out_dir, resume=resume, overwrite=overwrite, recipe=job.recipe,
+                               known=job.own_entries + job.kept_entries)
     group = init_distributed(device)
     try:
         if overwrite and group.place.is_main and run_dir.exists():
-            clear_run(run_dir)
+            clear_run(run_dir, also=job.own_entries)
         group.barrier()
-        return _Trainer(config, group, resume).run()
+        return _Trainer(job, group, resume).run()
     finally:
         shutdown_distributed()
 
 
 class _Trainer:
-    def __init__(self, config: TrainConfig, group: TrainingGroup, resume: bool) -> None:
-        self.config = config
+    def __init__(self, job: TrainingJob, group: TrainingGroup, resume: bool) -> None:
+        self.job = job
         self.group = group
-        self.run_dir = Path(config.out_dir)
+        self.run_dir = Path(job.out_dir)
         self.store = CheckpointStore(self.run_dir / CHECKPOINTS_DIR)
         self.resume = resume
-        train = config.train
+        train = job.train
         seed_everything(train.seed)  # the same initial weights on every rank
-        self.model, self.notes = model_from_recipe(config.model, self.store.path("last") if resume else None)
-        self.model.to(group.device)
         with warnings.catch_warnings(record=True) as caught:  # videos left out by data.skip_bad, ...
             warnings.simplefilter("always")
-            self.train_set, self.validation_set = build_datasets(config.data, self.model.config, train.seed,
-                                                                config.validation_seed)
-        self.notes += [f"warning: {warning.message}" for warning in caught]
-        self.stream = BatchStream(self.train_set, train.batch_size, group, train.seed, config.data.num_workers)
+            setup = job.build(group, self.store.path("last") if resume else None)
+        self.model, self.train_set, self.validation_set = setup.model, setup.train_set, setup.validation_set
+        self.model.to(group.device)
+        self.notes = job.notes + setup.notes + [f"warning: {warning.message}" for warning in caught]
+        self.stream = BatchStream(self.train_set, train.batch_size, group, train.seed, job.num_workers)
         self.total_steps = self._total_steps()
         trainable = [parameter for parameter in self.model.parameters() if parameter.requires_grad]
-        self.optimizer = _optimizer(config.optim, trainable)
+        optim = job.optim
+        self.optimizer = _optimizer(optim, trainable)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_multiplier(
-            config.optim.schedule, self.total_steps, config.optim.warmup_steps, config.optim.milestones,
-            config.optim.gamma, config.optim.min_lr_ratio))
+            optim.schedule, self.total_steps, optim.warmup_steps, optim.milestones, optim.gamma, optim.min_lr_ratio))
         self.scaler = torch.amp.GradScaler(group.device.type, enabled=train.amp == "fp16")
         self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(train.ema_decay), use_buffers=True)
                     if train.ema_decay is not None else None)
-        loss_module = _LossModule(self.model)
+        loss_module = LossModule(self.model, job.objective)
         if group.place.distributed:
             device_ids = [group.device.index] if group.device.type == "cuda" else None
             self.loss_module = DistributedDataParallel(loss_module, device_ids=device_ids)
@@ -144,7 +182,7 @@ class _Trainer:
 
     # ------------------------------------------------------------------ set-up
     def _total_steps(self) -> int:
-        train = self.config.train
+        train = self.job.train
         if train.max_steps is not None:
             return train.max_steps
         micro_batches = sum(self.stream.batches_in_epoch(epoch) for epoch in range(train.epochs))
@@ -182,7 +220,7 @@ class _Trainer:
                 self._check_replicas(log)
         except torch.OutOfMemoryError as error:
             raise TrainingError(
-                f"out of memory at train.batch_size={self.config.train.batch_size}: lower train.batch_size "
+                f"out of memory at train.batch_size={self.job.train.batch_size}: lower train.batch_size "
                 "(keep the global batch with train.grad_accum), set train.amp=bf16, or use a smaller model preset"
             ) from error
         finally:
@@ -195,11 +233,11 @@ class _Trainer:
             return NullRunLog()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with atomic_output(self.run_dir / RESOLVED_CONFIG) as temporary:
-            temporary.write_text(yaml.safe_dump(to_dict(self.config), sort_keys=False))
+            temporary.write_text(yaml.safe_dump(self.job.recipe, sort_keys=False))
         return RunLog(self.run_dir, self.total_steps, start_step=self.step)
 
     def _loop(self, log) -> None:
-        train = self.config.train
+        train = self.job.train
         batches = self.stream.iterate(start_batch=self.step * train.grad_accum)
         amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(train.amp)
         clips_per_step = train.batch_size * train.grad_accum * self.group.place.world_size
@@ -242,7 +280,7 @@ class _Trainer:
         return frames, audio, target
 
     def _optimizer_step(self) -> None:
-        clip = self.config.optim.grad_clip
+        clip = self.job.optim.grad_clip
         if clip is not None:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
@@ -262,10 +300,10 @@ class _Trainer:
         the step. N processes with gradient accumulation therefore compute exactly the loss of one
         process with the same global batch, and a resumed run draws what the uninterrupted run drew.
         """
-        world, batch = self.group.place.world_size, self.config.train.batch_size
-        clips_per_step = world * batch * self.config.train.grad_accum
+        world, batch = self.group.place.world_size, self.job.train.batch_size
+        clips_per_step = world * batch * self.job.train.grad_accum
         config = self.model.config
-        generator = torch.Generator().manual_seed(_seed(self.config.train.seed, TRAINING_NOISE_STREAM, self.step))
+        generator = torch.Generator().manual_seed(_seed(self.job.train.seed, TRAINING_NOISE_STREAM, self.step))
         timesteps = self.model.diffusion.sample_timesteps(clips_per_step, generator=generator)
         noise = torch.randn(clips_per_step, config.frames_out, config.height, config.width, generator=generator)
         rows = torch.arange(world * micro * batch + self.group.place.rank, world * (micro + 1) * batch, world)[:local_batch]
@@ -284,7 +322,7 @@ class _Trainer:
             raise TrainingError(f"replica weights diverged across ranks (checksum spread {spread:g})")
 
     @property
-    def _inference_model(self) -> DiffSal:
+    def _inference_model(self) -> SavedModel:
         return self.ema.module if self.ema is not None else self.model
 
     # ------------------------------------------------------------------ validation and checkpoints
@@ -295,9 +333,9 @@ class _Trainer:
             return False
         model = self._inference_model
         model.eval()
-        train = self.config.train
+        train = self.job.train
         batches = validation_batches(self.validation_set, train.batch_size, self.group,
-                                     self.config.data.validation_max_clips, self.config.data.num_workers)
+                                     self.job.validation_max_clips, self.job.num_workers)
         generator = torch.Generator(self.group.device).manual_seed(train.seed)
         cc_sum = nss_sum = count = nss_count = 0.0
         shown = None
@@ -310,8 +348,8 @@ class _Trainer:
                     cc_value = cc(predicted, target[index, slot].float().cpu().numpy())
                     if math.isfinite(cc_value):
                         cc_sum, count = cc_sum + cc_value, count + 1
-                    fixations = batch["fixations"][index, slot].numpy() > 0
-                    if fixations.any():
+                    fixations = batch["fixations"][index, slot].numpy() > 0 if "fixations" in batch else None
+                    if fixations is not None and fixations.any():
                         nss_sum, nss_count = nss_sum + nss(predicted, fixations), nss_count + 1
             if shown is None:
                 shown = np.concatenate([prediction[:4, 0].float().cpu().numpy(), target[:4, 0].float().cpu().numpy()])
@@ -322,7 +360,8 @@ class _Trainer:
         log.write("val", self.step, {"cc": mean_cc, "nss": mean_nss, "maps": total})
         if shown is not None:
             log.images(self.step, "val/prediction_then_target", shown)
-        log.message(f"step {self.step}: validation CC {mean_cc:.4f}  NSS {mean_nss:.3f}  ({int(total)} maps)")
+        nss_text = f"  NSS {mean_nss:.3f}" if nss_total else ""  # no fixations: the targets are a teacher's maps
+        log.message(f"step {self.step}: validation CC {mean_cc:.4f}{nss_text}  ({int(total)} maps)")
         improved = math.isfinite(mean_cc) and (self.best_cc is None or mean_cc > self.best_cc)
         if improved:
             self.best_cc, self.best_step = mean_cc, self.step
@@ -340,7 +379,7 @@ class _Trainer:
                 "step": self.step,
                 "best_cc": self.best_cc,
                 "best_step": self.best_step,
-                "config": to_dict(self.config),
+                "config": self.job.recipe,
             }
             links = ("last", "best") if improved else ("last",)
             self.store.save(self.step, self._inference_model.save_pretrained, state, links=links)
