@@ -1,11 +1,14 @@
 """Speed of `diffsal reframe` from existing maps on a 1280x720 video: decode, shots, plan, crop, encode.
 
     python benchmarks/reframe_bench.py [--frames 600] [--size 1280x720] [--fps 30] [--format png] [--aspect 9:16]
+                                       [--model PRESET|DIR]
 
 Generates an H.264 + AAC video of two shots (a disc moving over a gradient, a cut in the middle), and a `diffsal predict` output for it
 whose maps are a moving Gaussian blob (written by diffsal's own output code, in `--format`: png, stavis or
 mp4), then times `reframe` (the Python API the CLI calls) with `--maps`. Prints frames/s of the whole
 reframing and the seconds of each stage (from crop_path.json); the maps' prediction is not part of it.
+With `--model` (a preset, randomly initialised, or a model folder) the maps are predicted instead, as
+`diffsal reframe --model` does: end to end, the prediction included.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import numpy as np
 from diffsal.predictions.map_formats import map_format
 from diffsal.predictions.folder import VideoOutput, map_png
 from diffsal.io import AudioTrack, write_video
+from diffsal.inference.predictor import Predictor
 from diffsal.io.writer import write_gray_video
+from diffsal.models.loading import preset_or_saved_model
 from diffsal.reframe.run import ReframeSettings, reframe
 
 # the test media (tests/media.py)
@@ -84,17 +89,25 @@ def main() -> None:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--format", default="png", choices=("png", "stavis", "mp4"))
     parser.add_argument("--aspect", default="9:16")
+    parser.add_argument("--model", help="predict the maps with this preset or model folder (end to end)")
     args = parser.parse_args()
     width, height = (int(value) for value in args.size.split("x"))
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         video = make_video(scratch / "clip.mp4", args.frames, width, height, args.fps)
-        maps = make_maps(scratch / "predictions", video, args.frames, width, height, args.fps, args.format)
-        started = time.perf_counter()
-        result = reframe(video, scratch / "out" / "clip_9x16.mp4", ReframeSettings(args.aspect), maps=maps)
+        out = scratch / "out" / "clip_9x16.mp4"
+        if args.model is not None:
+            predictor = Predictor(preset_or_saved_model(args.model), device="cpu")
+            started = time.perf_counter()
+            result = reframe(video, out, ReframeSettings(args.aspect), predictor=predictor)
+        else:
+            maps = make_maps(scratch / "predictions", video, args.frames, width, height, args.fps, args.format)
+            started = time.perf_counter()
+            result = reframe(video, out, ReframeSettings(args.aspect), maps=maps)
         wall = time.perf_counter() - started
         document = json.loads(result.files.crop_path.read_text())
-    print(f"reframe from {args.format} maps, {width}x{height} {args.fps} fps, {args.frames} frames, aspect "
+    source = f"the {args.model} model's maps" if args.model is not None else f"{args.format} maps"
+    print(f"reframe from {source}, {width}x{height} {args.fps} fps, {args.frames} frames, aspect "
           f"{args.aspect} (window {result.plan.window_size[0]}x{result.plan.window_size[1]}), "
           f"{len(result.plan.shots)} shot(s)\n")
     print("| stage | s | ms / frame |")

@@ -6,6 +6,7 @@
     python benchmarks/speed.py --presets paper --precisions fp32 --profile
     python benchmarks/speed.py --presets tiny --variants base,channels_last,compile
     python benchmarks/speed.py --device cuda --batch-size 8 # on a GPU
+    python benchmarks/speed.py --presets fast,published-av --frames-out 16 --precisions fp32 --steps 1  # the student
 
 1. The matmul rate of the device in fp32 and bf16: the best GFLOP/s of a square `torch.matmul` over a few
    sizes (CPU 512-4096, CUDA 4096-8192); a size whose run is predicted to take longer than
@@ -249,7 +250,7 @@ def print_ratios(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--presets", default="tiny,paper,published-av",
-                        help="diffsal presets (tiny, paper) and published-av / published-visual")
+                        help="diffsal presets (tiny, paper, fast) and published-av / published-visual")
     parser.add_argument("--frames-out", default="1,8", help="values of K (default 1,8)")
     parser.add_argument("--steps", default="1,4")
     parser.add_argument("--precisions", default="fp32,bf16")

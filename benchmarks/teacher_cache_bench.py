@@ -38,7 +38,8 @@ from media import pattern_frame, tone
 
 def save_teacher(name: str, folder: Path) -> Path:
     torch.manual_seed(0)
-    config = PublishedConfig.preset(name) if name.startswith("published-") else DiffSalConfig.preset(name)
+    published = name.startswith("published-")
+    config = PublishedConfig.preset(name.removeprefix("published-")) if published else DiffSalConfig.preset(name)
     return build_model(config).save_pretrained(folder / name)
 
 

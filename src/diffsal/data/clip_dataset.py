@@ -50,7 +50,6 @@ from diffsal.data.video_record import VideoRecord
 from diffsal.errors import DatasetError
 from diffsal.io.audio import AudioTrack, read_audio
 from diffsal.io.clip import ClipReader, ResizeMode
-from diffsal.io.frame_folder import FrameFolder
 from diffsal.io.video import VideoReader
 from diffsal.models.preprocessing import Preprocessing, diffsal_preprocessing
 
@@ -211,11 +210,7 @@ class ClipDataset(Dataset):
         if reader is not None:
             self._readers.move_to_end(record_index)
             return reader
-        record = self.records[record_index]
-        if record.frame_pattern is None:
-            source = VideoReader(record.frames)
-        else:
-            source = FrameFolder(record.frames, record.fps, record.frame_pattern)
+        source = self.records[record_index].open_frames()
         reader = ClipReader(source, self.clip_length, self.preprocessing.frames, self.resize_mode)
         self._readers[record_index] = reader
         while len(self._readers) > self.cached_videos:

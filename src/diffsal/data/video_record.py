@@ -6,7 +6,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diffsal.data.layout import count_numbered
+from diffsal.io.frame_folder import FrameFolder
+from diffsal.io.frame_source import FrameSource
 from diffsal.io.paths import absence
+from diffsal.io.video import VideoReader
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,12 @@ class VideoRecord:
     def is_file(self) -> bool:
         """True when `frames` is a video file (decoded directly), not a folder of numbered frames."""
         return self.frame_pattern is None
+
+    def open_frames(self) -> FrameSource:
+        """A reader of the frames: the video file, or the folder of numbered frames (close it after use)."""
+        if self.is_file:
+            return VideoReader(self.frames)
+        return FrameFolder(self.frames, self.fps, self.frame_pattern)
 
     def map_path(self, index: int) -> Path:
         return Path(self.maps) / self.map_pattern.format(index + 1)

@@ -26,10 +26,7 @@ from diffsal.data.video_record import VideoRecord
 from diffsal.distillation.recipe import TeacherSection
 from diffsal.errors import InputError
 from diffsal.inference.predictor import Predictor
-from diffsal.io.frame_folder import FrameFolder
-from diffsal.io.frame_source import FrameSource
 from diffsal.io.paths import check_input_path
-from diffsal.io.video import VideoReader
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.predictions.folder import SUMMARY_NAME, VideoOutput
 from diffsal.predictions.lookup import find_prediction
@@ -37,13 +34,6 @@ from diffsal.predictions.map_formats import map_format
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 ASPECT_TOLERANCE = 0.02  # maps whose width/height differ more from the video's belong to another video
-
-
-def open_frames(record: VideoRecord) -> FrameSource:
-    """The frames of a record: its video file or its folder of numbered frames."""
-    if record.is_file:
-        return VideoReader(record.frames)
-    return FrameFolder(record.frames, record.fps, record.frame_pattern)
 
 
 def open_teacher(section: TeacherSection, device: str = "auto") -> ModelTeacher | MapsTeacher:
@@ -86,7 +76,7 @@ class ModelTeacher:
         """Nothing to check per video: the model runs on any."""
 
     def maps(self, record: VideoRecord) -> Iterator[np.ndarray]:
-        source = open_frames(record)
+        source = record.open_frames()
         try:
             for frame_map in self.predictor.iter_video(source, record.audio):
                 yield frame_map.mean
@@ -149,7 +139,7 @@ class MapsTeacher:
                     if not (maps.output.path / maps.output.map_format.frame_file(index)).is_file():
                         raise InputError(f"{maps.output.path / maps.output.map_format.frame_file(index)}: map of "
                                          f"frame {index + 1} missing")
-            source = open_frames(record)
+            source = record.open_frames()
             try:
                 video_width, video_height = source.size
             finally:

@@ -1,7 +1,7 @@
 """The teacher's maps of every video, computed once and kept: the targets a student is distilled on.
 
 A cache folder holds ``teacher.json`` (the teacher's signature and the map size) and one ``<dataset>/<video>.npy``
-per video: uint8 `(frames, height, width)`, each map scaled so that its maximum is 255, at the student's frame
+per video: uint8 `(frames, height, width)`, each map min-max normalised to 0-255, at the student's frame
 size (the teacher's map stretched as the student's frames are). Each file is written whole (temporary file,
 then rename), so a killed run leaves complete files only and a rerun computes just the videos that are missing.
 Under torchrun the videos are shared out among the ranks (video i to rank i mod N). A cache made by another
@@ -38,16 +38,19 @@ class Teacher(Protocol):
 
 
 def to_levels(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A float map of any size -> uint8 `size` (height, width): bilinear resize, maximum scaled to 255."""
+    """A float map of any size -> uint8 `size` (height, width): bilinear resize, then min-max normalised to 0-255
+    (as `diffsal predict` writes its PNG maps, so that a model teacher and its maps give the same cache)."""
     height, width = size
     image = Image.fromarray(np.asarray(saliency, dtype=np.float32), mode="F")
     if image.size != (width, height):
         image = image.resize((width, height), Image.Resampling.BILINEAR)
-    resized = np.clip(np.asarray(image, dtype=np.float32), 0.0, None)
-    peak = float(resized.max())
-    if not np.isfinite(peak):
+    resized = np.asarray(image, dtype=np.float32)
+    low, high = float(resized.min()), float(resized.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
         raise InputError("the teacher gave a map with NaN or inf values")
-    return np.round(resized * (255.0 / peak)).astype(np.uint8) if peak > 0 else np.zeros(size, np.uint8)
+    if high <= low:
+        return np.zeros(size, np.uint8)
+    return np.round((resized - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
 class TeacherCache:

@@ -70,6 +70,9 @@ class FrameFolder:
     def index_at_time(self, time_s: float) -> int:
         return min(max(int(np.floor(time_s * self._fps + 1e-6)), 0), self._num_frames - 1)
 
+    def close(self) -> None:
+        """Nothing to release (each frame's file is opened when it is read); a `VideoReader` closes its file."""
+
     def __len__(self) -> int:
         return self._num_frames
 

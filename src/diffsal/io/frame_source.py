@@ -40,6 +40,10 @@ class FrameSource(Protocol):
         """Index of the frame on screen at `time_s` (clamped to the video)."""
         ...
 
+    def close(self) -> None:
+        """Release the source's file, if it holds one."""
+        ...
+
 
 def check_frame_index(source: FrameSource, index: int, name: str) -> int:
     """Return `index` as an int after checking that `source` has such a frame."""
