@@ -12,7 +12,7 @@ import torch
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from media import make_video, tone
+from distill_recipe import distill_overrides, write_videos
 
 from diffsal.cli import main
 from diffsal.distillation.recipe import load_distill_config
@@ -22,9 +22,7 @@ from diffsal.models import DiffSal, DiffSalConfig
 from diffsal.models.loading import load_model
 from diffsal.training.objective import kl_cc_loss
 
-FPS = 25
 FRAMES = 20
-SIZE = (96, 64)  # width, height of the test videos
 MICRO = {"num_frames": 4, "height": 32, "width": 64}
 
 
@@ -34,36 +32,15 @@ def micro_config(**changes) -> DiffSalConfig:
     return DiffSalConfig.from_dict(data)
 
 
-def _sound(frames: int) -> np.ndarray:
-    wave = tone(frames / FPS, 44_100, 440.0)
-    return np.stack([wave, 0.5 * wave])
-
-
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("videos")
-    for index in range(3):
-        make_video(folder / f"clip{index}.mp4", FRAMES, FPS, SIZE, _sound(FRAMES), 44_100)
-    return folder
+    return write_videos(tmp_path_factory.mktemp("videos"), 3, FRAMES)
 
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     return DiffSal(micro_config()).save_pretrained(tmp_path_factory.mktemp("teacher") / "best")
-
-
-def overrides(out_dir: Path, teacher: Path, videos: Path, **extra) -> list[str]:
-    values = {
-        "out_dir": out_dir, "teacher.path": teacher, "videos.paths": f"[{videos}]", "videos.held_out_fraction": 0.34,
-        "videos.train_stride": 4, "videos.validation_stride": 8, "videos.num_workers": 0, "student.model": "tiny",
-        "student.overrides": json.dumps({"num_frames": 4, "frames_out": 4, "height": 32, "width": 64}),
-        "teacher.batch_size": 4, "optim.lr": 1e-3, "optim.schedule": "constant", "train.batch_size": 2,
-        "train.max_steps": 3, "train.log_every": 1, "train.eval_every": 2, "train.checkpoint_every": 1,
-        "train.seed": 0,
-    }
-    values.update(extra)
-    return [f"{key}={value}" for key, value in values.items()]
 
 
 def run_cli(*argv) -> int:
@@ -111,7 +88,7 @@ def test_the_fast_preset_predicts_every_frame_of_its_clip_in_one_step():
 
 # ---------------------------------------------------------------------- end to end
 def test_distill_caches_trains_reports_and_the_student_predicts(teacher, videos, tmp_path, capfd):
-    assert run_cli("distill", *overrides(tmp_path / "run", teacher, videos)) == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "run", teacher, videos)) == 0
     out = capfd.readouterr().out
     assert "student vs teacher on held-out videos" in out
     run = tmp_path / "run"
@@ -137,14 +114,14 @@ def test_distill_caches_trains_reports_and_the_student_predicts(teacher, videos,
 
 def test_a_cache_feeds_another_student_and_refuses_other_teacher_settings(teacher, videos, tmp_path, capfd):
     cache = tmp_path / "shared"
-    assert run_cli("distill", *overrides(tmp_path / "a", teacher, videos), "--teacher-cache", cache) == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "a", teacher, videos), "--teacher-cache", cache) == 0
     before = {path: path.stat().st_mtime_ns for path in cache.rglob("*.npy")}
-    assert run_cli("distill", *overrides(tmp_path / "b", teacher, videos, **{"train.seed": 3}),
+    assert run_cli("distill", *distill_overrides(tmp_path / "b", teacher, videos, **{"train.seed": 3}),
                    "--teacher-cache", cache) == 0
     assert {path: path.stat().st_mtime_ns for path in cache.rglob("*.npy")} == before  # nothing recomputed
     captured = capfd.readouterr()
     assert "3 video(s) from the cache" in captured.out + captured.err
-    assert run_cli("distill", *overrides(tmp_path / "c", teacher, videos, **{"teacher.steps": 2}),
+    assert run_cli("distill", *distill_overrides(tmp_path / "c", teacher, videos, **{"teacher.steps": 2}),
                    "--teacher-cache", cache) == 2
     error = capfd.readouterr().err
     assert "other teacher settings" in error and "steps 4 -> 2" in error
@@ -154,8 +131,8 @@ def test_a_cache_feeds_another_student_and_refuses_other_teacher_settings(teache
 def test_the_teacher_as_a_folder_of_its_predicted_maps(teacher, videos, tmp_path):
     """Maps that `diffsal predict` wrote give the cache the model itself gives (up to 8-bit rounding)."""
     assert run_cli("predict", videos, "--model", teacher, "--out", tmp_path / "maps", "--no-overlay") == 0
-    assert run_cli("distill", *overrides(tmp_path / "from_maps", tmp_path / "maps", videos)) == 0
-    assert run_cli("distill", *overrides(tmp_path / "from_model", teacher, videos)) == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "from_maps", tmp_path / "maps", videos)) == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "from_model", teacher, videos)) == 0
     for index in range(3):
         from_maps = np.load(tmp_path / "from_maps" / "teacher_cache" / "videos" / f"clip{index}.npy").astype(float)
         from_model = np.load(tmp_path / "from_model" / "teacher_cache" / "videos" / f"clip{index}.npy").astype(float)
@@ -172,7 +149,7 @@ def test_the_teacher_as_images_per_frame_from_another_tool(videos, tmp_path):
             image[20:40, 10 + frame : 30 + frame] = 200
             from PIL import Image
             Image.fromarray(image).save(folder / f"map_{frame + 1:04d}.png")
-    assert run_cli("distill", *overrides(tmp_path / "run", maps, videos)) == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "run", maps, videos)) == 0
     cached = np.load(tmp_path / "run" / "teacher_cache" / "videos" / "clip0.npy")
     assert cached.shape == (FRAMES, 32, 64)
     assert cached[5, 10:20].argmax(axis=1).min() > 0 and cached[5].max() == 255
@@ -193,7 +170,7 @@ def test_a_dataset_tree_is_read_without_opening_any_fixation_or_map_file(teacher
 
     sys.addaudithook(hook)
     try:
-        config = load_distill_config(None, overrides(tmp_path / "run", teacher, root,
+        config = load_distill_config(None, distill_overrides(tmp_path / "run", teacher, root,
                                                      **{"videos.split": "all", "videos.part": "train"}))
         result = distill(config, device="cpu")
     finally:
@@ -215,7 +192,7 @@ def test_the_published_teachers_encoders_are_copied_bit_for_bit_and_stay_so(tmp_
                                                 "depths": list(config.video.depths),
                                                 "num_heads": list(config.video.num_heads)},
                "audio": {"trunk_channels": list(config.audio.trunk_channels)}}
-    assert run_cli("distill", *overrides(tmp_path / "run", teacher, videos, **{
+    assert run_cli("distill", *distill_overrides(tmp_path / "run", teacher, videos, **{
         "student.overrides": json.dumps(student), "teacher.batch_size": 2, "train.max_steps": 2,
         "train.eval_every": 2})) == 0
     captured = capfd.readouterr()

@@ -14,38 +14,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import assert_rejected, folder_state
-from media import make_video, tone
+from distill_recipe import FPS, SIZE, distill_overrides, write_videos
+from media import make_video
 from PIL import Image
 
-FPS = 25
 FRAMES = 20
-SIZE = (96, 64)
-
-
-def _sound(frames: int) -> np.ndarray:
-    wave = tone(frames / FPS, 44_100, 440.0)
-    return np.stack([wave, 0.5 * wave])
 
 
 @pytest.fixture(scope="module")
 def videos(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("videos")
-    for index in range(3):
-        make_video(folder / f"clip{index}.mp4", FRAMES, FPS, SIZE, _sound(FRAMES), 44_100)
-    return folder
+    return write_videos(tmp_path_factory.mktemp("videos"), 3, FRAMES)
 
 
 def recipe(out_dir: Path, teacher: Path, videos: Path, **extra) -> list[str]:
-    values = {
-        "out_dir": out_dir, "teacher.path": teacher, "videos.paths": f"[{videos}]", "videos.held_out_fraction": 0.34,
-        "videos.train_stride": 4, "videos.validation_stride": 8, "videos.num_workers": 0, "student.model": "tiny",
-        "student.overrides": json.dumps({"num_frames": 4, "frames_out": 4, "height": 32, "width": 64}),
-        "teacher.batch_size": 1, "optim.lr": 1e-3, "optim.schedule": "constant", "train.batch_size": 2,
-        "train.max_steps": 4, "train.log_every": 1, "train.eval_every": 2, "train.checkpoint_every": 1,
-        "train.seed": 0,
-    }
-    values.update(extra)
-    return [f"{key}={value}" for key, value in values.items()]
+    """The shared micro recipe, one teacher clip per forward pass and a fourth step (time to kill the run)."""
+    return distill_overrides(out_dir, teacher, videos, **{"teacher.batch_size": 1, "train.max_steps": 4, **extra})
 
 
 def _per_frame_maps(folder: Path, names: list[str], count: int, size: tuple[int, int] = (64, 96)) -> Path:
@@ -157,10 +140,7 @@ def _train_steps(run: Path) -> list[int]:
 
 @pytest.fixture(scope="module")
 def long_videos(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("long_videos")
-    for index in range(3):
-        make_video(folder / f"clip{index}.mp4", 80, FPS, SIZE, _sound(80), 44_100)
-    return folder
+    return write_videos(tmp_path_factory.mktemp("long_videos"), 3, 80)
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from diffsal.errors import ConfigError
-from diffsal.training.config import MAX_SEED, MAX_WORKERS, OptimSection, TrainSection, check_loop_sections
+from diffsal.training.config import (MAX_SEED, MAX_WORKERS, OptimSection, TrainSection, check_loop_sections,
+                                     raise_first_failed)
 from diffsal.typed_config import apply_overrides, from_dict, load_yaml
 
 TEACHER_CACHE_DIR = "teacher_cache"  # in the run folder, unless `teacher_cache` names a shared one
@@ -90,9 +90,7 @@ class DistillConfig:
             ("student.model", self.student.model, "a preset name or a model folder", bool(self.student.model.strip())),
             ("out_dir", self.out_dir, "a path", bool(self.out_dir.strip())),
         ]
-        for key, value, requirement, ok in checks:
-            if not ok:
-                raise ConfigError(f"{key} must be {requirement}, got {value}")
+        raise_first_failed(checks)
 
     @property
     def cache_dir(self) -> Path:

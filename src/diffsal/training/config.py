@@ -95,14 +95,19 @@ class TrainConfig:
             ("data.databases", data.databases, "a non-empty list", bool(data.databases)),
             ("out_dir", self.out_dir, "a path", bool(self.out_dir.strip())),
         ]
-        for key, value, requirement, ok in checks:
-            if not ok:
-                raise ConfigError(f"{key} must be {requirement}, got {value}")
+        raise_first_failed(checks)
 
     @property
     def validation_seed(self) -> int:
         """The seed that picks the held-out validation videos."""
         return self.train.seed if self.data.validation_seed is None else self.data.validation_seed
+
+
+def raise_first_failed(checks: list[tuple[str, Any, str, bool]]) -> None:
+    """ConfigError for the first (key, value, requirement, ok) whose `ok` is False, naming the key."""
+    for key, value, requirement, ok in checks:
+        if not ok:
+            raise ConfigError(f"{key} must be {requirement}, got {value}")
 
 
 def check_loop_sections(optim: OptimSection, train: TrainSection) -> None:
@@ -130,9 +135,7 @@ def check_loop_sections(optim: OptimSection, train: TrainSection) -> None:
         ("optim.gamma", optim.gamma, "> 0", optim.gamma > 0),
         ("optim.min_lr_ratio", optim.min_lr_ratio, "in [0, 1]", 0 <= optim.min_lr_ratio <= 1),
     ]
-    for key, value, requirement, ok in checks:
-        if not ok:
-            raise ConfigError(f"{key} must be {requirement}, got {value}")
+    raise_first_failed(checks)
     if train.epochs is None and train.max_steps is None:
         raise ConfigError("train.epochs or train.max_steps must be set")
 
