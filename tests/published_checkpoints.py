@@ -3,7 +3,8 @@
 `tests/data/published/{visual,audio_visual}_manifest.json` list every tensor of the released files (name with
 the `module.` prefix, shape, dtype and its role at inference: used / no_effect / not_run / buffer), measured by
 running the published code with hooks. No weights, no code. Each tensor here is filled with a value of its own
-(`marker(index)`), so a conversion that swaps two tensors of the same shape is caught.
+(`marker(index)`), so a conversion that swaps two tensors of the same shape is caught; `random_released_state`
+gives seeded weights of a realistic scale instead, for a network that has to compute finite maps.
 """
 
 from __future__ import annotations
@@ -32,6 +33,28 @@ def released_state(kind: str) -> dict[str, torch.Tensor]:
         dtype = getattr(torch, entry["dtype"])
         state[entry["key"]] = torch.full(entry["shape"], marker(index) if dtype.is_floating_point else index,
                                          dtype=dtype)
+    return state
+
+
+def random_released_state(kind: str, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Seeded weights in the released layout: N(0, 1 / fan_in) for weights of two or more dimensions, 1 + 0.1 N for
+    1-D weights (norm scales), 0.05 N for biases, tables and tokens, BatchNorm statistics 0 and 1."""
+    generator = torch.Generator().manual_seed(seed)
+    state = {}
+    for entry in manifest(kind):
+        key, shape, dtype = entry["key"], entry["shape"], getattr(torch, entry["dtype"])
+        name = key.rsplit(".", 1)[-1]
+        if not dtype.is_floating_point or name == "running_mean":
+            state[key] = torch.zeros(shape, dtype=dtype)
+        elif name == "running_var":
+            state[key] = torch.ones(shape, dtype=dtype)
+        elif name == "weight" and len(shape) >= 2:
+            fan_in = max(1, int(torch.tensor(shape[1:]).prod()))
+            state[key] = torch.randn(shape, generator=generator, dtype=dtype) / fan_in**0.5
+        elif name == "weight":
+            state[key] = 1.0 + 0.1 * torch.randn(shape, generator=generator, dtype=dtype)
+        else:
+            state[key] = 0.05 * torch.randn(shape, generator=generator, dtype=dtype)
     return state
 
 

@@ -214,3 +214,33 @@ def test_the_published_teachers_encoders_are_copied_bit_for_bit_and_stay_so(tmp_
 def test_the_distillation_recipes_load(recipe):
     config = load_distill_config(recipe)
     assert config.teacher.path and config.videos.paths and config.loss in ("kl_cc", "diffusion")
+
+
+@pytest.mark.slow
+def test_a_released_checkpoint_converted_by_convert_published_teaches_the_paper_student(tmp_path, capfd):
+    """The real path: a checkpoint in the released layout (seeded weights of the released size) through
+    `convert-published`; the `paper` student gets its MViTv2-S and VGGish trunk bit for bit, trains, saves,
+    reloads and predicts (about 4 minutes on 2 cores: the teacher costs seconds per frame)."""
+    from published_checkpoints import random_released_state, write_released_checkpoint
+
+    checkpoint = write_released_checkpoint(tmp_path / "best.pth", "av", optimizer=False,
+                                           state=random_released_state("av", seed=3))
+    assert run_cli("convert-published", checkpoint, "--out", tmp_path / "teacher") == 0
+    videos = write_videos(tmp_path / "videos", 2, 16)
+    assert run_cli("distill", *distill_overrides(tmp_path / "run", tmp_path / "teacher", videos, **{
+        "student.model": "paper", "student.overrides": "{}", "teacher.steps": 1, "teacher.batch_size": 1,
+        "videos.held_out_fraction": 0.5, "train.batch_size": 1, "train.max_steps": 1, "train.eval_every": 1})) == 0
+    log = "".join(capfd.readouterr())
+    assert "video encoder: copied whole and frozen" in log and "audio trunk: copied whole and frozen" in log
+    taught = load_file(tmp_path / "teacher" / "model.safetensors")
+    student_folder = tmp_path / "run" / "checkpoints" / "best"
+    learnt = load_file(student_folder / "model.safetensors")
+    shared = [key for key in taught if key.startswith(("video_encoder.", "audio_encoder.trunk."))]
+    assert len(shared) > 200
+    for key in shared:
+        assert torch.equal(taught[key], learnt[key]), key
+    report = json.loads((tmp_path / "run" / "distill_report.json").read_text())
+    assert np.isfinite(report["agreement"]["cc"])
+    assert run_cli("predict", videos / "clip0.mp4", "--model", student_folder, "--out", tmp_path / "pred",
+                   "--no-overlay") == 0
+    assert len(list((tmp_path / "pred" / "clip0").glob("*.png"))) == 16

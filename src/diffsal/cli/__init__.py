@@ -56,7 +56,12 @@ def _requested_commands(argv: list[str]) -> list[str] | None:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(_requested_commands(argv))
-    args = parser.parse_args(argv)
+    args, unparsed = parser.parse_known_args(argv)
+    if unparsed and isinstance(getattr(args, "overrides", None), list) and all(
+            "=" in item and not item.startswith("-") for item in unparsed):
+        args.overrides += unparsed  # KEY=VALUE after an option that takes a value: argparse stops collecting there
+    elif unparsed:
+        parser.error(f"unrecognized arguments: {' '.join(unparsed)}")
     if args.command is None:
         parser.print_help()
         return 2

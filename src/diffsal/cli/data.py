@@ -18,11 +18,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     check = commands.add_parser(
         "check",
         help="list what is present and missing (fold lists, frames, wav, maps); exit 1 on problems",
-        description="Check a STAViS-layout or DHF1K root. Every problem names its file; the exit status is 0 "
-        "when there are none, 1 otherwise.",
+        description="Check a STAViS-layout, DHF1K or challenge (AIM 2024 / NTIRE 2026) root. Every problem names "
+        "its file; the exit status is 0 when there are none, 1 otherwise.",
     )
     check.add_argument("root", help="dataset root: STAViS (video_frames/, video_audio/, annotations/, fold_lists/) "
-                       "or DHF1K (video/ + annotation/, or the extracted <NNNN>/{images,maps,fixation}/)")
+                       "or DHF1K (video/ + annotation/, or the extracted <NNNN>/{images,maps,fixation}/) "
+                       "or the challenge layout (Videos/, TrainTestSplit.json, Saliency*/, Fixations*/)")
     add_databases(check, "databases to check (default: all found)")
     check.add_argument("--decode", action="store_true",
                        help="also decode every image, MAT and wav (slow); finds maps of another size within a "

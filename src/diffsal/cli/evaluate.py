@@ -7,6 +7,7 @@ import sys
 
 from diffsal.evaluation import CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, markdown_table, notes
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
+from diffsal.data.layout import is_challenge_root
 from diffsal.evaluation.protocol import PROTOCOLS
 from diffsal.evaluation.score import DatasetSelection, result_paths, score
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
@@ -34,12 +35,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--layout", default="auto", choices=("auto", "stavis", "dhf1k"))
     add_databases(parser, "STAViS databases (default: all under annotations/)")
     add_split(parser, "all pools them, as STAViS does. The defaults score what `diffsal predict DATA` predicts")
-    parser.add_argument("--part", choices=("val", "train", "test", "all"),
+    parser.add_argument("--part", choices=("val", "train", "test", "all", "public_test", "private_test"),
                         help="DHF1K: val (default, videos 601-700), train (1-600), test (701-1000, if annotated) "
-                             "or all, as in `diffsal predict --part`")
-    parser.add_argument("--protocol", default="stavis", choices=tuple(PROTOCOLS),
+                             "or all, as in `diffsal predict --part`; challenge: public_test (default), "
+                             "private_test, test or train")
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS),
                         help="stavis (default): the STAViS MATLAB evaluation rule for rule, comparable with "
-                             "published tables; strict: only frames with fixations, every metric defined on them")
+                             "published tables; strict: only frames with fixations, every metric defined on them; "
+                             "challenge (default on a challenge root): the AIM 2024 / NTIRE 2026 bench.py rule for "
+                             "rule, PREDICTIONS a submission folder (<video>.mp4 per video)")
     parser.add_argument("--metrics", default=",".join(METRIC_NAMES),
                         help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)")
     parser.add_argument("--sauc-other", default="same-video", choices=SAUC_VARIANTS,
@@ -65,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     metrics = parse_metric_names(args.metrics)
-    protocol = PROTOCOLS[args.protocol]
+    protocol = PROTOCOLS[args.protocol or ("challenge" if is_challenge_root(args.data) else "stavis")]
     postprocess = PostProcess(clip=protocol.clip_prediction, min_max=not args.no_min_max,
                               blur_sigma_px=args.blur_sigma, resize=not args.no_resize)
     settings = EvaluationSettings(metrics=metrics, protocol=protocol, sauc_variant=args.sauc_other,

@@ -62,17 +62,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="fp32 (default) or bf16 autocast: fast on GPUs; on a CPU without bf16 units "
                                "(AVX-512 BF16 / AMX) it is emulated and much slower than fp32")
     add_threads(sampling)
-    dataset = parser.add_argument_group("dataset input (STAViS layout or DHF1K)")
+    dataset = parser.add_argument_group("dataset input (STAViS layout, DHF1K or the challenge layout)")
     add_split(dataset, "all predicts each video of the three lists once")
-    dataset.add_argument("--part", choices=("test", "train", "val"),
+    dataset.add_argument("--part", choices=("test", "train", "val", "public_test", "private_test"),
                          help="STAViS: the fold list part, test (default) or train; DHF1K: val (default, videos "
-                              "601-700), train (1-600) or test (701-1000)")
+                              "601-700), train (1-600) or test (701-1000); challenge: public_test (default), "
+                              "private_test, test (both) or train")
     add_databases(dataset, "STAViS databases (default: every one with fold lists)")
     outputs = parser.add_argument_group("outputs")
     outputs.add_argument("--format", default="png", choices=tuple(MAP_FORMATS),
                          help="how the maps are stored: png (00001.png ..., default); stavis (pred_sal_000001.jpg "
                               "..., for a STAViS dataset in the MATLAB evaluation's tree split<N>_results/<db>/"
-                              "<video>/); mp4 (saliency.mp4 per video, lossless grey, same frames and fps)")
+                              "<video>/); mp4 (saliency.mp4 per video, lossless grey, same frames and fps); "
+                              "challenge (OUT/<name>.mp4 per video: a submission to the AIM / NTIRE saliency "
+                              "challenges as it stands)")
     outputs.add_argument("--save-npy", action="store_true", help="also write float32 <frame:05d>.npy maps")
     outputs.add_argument("--no-overlay", action="store_true", help="do not write overlay.mp4")
     outputs.add_argument("--panel", action="store_true",

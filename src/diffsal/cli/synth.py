@@ -31,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--test-fraction", type=fraction, default=0.2,
                         help="share of videos in each split's test list (default 0.2)")
     add_database_name(parser, "Synthetic", "to write")
+    parser.add_argument("--layout", choices=("stavis", "challenge"), default="stavis",
+                        help="stavis (default: frames, wavs, eyeMaps, fixMaps, fold lists, mp4s) or challenge (the "
+                             "AIM 2024 / NTIRE 2026 layout: Videos/, 10-bit map videos, fixations.json, "
+                             "TrainTestSplit.json)")
     add_quiet(parser)
     parser.set_defaults(handler=run)
 
@@ -85,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         objects=parse_range(args.objects),
         test_fraction=args.test_fraction,
         database=args.db,
+        layout=args.layout,
     )
 
     def progress(done: int, total: int, name: str) -> None:
@@ -93,7 +98,9 @@ def run(args: argparse.Namespace) -> int:
 
     summary = generate_benchmark(out, config, progress)
     train, test = summary.splits[1]
+    where = (f"in the challenge layout: {len(train)} train / {len(test) - len(test) // 2} public_test / "
+             f"{len(test) // 2} private_test" if config.layout == "challenge"
+             else f"as database {config.database!r}; split 1: {len(train)} train / {len(test)} test")
     print(f"wrote {len(summary.videos)} videos of {config.num_frames} frames ({width}x{height}, {config.fps:g} fps) "
-          f"to {summary.root} as database {config.database!r} in {summary.seconds:.1f} s; "
-          f"split 1: {len(train)} train / {len(test)} test")
+          f"to {summary.root} {where} in {summary.seconds:.1f} s")
     return 0

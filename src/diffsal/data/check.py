@@ -1,4 +1,4 @@
-"""Validation of a dataset root (STAViS or DHF1K layout): what is present, what is missing, what does not match.
+"""Validation of a dataset root (STAViS, DHF1K or challenge layout): what is present, what is missing, what does not match.
 
 Every problem is one line that starts with the path it is about. Checked per STAViS database:
 
@@ -15,6 +15,12 @@ DHF1K (either layout, `diffsal.data.index.find_dhf1k_videos`): per video its fra
 map per frame; ``decode=True`` decodes every image and map (and counts the AVI's frames) and
 makes the same per-video checks.
 
+Challenge layout (`diffsal.data.challenge`): the split file (readable, name lists, no name twice); per video it
+lists: the video (probed: frames, rate, sound), and for the train videos (and the test videos whose annotations
+are there) the map video and ``fixations.json``: present, as many frames as the video, fixations inside the map,
+every frame with at least one fixation (the challenge's scoring fails on a frame without); ``decode=True``
+decodes every map frame.
+
 Notes (not problems): videos on disk that no fold list names, fold-list files of a split that
 are absent, videos listed twice in one list (a published AVAD quirk); DHF1K videos absent from
 a part.
@@ -29,8 +35,11 @@ from PIL import Image, UnidentifiedImageError
 
 from diffsal.data.annotations import read_fixation_map, read_saliency_map
 from diffsal.data.fold_lists import SINGLE_SPLIT_DATABASES, SPLITS, FoldEntry, read_fold_list_reporting
+from diffsal.data.challenge import challenge_record, find_named, read_split
+from diffsal.data.ground_truth import GroundTruth
 from diffsal.data.index import DHF1KVideo, find_dhf1k_videos, is_dhf1k_root, stavis_record
-from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
+from diffsal.data.layout import (CHALLENGE_FIXATIONS_FILE, CHALLENGE_NAME, CHALLENGE_PARTS, ChallengeLayout,
+                                 is_challenge_root, DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
                                  count_numbered)
 from diffsal.data.video_record import folder_problems
 from diffsal.errors import DiffSalError, InputError
@@ -116,6 +125,8 @@ def check_dataset(
         raise InputError(f"{root}: not a folder (expected a dataset root)")
     layout = StavisLayout(root)
     names = databases or layout.databases()
+    if names in ([], [CHALLENGE_NAME]) and is_challenge_root(root):
+        return CheckReport(root, [_check_challenge(root, annotations, decode)])
     if names in ([], [DHF1K_NAME]) and is_dhf1k_root(root):
         return CheckReport(root, [_check_dhf1k(root, annotations, decode)])
     if not names:
@@ -231,6 +242,64 @@ def _check_dhf1k_video(video: DHF1KVideo, annotations: bool, decode: bool) -> Vi
     return VideoCheck(video=video.name, num_frames=num_frames, fps=fps, frames=num_frames if video.frames else 0,
                       wav=None, eye_maps=maps_count, fix_maps=count_numbered(video.fixations, DHF1K_PATTERN)[0],
                       problems=problems)
+
+
+def _check_challenge(root: Path, annotations: bool, decode: bool) -> DatabaseCheck:
+    layout = ChallengeLayout(root)
+    result = DatabaseCheck(CHALLENGE_NAME, fold_lists=[layout.split_file])
+    try:
+        split = read_split(layout)
+    except InputError as error:
+        result.problems.append(str(error))
+        return result
+    absent = [part for part in CHALLENGE_PARTS if part not in split]
+    if absent:
+        result.notes.append(f"{layout.split_file}: no {', '.join(absent)} list")
+    maps = find_named(layout.saliency_roots()) if annotations else {}
+    fixations = find_named(layout.fixation_roots(), CHALLENGE_FIXATIONS_FILE) if annotations else {}
+    unannotated = []
+    for part, names in split.items():
+        for name in names:
+            wanted = annotations and (part == "train" or name in maps or name in fixations)
+            if annotations and not wanted:
+                unannotated.append(name)
+            record, problems = challenge_record(layout, name, maps.get(name), fixations.get(name), wanted, check=True)
+            check = VideoCheck(video=name, num_frames=record.num_frames, fps=record.fps, frames=record.num_frames,
+                               wav=record.audio is not None, eye_maps=0, fix_maps=0, problems=problems)
+            if wanted and not problems:
+                _check_challenge_annotations(record, check, decode)
+            result.videos.append(check)
+    if unannotated:
+        result.notes.append(f"{root}: {len(unannotated)} test video(s) without maps and fixations (scoring needs "
+                            f"them): {', '.join(unannotated[:ABSENT_NAMED])}" + (" ..." if len(unannotated) > ABSENT_NAMED else ""))
+    listed = {name for names in split.values() for name in names}
+    unlisted = sorted(path.stem for path in layout.videos_dir.glob("*.mp4") if path.stem not in listed)
+    if unlisted:
+        result.notes.append(f"{layout.videos_dir}: {len(unlisted)} video(s) in no part of {layout.split_file.name}: "
+                            f"{', '.join(unlisted[:ABSENT_NAMED])}" + (" ..." if len(unlisted) > ABSENT_NAMED else ""))
+    return result
+
+
+def _check_challenge_annotations(record, check: VideoCheck, decode: bool) -> None:
+    """The counts of a challenge video's map frames and fixation frames; frames without fixations; with `decode`,
+    every map frame decoded."""
+    truth = GroundTruth(record)
+    try:
+        points = truth.fixation_points()
+        check.fix_maps = len(points)
+        empty = [number for number, frame in enumerate(points, start=1) if not len(frame)]
+        if empty:
+            check.problems.append(f"{record.fixations}: frame {empty[0]} has no fixation ({len(empty)} such frame(s); "
+                                  "the challenge's scoring fails on them)")
+        with VideoReader(record.maps) as reader:
+            check.eye_maps = reader.num_frames
+            if decode:
+                for index in range(reader.num_frames):
+                    reader.luma(index)
+    except DiffSalError as error:
+        check.problems.append(str(error))
+    finally:
+        truth.close()
 
 
 def _numbers(folder: Path, pattern: str) -> range:

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from diffsal.data.annotations import read_fixation_map, read_saliency_map
+from diffsal.data.ground_truth import GroundTruth
 from diffsal.data.sampling import (
     DEFAULT_TRAIN_STRIDE,
     ClipSampler,
@@ -188,10 +188,11 @@ class ClipDataset(Dataset):
             item["target"] = torch.from_numpy(np.ascontiguousarray(maps, dtype=np.float32))
         if self.annotations:
             targets = target_frames(frame, record.num_frames, self.frames_out)
+            truth = self._ground_truth(record_index)
             item["target"] = torch.from_numpy(np.stack([
-                resize_saliency(read_saliency_map(record.map_path(index)), reader.geometry) for index in targets]))
+                resize_saliency(truth.saliency(index), reader.geometry) for index in targets]))
             item["fixations"] = torch.from_numpy(np.stack([
-                resize_fixations(read_fixation_map(record.fixation_path(index)), reader.geometry) for index in targets]))
+                resize_fixations(truth.fixations(index), reader.geometry) for index in targets]))
         return item if self.transform is None else self.transform(item)
 
     # ------------------------------------------------------------------ per-process caches
@@ -199,6 +200,7 @@ class ClipDataset(Dataset):
         self._pid = os.getpid()
         self._readers: OrderedDict[int, ClipReader] = OrderedDict()
         self._tracks: OrderedDict[int, AudioTrack] = OrderedDict()
+        self._truths: OrderedDict[int, GroundTruth] = OrderedDict()
 
     def _check_process(self) -> None:
         if self._pid != os.getpid():  # forked into a worker: never share decoders with the parent
@@ -218,6 +220,17 @@ class ClipDataset(Dataset):
             if isinstance(evicted.source, VideoReader):
                 evicted.source.close()
         return reader
+
+    def _ground_truth(self, record_index: int) -> GroundTruth:
+        self._check_process()
+        truth = self._truths.get(record_index)
+        if truth is not None:
+            self._truths.move_to_end(record_index)
+            return truth
+        truth = self._truths[record_index] = GroundTruth(self.records[record_index])
+        while len(self._truths) > self.cached_videos:
+            self._truths.popitem(last=False)[1].close()
+        return truth
 
     def _audio(self, record_index: int, frame: int, centre_s: float, fps: float) -> tuple[torch.Tensor, bool]:
         """The model's audio input for the clip centred on `frame` (its window centred on `centre_s`; the frames
@@ -247,6 +260,7 @@ class ClipDataset(Dataset):
         state = self.__dict__.copy()
         state["_readers"] = OrderedDict()
         state["_tracks"] = OrderedDict()
+        state["_truths"] = OrderedDict()
         return state
 
     def __setstate__(self, state: dict) -> None:

@@ -1,8 +1,9 @@
 """The one index of a dataset tree: `index_dataset(root, databases, split, part)` -> the videos as typed
 `VideoRecord`s (paths, frame count, fps, fold membership, audio) and the problems found.
 
-Both trees are understood: the STAViS layout (fold lists name the videos of each split and part) and
-DHF1K in either of its layouts (`find_dhf1k_videos`). Every path comes from `diffsal.data.layout`.
+Three trees are understood: the STAViS layout (fold lists name the videos of each split and part),
+DHF1K in either of its layouts (`find_dhf1k_videos`) and the challenge layout (``TrainTestSplit.json`` names
+the videos of each part: `diffsal.data.challenge`). Every path comes from `diffsal.data.layout`.
 Training datasets, ``predict`` on a dataset, ``evaluate`` and ``data check`` read the tree through here.
 """
 
@@ -13,12 +14,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
+from diffsal.data.challenge import challenge_candidates
 from diffsal.data.fold_lists import FoldEntry, read_fold_list, read_fold_list_reporting
-from diffsal.data.layout import (STAVIS_FRAME_PATTERN, DHF1K_EXTRACTED_PARENTS, DHF1K_FPS, DHF1K_IMAGE_PATTERNS, DHF1K_NAME,
+from diffsal.data.layout import (CHALLENGE_NAME, STAVIS_FRAME_PATTERN, DHF1K_EXTRACTED_PARENTS, DHF1K_FPS, DHF1K_IMAGE_PATTERNS, DHF1K_NAME,
                                  DHF1K_OFFICIAL_ANNOTATIONS, DHF1K_OFFICIAL_VIDEOS, DHF1K_PARTS, DHF1K_PATTERN,
                                  DHF1K_VIDEO_SUFFIXES, EYE_MAP_PATTERN, FIX_MAP_PATTERN, FIXATIONS_DIR, IMAGES_DIR,
                                  MAPS_DIR, SPLITS, StavisLayout, count_numbered, dhf1k_name, dhf1k_part,
-                                 dhf1k_pattern)
+                                 dhf1k_pattern, is_challenge_root)
 from diffsal.data.video_record import VideoRecord, folder_problems, summarise, summarise_videos
 from diffsal.data.sampling import validation_videos
 from diffsal.errors import DatasetError, InputError, MediaError
@@ -75,12 +77,13 @@ def index_dataset(root: str | Path, databases: str | Sequence[str] | None = None
     """The videos of one split and part of a dataset tree, and the problems found.
 
     Args:
-        databases: STAViS database names (None: every one with fold lists); for DHF1K None or "DHF1K".
+        databases: STAViS database names (None: every one with fold lists); for DHF1K None or "DHF1K"; for the
+            challenge layout None or "Challenge".
         split: STAViS 1, 2, 3 or "all" (the union of the three lists, each video once; a split whose
             list is absent is left out); not used by DHF1K.
         part: STAViS "train" (the split's training list minus the held-out validation videos), "val" (those
             held out, `validation_fraction` / `validation_seed`) or "test"; DHF1K "train", "val", "test"
-            (`DHF1K_PARTS`) or "all".
+            (`DHF1K_PARTS`) or "all"; challenge "train", "public_test", "private_test" or "test" (both).
         annotations: the records name (and `check` checks) the maps.
         audio: STAViS "required" (a missing wav is a problem), "optional" or "none" (no audio in the records).
         strict: a bad or missing fold list raises `InputError`; otherwise it is one line of `Index.problems`.
@@ -88,6 +91,10 @@ def index_dataset(root: str | Path, databases: str | Sequence[str] | None = None
     """
     root = Path(root)
     names = [databases] if isinstance(databases, str) else list(databases or ())
+    if names in ([], [CHALLENGE_NAME]) and is_challenge_root(root):
+        return Index(challenge_candidates(root, part, annotations=annotations, check=check,
+                                          validation_fraction=validation_fraction if part in ("train", "val") else 0.0,
+                                          validation_seed=validation_seed), [])
     if names in ([], [DHF1K_NAME]) and is_dhf1k_root(root) and not StavisLayout(root).fold_lists():
         return dhf1k_index(root, part, annotations=annotations, check=check)
     return stavis_index(root, names or None, split, part, annotations=annotations, audio=audio,

@@ -19,6 +19,15 @@ DHF1K, two layouts, also mixed (`DHF1KPaths`): official ``video/001.AVI`` with
 (also under ``train/``, ``val/``, ``test/``). Videos 1-600 are "train", 601-700 "val", 701-1000 "test"
 (`DHF1K_PARTS`).
 
+The challenge layout of the MSU video group's saliency challenges (AIM 2024 "AViMoS", NTIRE 2026), either year::
+
+    Videos/<name>.mp4                                      the videos, with their sound
+    TrainTestSplit.json                                    {"train": [...], "public_test": [...], "private_test": [...]}
+    VideoInfo.json                                         per-video metadata (licence, ...)
+    SaliencyTrain/Train/<name>.mp4, SaliencyTest/Test/...  continuous maps as a 10-bit video (any depth of folders)
+    FixationsTrain/Train/<name>/fixations.json, ...        per frame a list of [row, col] fixations
+    FixationsTrain/Train/<name>/fixations_maps/001.png     binary maps for viewing (AIM 2024: fixations/)
+
 Also here: the one naming rule that turns video files into video names (`video_names`), used by
 `diffsal prepare` for the layout above and by `diffsal predict` for its output folders.
 """
@@ -87,6 +96,16 @@ DHF1K_EXTRACTED_PARENTS = (DHF1K_OFFICIAL_ANNOTATIONS, ".", "train", "val", "tes
 MAPS_DIR = "maps"
 FIXATIONS_DIR = "fixation"
 IMAGES_DIR = "images"
+CHALLENGE_NAME = "Challenge"  # the dataset name of a challenge root's videos (records, reports, prediction keys)
+CHALLENGE_PARTS = ("train", "public_test", "private_test")  # the keys of TrainTestSplit.json
+CHALLENGE_VIDEOS = "Videos"
+CHALLENGE_SPLIT_FILE = "TrainTestSplit.json"
+CHALLENGE_INFO_FILE = "VideoInfo.json"
+CHALLENGE_SALIENCY_FOLDERS = {"train": ("SaliencyTrain", "Train"), "test": ("SaliencyTest", "Test")}
+CHALLENGE_FIXATION_FOLDERS = {"train": ("FixationsTrain", "Train"), "test": ("FixationsTest", "Test")}
+CHALLENGE_FIXATIONS_FILE = "fixations.json"
+CHALLENGE_FIXATION_MAPS = ("fixations_maps", "fixations")  # NTIRE 2026, AIM 2024
+CHALLENGE_FIXATION_MAP_PATTERN = "{:03d}.png"
 _FOLD_LIST_NAME = re.compile(r"^(?P<db>.+)_list_(?P<part>train|test)(?:_(?P<split>\d+))?_fps\.txt$")
 
 
@@ -160,6 +179,52 @@ class StavisLayout:
         if frames_root.is_dir():
             names.update(entry.name for entry in frames_root.iterdir() if entry.is_dir())
         return sorted(names)
+
+
+@dataclass(frozen=True)
+class ChallengeLayout:
+    """Paths of the challenge layout under `root`. The map videos and fixation folders are found at any depth
+    under ``Saliency{Train,Test}/`` and ``Fixations{Train,Test}/`` (the releases unpack to ``.../Train/`` and
+    ``.../Test/``; a flat folder works as well); `write_*` paths are where `diffsal synth` puts them."""
+
+    root: Path
+
+    def __init__(self, root: str | Path) -> None:
+        object.__setattr__(self, "root", Path(root))
+
+    @property
+    def split_file(self) -> Path:
+        return self.root / CHALLENGE_SPLIT_FILE
+
+    @property
+    def info_file(self) -> Path:
+        return self.root / CHALLENGE_INFO_FILE
+
+    @property
+    def videos_dir(self) -> Path:
+        return self.root / CHALLENGE_VIDEOS
+
+    def video_path(self, name: str) -> Path:
+        return self.videos_dir / f"{name}.mp4"
+
+    def saliency_roots(self) -> list[Path]:
+        return [self.root / folder for folder, _ in CHALLENGE_SALIENCY_FOLDERS.values()]
+
+    def fixation_roots(self) -> list[Path]:
+        return [self.root / folder for folder, _ in CHALLENGE_FIXATION_FOLDERS.values()]
+
+    def map_video_path(self, name: str, subset: str) -> Path:
+        """Where a video of `subset` ("train" or "test") has its map video in a release."""
+        return self.root.joinpath(*CHALLENGE_SALIENCY_FOLDERS[subset]) / f"{name}.mp4"
+
+    def fixations_dir(self, name: str, subset: str) -> Path:
+        return self.root.joinpath(*CHALLENGE_FIXATION_FOLDERS[subset]) / name
+
+
+def is_challenge_root(path: str | Path) -> bool:
+    """True when `path` has the challenge's split file and video folder."""
+    layout = ChallengeLayout(path)
+    return layout.split_file.is_file() and layout.videos_dir.is_dir()
 
 
 def fold_list_path(root: str | Path, database: str, part: Part, split: int = 1) -> Path:

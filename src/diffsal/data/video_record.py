@@ -21,7 +21,8 @@ class VideoRecord:
             `frame_pattern` is None.
         audio: a wav (or any media file) with the sound track; None when the video has none.
         maps / fixations: folders of the continuous and binary maps, numbered by `map_pattern` /
-            `fixation_pattern` (1-based); None without annotations.
+            `fixation_pattern` (1-based); None without annotations. Without a pattern (the challenge layout)
+            `maps` is one video of maps and `fixations` a JSON list of fixation positions per frame.
         num_frames: frames the dataset samples targets from.
         fps: frame rate (from the fold list; nominal for a video file).
         splits: the STAViS splits whose fold list (of the part asked for) names the video.
@@ -54,6 +55,11 @@ class VideoRecord:
         if self.is_file:
             return VideoReader(self.frames)
         return FrameFolder(self.frames, self.fps, self.frame_pattern)
+
+    @property
+    def maps_in_video(self) -> bool:
+        """True when the maps are one video and the fixations one list (`diffsal.data.ground_truth` reads both)."""
+        return self.maps is not None and not self.map_pattern
 
     def map_path(self, index: int) -> Path:
         return Path(self.maps) / self.map_pattern.format(index + 1)

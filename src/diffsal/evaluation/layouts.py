@@ -13,7 +13,7 @@ from pathlib import Path
 
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
 from diffsal.data.index import dhf1k_annotation_record, find_dhf1k_videos, is_dhf1k_root, stavis_record
-from diffsal.data.layout import DHF1K_NAME, DHF1K_PARTS, EXAMPLE_EYE_MAP, StavisLayout
+from diffsal.data.layout import is_challenge_root, DHF1K_NAME, DHF1K_PARTS, EXAMPLE_EYE_MAP, StavisLayout
 from diffsal.data.video_record import VideoRecord, summarise_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.paths import absence, check_input_path
@@ -85,6 +85,9 @@ def detect_layout(root: str | Path) -> str:
         return "stavis"
     if is_dhf1k_root(root):
         return "dhf1k"
+    if is_challenge_root(root):
+        raise InputError(f"{root}: a challenge root (AIM 2024 / NTIRE 2026) is scored with --protocol challenge, "
+                         "the challenge's own metrics")
     raise DatasetError(
         f"{root}: unknown dataset layout: expected {EXAMPLE_EYE_MAP} (STAViS) "
         "or annotation/<NNNN>/maps/0001.png, <NNNN>/maps/0001.png, train|val/<NNNN>/maps/0001.png (DHF1K)")

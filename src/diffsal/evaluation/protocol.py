@@ -21,6 +21,11 @@ saliency-benchmark functions), so that numbers are comparable with published tab
 fixations drop out of every metric, no clipping of the prediction, KLD on the prediction clipped at
 0 (a log of a negative number cannot occur), AUC-Borji on any frame with a fixation, every fixated
 pixel removed from the sAUC other map, and videos without a score left out of the database mean.
+
+``challenge`` is the scoring script of the AIM 2024 / NTIRE 2026 saliency challenges (``bench.py``) on a
+challenge root: its own reading, resizing and metric formulas (CC, SIM, NSS, AUC-Judd), frames paired with the
+fixation lists as it pairs them, the mean per video and then over the part's videos (`diffsal.evaluation.challenge`,
+`diffsal.metrics.challenge`). Its rule fields below say how it treats what the other two disagree on.
 """
 
 from __future__ import annotations
@@ -37,13 +42,17 @@ class Protocol:
     auc_borji_min_fixations: int  # fewer fixated pixels: AUC-Borji is NaN
     other_map_removes_only_ones: bool  # sAUC: remove pixels whose fixation value is 1 (else every fixated one)
     database_mean_propagates_nan: bool  # a video without a score makes the database's score NaN
+    reproduces: str = "the STAViS MATLAB evaluation"  # what the numbers are comparable with
 
     def rules(self) -> dict:
         return asdict(self)
 
     def departures(self, reference: Protocol | None = None) -> list[str]:
-        """The rules in which this protocol differs from `reference` (default: stavis), in words."""
+        """The rules in which this protocol differs from `reference` (default: stavis), in words; none for a
+        protocol that reproduces another evaluation than STAViS's."""
         reference = reference or STAVIS
+        if self.reproduces != reference.reproduces:
+            return []
         return [RULE_WORDS[rule][getattr(self, rule)] for rule in RULE_WORDS
                 if getattr(self, rule) != getattr(reference, rule)]
 
@@ -66,5 +75,9 @@ STAVIS = Protocol("stavis", score_frames_without_fixations=True, clip_prediction
                   auc_borji_min_fixations=2, other_map_removes_only_ones=True, database_mean_propagates_nan=True)
 STRICT = Protocol("strict", score_frames_without_fixations=False, clip_prediction=False, kld_clip_negative=True,
                   auc_borji_min_fixations=1, other_map_removes_only_ones=False, database_mean_propagates_nan=False)
-PROTOCOLS = {protocol.name: protocol for protocol in (STAVIS, STRICT)}
+CHALLENGE = Protocol("challenge", score_frames_without_fixations=False, clip_prediction=False,
+                     kld_clip_negative=True, auc_borji_min_fixations=1, other_map_removes_only_ones=False,
+                     database_mean_propagates_nan=True,
+                     reproduces="the AIM 2024 / NTIRE 2026 challenges' bench.py")
+PROTOCOLS = {protocol.name: protocol for protocol in (STAVIS, STRICT, CHALLENGE)}
 

@@ -21,7 +21,7 @@ def markdown_table(result: EvaluationResult, decimals: int = 3) -> str:
     protocol = result.settings.protocol.name
     departures = result.departures
     caption = (f"Protocol {protocol}: " + ("; ".join(departures) + "." if departures
-                                           else "the STAViS MATLAB evaluation, rule for rule."))
+                                           else f"{result.settings.protocol.reproduces}, rule for rule."))
     header = [f"dataset ({protocol})", "videos", "frames"] + [f"{name} ↓" if name in LOWER_IS_BETTER else name
                                                              for name in metrics]
     lines = [caption, "", "| " + " | ".join(header) + " |",

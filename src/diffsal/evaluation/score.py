@@ -1,17 +1,25 @@
 """`score`: the library call behind ``diffsal evaluate`` (and the demo's and the studies' scores).
 
-DATA (a STAViS or DHF1K root) and a prediction folder (or the centre prior) in; the metrics of every unit, written
+DATA (a STAViS, DHF1K or challenge root) and a prediction folder (or the centre prior; on a challenge root with the
+challenge protocol, a submission folder) in; the metrics of every unit, written
 to ``OUT/metrics.json`` and ``OUT/per_video.csv``, out. OUT and the predictions are checked before any scoring.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from diffsal.data.challenge import part_names
+from diffsal.data.layout import ChallengeLayout
 from diffsal.errors import InputError
+from diffsal.evaluation.challenge import DEFAULT_PART, score_challenge
+from diffsal.evaluation.protocol import CHALLENGE
+from diffsal.metrics.challenge import CHALLENGE_METRICS
+from diffsal.metrics.frame import METRIC_NAMES
 from diffsal.evaluation.layouts import detect_layout, load_benchmark
 from diffsal.evaluation.predictions import prediction_source
 from diffsal.evaluation.report import RESULT_FILES, write_results
@@ -45,6 +53,17 @@ def score(data: str | Path, predictions: str | Path, out: str | Path, *, pattern
             `settings.require_all_frames`, unreadable predictions; DatasetError: missing or corrupt ground truth.
     """
     check_output_folder(out, files=RESULT_FILES)  # before scoring, which can take hours
+    if settings.protocol is CHALLENGE:
+        if selection.split is not None or selection.databases:
+            raise InputError("--split and --db do not apply to a challenge root (choose the videos with --part)")
+        if settings.metrics == METRIC_NAMES:
+            settings = dataclasses.replace(settings, metrics=CHALLENGE_METRICS)
+        keep_freed_memory()
+        result = score_challenge(data, predictions, settings, selection.part,
+                                 progress=_counted(progress, len(part_names(ChallengeLayout(data),
+                                                                            selection.part or DEFAULT_PART))))
+        write_results(result, out)
+        return result
     source = prediction_source(predictions, pattern)
     benchmark = load_benchmark(data, layout=selection.layout, databases=selection.databases,
                                split=_split(data, selection, say or (lambda text: None)), per_split=source.uses_split)

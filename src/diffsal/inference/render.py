@@ -48,11 +48,12 @@ def overlay_feed(output: VideoOutput, video: VideoInput, source: FrameSource) ->
 
 def map_video_feed(output: VideoOutput, source: FrameSource) -> Feed:
     """Encodes the map video of a one-video map format (``saliency.mp4``) in a background thread, from the uint8
-    maps `put` into it in frame order, with the frame times of `source`."""
+    maps `put` into it in frame order, with the frame times of `source` (at its mean rate for a submission)."""
     name = output.map_format.video_name
+    times = None if output.map_format.submission else variable_frame_times(source)
 
     def encode(levels: Iterator[np.ndarray]) -> None:
-        write_gray_video(output.built_path(name), levels, source.fps, frame_times_s=variable_frame_times(source))
+        write_gray_video(output.built_path(name), levels, source.fps, frame_times_s=times)
 
     return Feed(encode)
 

@@ -10,7 +10,10 @@ INPUT is one of:
   of one split, read from the frame folders with the wav next to them; output keys ``<DB>/<video>``;
 - a DHF1K root in any layout that training reads (`diffsal.data.index.find_dhf1k_videos`): the
   videos of one part (val by default), from the AVIs or the extracted images; output keys
-  ``DHF1K/<NNNN>``.
+  ``DHF1K/<NNNN>``;
+- a challenge root (``TrainTestSplit.json`` + ``Videos/``, `diffsal.data.challenge`): the videos of one
+  part (public_test by default, private_test, test or train) with their sound; output keys ``<name>``, so
+  that ``--format challenge`` writes ``OUT/<name>.mp4``, a submission as it stands.
 
 For the datasets, ``OUT`` is then the prediction root that ``diffsal evaluate`` reads by default.
 Resolving checks only what is cheap (paths, fold lists). A video that turns out unreadable fails
@@ -23,11 +26,12 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from diffsal.data.challenge import challenge_candidates
 from diffsal.data.index import dhf1k_index, is_dhf1k_root, stavis_index
-from diffsal.data.layout import (DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
+from diffsal.data.layout import (CHALLENGE_NAME, CHALLENGE_SPLIT_FILE, DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
                                  SPLITS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, stavis_result_key,
-                                 video_files, video_names)
-from diffsal.data.video_record import VideoRecord
+                                 is_challenge_root, video_files, video_names)
+from diffsal.data.video_record import VideoRecord, summarise_videos
 from diffsal.errors import InputError, MediaError
 from diffsal.io.frame_folder import FrameFolder
 from diffsal.io.frame_source import FrameSource
@@ -75,7 +79,7 @@ class VideoInput:
             frames=frames,
             audio=Path(record.audio) if record.audio is not None else (frames if dhf1k and record.is_file else None),
             fps=None if record.is_file else (DHF1K_FPS if dhf1k else record.fps),
-            num_frames=None if dhf1k else record.num_frames,
+            num_frames=None if dhf1k or record.is_file else record.num_frames,
             ground_truth=maps if maps is not None and maps.is_dir() else None,
             frame_pattern=record.frame_pattern,
             map_pattern=record.map_pattern,
@@ -107,7 +111,8 @@ class InputSpec:
         databases: STAViS databases (None: every one with fold lists); DHF1K: only "DHF1K".
         split: STAViS "1" (default), "2", "3" or "all" (the union of the three lists, each video once);
             not used by DHF1K.
-        part: STAViS "test" (default) or "train"; DHF1K "val" (default), "train" or "test".
+        part: STAViS "test" (default) or "train"; DHF1K "val" (default), "train" or "test"; challenge
+            "public_test" (default), "private_test", "test" (both) or "train".
     """
 
     databases: tuple[str, ...] | None = None
@@ -120,7 +125,8 @@ def is_stavis_root(path: Path) -> bool:
 
 
 def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec(), map_format: str = "png") -> tuple[str, list[VideoInput]]:
-    """(kind, videos) for INPUT; kind is "file", "folder", "dataset" (STAViS) or "DHF1K dataset".
+    """(kind, videos) for INPUT; kind is "file", "folder", "dataset" (STAViS), "DHF1K dataset" or "challenge
+    dataset".
 
     With `map_format` "stavis" the videos of a STAViS dataset get the keys of the MATLAB evaluation's tree
     (``split<N>_results/<db folder>/<video>``), which has one folder per split: split "all" is refused then.
@@ -131,7 +137,7 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec(), map_format: 
             with no videos, a bad fold list.
     """
     path = check_input_path(path)
-    is_dataset = path.is_dir() and (is_stavis_root(path) or is_dhf1k_root(path))
+    is_dataset = path.is_dir() and (is_stavis_root(path) or is_dhf1k_root(path) or is_challenge_root(path))
     given = [flag for flag, value in (("--db", spec.databases), ("--split", spec.split), ("--part", spec.part))
              if value is not None]
     if given and not is_dataset:
@@ -146,10 +152,13 @@ def resolve_inputs(path: str | Path, spec: InputSpec = InputSpec(), map_format: 
         return "dataset", _stavis_videos(path, spec, stavis_tree=map_format == "stavis")
     if is_dhf1k_root(path):
         return "DHF1K dataset", _dhf1k_videos(path, spec)
+    if is_challenge_root(path):
+        return "challenge dataset", _challenge_videos(path, spec)
     files = video_files(path)
     if not files:
         raise InputError(f"{path}: no video files ({', '.join(VIDEO_SUFFIXES)}) and not a dataset root "
-                         "(STAViS: fold_lists/ + video_frames/; DHF1K: video/ + annotation/ or <NNNN>/images/)")
+                         "(STAViS: fold_lists/ + video_frames/; DHF1K: video/ + annotation/ or <NNNN>/images/; "
+                         "challenge: Videos/ + TrainTestSplit.json)")
     return "folder", [VideoInput(key, file, file) for key, file in zip(video_names(files), files)]
 
 
@@ -198,6 +207,24 @@ def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
         raise InputError(f"{root}: no DHF1K videos with frames of the {part} part (numbers {numbers[0]}-{numbers[-1]}; "
                          "video/NNN.AVI or NNNN/images/); choose another --part")
     return videos
+
+
+def _challenge_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
+    """The videos of one part of a challenge root, each under its own name; a listed video that is absent is bad
+    input (before anything is predicted)."""
+    if spec.split is not None:
+        raise InputError("--split does not apply to a challenge root (its parts: --part public_test, private_test, "
+                         "test or train)")
+    if spec.databases and spec.databases != (CHALLENGE_NAME,):
+        raise InputError(f"--db does not apply to a challenge root (got {', '.join(spec.databases)})")
+    part = spec.part or "public_test"
+    candidates = challenge_candidates(root, part, annotations=False, check=False)
+    missing = [problems[0] for _, problems in candidates if problems]
+    if missing:
+        raise InputError(summarise_videos(missing))
+    if not candidates:
+        raise InputError(f"{root}: the {part} part of {CHALLENGE_SPLIT_FILE} names no videos")
+    return [VideoInput.from_record(record, record.video) for record, _ in candidates]
 
 
 def keep_earlier_keys(videos: list[VideoInput], earlier: dict[str, str]) -> list[VideoInput]:

@@ -225,6 +225,46 @@ class VideoReader:
         scaled = video_frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA")
         return self.orientation.apply(scaled.to_ndarray())
 
+    def luma(self, index: int) -> np.ndarray:
+        """Frame `index`'s luma plane upright, as coded: uint8 `(H, W)`, or uint16 for 9 to 16 bits (a 10-bit
+        map video gives 10-bit values); `luma_levels` says which values are black and white."""
+        video_frame = self._decoded_frame(check_frame_index(self, index, str(self.path)))
+        dtype = np.dtype(np.uint8) if video_frame.format.components[0].bits <= 8 else np.dtype("<u2")
+        plane = video_frame.planes[0]
+        rows = np.frombuffer(memoryview(plane), dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
+        return self.orientation.apply(rows[:, : plane.width, None])[..., 0]
+
+    def png_frame(self, index: int) -> np.ndarray:
+        """Frame `index` upright as ``ffmpeg -i VIDEO %03d.png`` stores it (what the saliency challenges score):
+        FFmpeg's PNG format for the stream's pixel format, converted by the same library code. Grey streams
+        give `(H, W)`, others RGB `(H, W, 3)` (RGBA with an alpha plane); uint16 above 8 bits, else uint8."""
+        video_frame = self._decoded_frame(check_frame_index(self, index, str(self.path)))
+        components = video_frame.format.components
+        deep = components[0].bits > 8
+        if len(components) <= 2:
+            target = "gray16le" if deep else "gray"
+        elif len(components) == 4:
+            target = "rgba64le" if deep else "rgba"
+        else:
+            target = "rgb48le" if deep else "rgb24"
+        picture = video_frame.to_ndarray(format=target)
+        if picture.ndim == 2:
+            return self.orientation.apply(picture[..., None])[..., 0]
+        return self.orientation.apply(picture)
+
+    @property
+    def luma_levels(self) -> tuple[int, int]:
+        """(black, white) luma values of the stream: the full range of its bit depth for full-range ("JPEG")
+        and grey streams, 16-235 scaled to the depth otherwise (64-940 in 10 bits)."""
+        context = self._stream.codec_context
+        pixel_format = context.format
+        bits = pixel_format.components[0].bits
+        full = (pixel_format.name.startswith(("yuvj", "gray")) or len(pixel_format.components) < 3
+                or context.color_range == 2)  # AVCOL_RANGE_JPEG
+        if full:
+            return 0, (1 << bits) - 1
+        return 16 << (bits - 8), 235 << (bits - 8)
+
     def frame_at_time(self, time_s: float, size: tuple[int, int] | None = None) -> np.ndarray:
         return self.frame(self.index_at_time(time_s), size)
 

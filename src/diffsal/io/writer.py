@@ -21,6 +21,8 @@ from diffsal.errors import MediaError
 from diffsal.io.atomic import atomic_output
 from diffsal.io.audio import AudioTrack, remix
 
+_FULL_RANGE = 2  # AVCOL_RANGE_JPEG: luma 0 is black and the largest value white
+
 _AAC_FRAME_SAMPLES = 1024
 _AAC_MIN_BIT_RATE = 128_000  # mono and stereo
 _AAC_BIT_RATE_PER_CHANNEL = 64_000  # 384 kb/s for 5.1
@@ -91,17 +93,23 @@ def write_video(
 
 
 def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | Fraction,
-                     frame_times_s: Sequence[float] | None = None, preset: str = "veryfast") -> int:
-    """Encode uint8 `(H, W)` grey images (saliency maps) losslessly as H.264 into `path`, no sound.
+                     frame_times_s: Sequence[float] | None = None, preset: str = "veryfast", bits: int = 8) -> int:
+    """Encode grey images (saliency maps) losslessly as H.264 into `path`, no sound: uint8 `(H, W)` with
+    ``bits=8``, uint16 values 0..1023 with ``bits=10``.
 
     The values are the luma plane of a 4:4:4 stream coded with quantiser 0 (lossless, any size, odd ones
-    included; chroma constant at 128), so `diffsal.io.video.read_gray_video` gives back exactly the values
-    written. Players that lack H.264's High 4:4:4 profile cannot show it; it is made to be scored. The file
-    appears under its final name only when complete.
+    included; chroma neutral), flagged full range, so `diffsal.io.video.read_gray_video` (and
+    `VideoReader.luma`) give back exactly the values written and FFmpeg turns them into grey RGB of the same
+    levels (10-bit values shifted to 16 bits). Players that lack H.264's High 4:4:4 profile
+    cannot show it; it is made to be scored. The file appears under its final name only when complete.
 
     Returns:
         The number of frames written.
     """
+    if bits not in (8, 10):
+        raise ValueError(f"bits must be 8 or 10, got {bits}")
+    dtype = np.dtype(np.uint8) if bits == 8 else np.dtype("<u2")
+    pixel_format = "yuv444p" if bits == 8 else "yuv444p10le"
     rate = _frame_rate(fps)
     timeline = _Timeline(rate, frame_times_s)
     first, map_iterator = _first_and_rest(maps, path)
@@ -109,18 +117,20 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = width, height
-        stream.pix_fmt = "yuv444p"
+        stream.pix_fmt = pixel_format
         stream.options = {"qp": "0", "preset": preset}
+        stream.codec_context.color_range = _FULL_RANGE
         stream.codec_context.time_base = timeline.time_base
         written = 0
         for levels in _chain(first, map_iterator):
             levels = np.asarray(levels)
-            if levels.dtype != np.uint8 or levels.shape != (height, width):
-                raise MediaError(f"{path}: map {written} is {levels.dtype} {levels.shape}, expected uint8 "
-                                 f"({height}, {width})")
-            frame = av.VideoFrame(width, height, "yuv444p")
+            if levels.dtype != dtype.type or levels.shape != (height, width) or (bits == 10 and levels.max() > 1023):
+                raise MediaError(f"{path}: map {written} is {levels.dtype} {levels.shape}, expected {dtype.name} "
+                                 f"({height}, {width})" + (" of values 0..1023" if bits == 10 else ""))
+            frame = av.VideoFrame(width, height, pixel_format)
+            frame.color_range = _FULL_RANGE
             for index, plane in enumerate(frame.planes):
-                values = np.full((plane.height, plane.line_size), 128, np.uint8)
+                values = np.full((plane.height, plane.line_size // dtype.itemsize), 1 << (bits - 1), dtype)
                 if index == 0:
                     values[:, :width] = levels
                 plane.update(values.tobytes())

@@ -5,7 +5,8 @@ dataset the MATLAB evaluation's ``split<N>_results/<db folder>/<video>``)::
 
     00001.png ...            8-bit map of every frame, 1-based, at the frame's own size (--format png, default;
                              pred_sal_000001.jpg ... with --format stavis, saliency.mp4 with --format mp4:
-                             `diffsal.predictions.map_formats`)
+                             `diffsal.predictions.map_formats`; with --format challenge the map video is
+                             OUT/<key>.mp4 and this folder OUT/.diffsal/<key>/)
     00001.npy ...            float32 map (optional, --save-npy)
     uncertainty/00001.png    16-bit per-pixel std over the samples, value / 65535 = std (--samples > 1)
     overlay.mp4              the map blended on the frames, with the original sound
@@ -37,7 +38,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from diffsal.predictions.map_formats import PNG, PNG_COMPRESS_LEVEL, MapFormat
+from diffsal.predictions.map_formats import PNG, PNG_COMPRESS_LEVEL, SUBMISSION_FOLDERS, MapFormat
 from diffsal.io.overlay import to_uint8
 from diffsal.io.atomic import temporary_stem, write_json
 from diffsal.io.video import read_gray_video
@@ -80,14 +81,16 @@ def read_std_png(path: str | Path) -> np.ndarray:
 
 
 def earlier_keys(root: str | Path) -> dict[str, str]:
-    """{input file name: key} of the complete outputs directly under OUT (``OUT/<key>/summary.json``)."""
+    """{input file name: key} of the complete outputs directly under OUT (``OUT/<key>/summary.json``, and
+    ``OUT/.diffsal/<key>/`` of the challenge format)."""
     keys = {}
     root = Path(root)
-    if root.is_dir():
-        for folder in root.iterdir():
-            summary = VideoOutput(root, folder.name).read_summary() if folder.is_dir() else None
-            if summary is not None and summary.get("input"):
-                keys[Path(str(summary["input"])).name] = folder.name
+    for parent in (root, root / SUBMISSION_FOLDERS):
+        if parent.is_dir():
+            for folder in parent.iterdir():
+                summary = VideoOutput(parent, folder.name).read_summary() if folder.is_dir() else None
+                if summary is not None and summary.get("input"):
+                    keys[Path(str(summary["input"])).name] = folder.name
     return keys
 
 
@@ -111,7 +114,9 @@ class VideoOutput:
         self.root = Path(root)
         self.key = key
         self.map_format = map_format
-        self.path = self.root / key
+        self.path = self.root / SUBMISSION_FOLDERS / key if map_format.submission else self.root / key
+        # The challenge format's map video lies beside the output folders, named as the video.
+        self.submission_file = self.root / f"{key}.mp4" if map_format.submission else None
         self.building: Path | None = None
         self._hidden = _hidden_stem(self.path.name)
 
@@ -151,9 +156,10 @@ class VideoOutput:
             names = [self.map_format.video_name] if frames else []
         else:
             names = [self.map_format.frame_file(index) for index in range(int(frames or 0))]
-        missing = [name for name in names if not (self.path / name).is_file()]
+        paths = [self.submission_file] if self.submission_file is not None and frames else [self.path / name for name in names]
+        missing = [path for path in paths if not path.is_file()]
         if not frames or missing:
-            return f"{len(missing)} of {frames} map(s) missing (first: {self.path / missing[0]})" if missing else "no frames"
+            return f"{len(missing)} of {frames} map(s) missing (first: {missing[0]})" if missing else "no frames"
         for name in summary.get("files", {}).get("videos", []):
             if not (self.path / name).is_file():
                 return f"{self.path / name} missing"
@@ -183,7 +189,8 @@ class VideoOutput:
 
     def _maps_in(self, folder: Path, num_frames: int) -> Iterator[np.ndarray]:
         if self.map_format.frame_pattern is None:
-            yield from read_gray_video(folder / self.map_format.video_name)
+            complete = self.submission_file is not None and folder == self.path
+            yield from read_gray_video(self.submission_file if complete else folder / self.map_format.video_name)
             return
         for index in range(num_frames):
             with Image.open(folder / self.map_format.frame_file(index)) as image:
@@ -205,6 +212,8 @@ class VideoOutput:
         """Write `summary.json` last, then put the folder in place of any previous output."""
         document = {"format": SUMMARY_FORMAT, "version": SUMMARY_VERSION, **summary, "status": "complete"}
         write_json(self._in_building(SUMMARY_NAME), document)
+        if self.submission_file is not None:  # the map video goes first: the folder then marks it complete
+            os.replace(self._in_building(self.map_format.video_name), self.submission_file)
         building, self.building = self.building, None
         if self.path.exists():
             # The old output stops looking complete before it is removed (its summary goes first).

@@ -5,8 +5,13 @@
   STAViS dataset the key is the MATLAB evaluation's ``split<N>_results/<db folder>/<video>``
   (`diffsal.data.layout.stavis_result_key`), so that its ``eval_<db>.m`` scripts score the folder as it is.
   JPEG at quality 100: a value moves by at most a level or two, which changes the scores in the fourth decimal.
-- ``mp4``: ``<key>/saliency.mp4``, one grey video per input with the input's frame count and frame times, the
-  submission format of recent video-saliency challenges; lossless (`diffsal.io.writer.write_gray_video`).
+- ``mp4``: ``<key>/saliency.mp4``, one grey video per input with the input's frame count and frame times;
+  lossless (`diffsal.io.writer.write_gray_video`).
+- ``challenge``: ``<key>.mp4`` directly in OUT, the submission of the AIM 2024 / NTIRE 2026 saliency challenges
+  (one video per input, named as the input, the input's frame count and size): the same lossless grey video at
+  a constant frame rate (the challenge's FFmpeg extraction would duplicate frames of a variable-rate one). The
+  rest of each video's output (``summary.json``, overlay) goes in ``OUT/.diffsal/<key>/``, so that OUT holds
+  nothing else the challenge's scoring would try to read.
 """
 
 from __future__ import annotations
@@ -35,12 +40,15 @@ class MapFormat:
         frame_pattern: the per-frame file name (1-based frame number), or None for one video file.
         video_name: the file that holds every map, or None for per-frame files.
         description: what `summary.json` says about the files.
+        submission: the map video is ``OUT/<key>.mp4`` and the output folder ``OUT/.diffsal/<key>/``
+            (`SUBMISSION_FOLDERS`), written at a constant frame rate.
     """
 
     name: str
     frame_pattern: str | None
     video_name: str | None
     description: str
+    submission: bool = False
 
     def frame_file(self, index: int) -> str:
         """The file name of 0-based frame `index` (per-frame formats)."""
@@ -62,7 +70,11 @@ MAP_FORMATS = {
                         f"{STAVIS_PREDICTION_PATTERN} (1-based frame numbers, 8-bit JPEG, quality {JPEG_QUALITY})"),
     "mp4": MapFormat("mp4", None, "saliency.mp4",
                      "saliency.mp4 (one grey frame per input frame, lossless H.264 4:4:4: the luma plane is the map)"),
+    "challenge": MapFormat("challenge", None, "saliency.mp4",
+                           "OUT/<key>.mp4 (a challenge submission: one grey frame per input frame at a constant "
+                           "rate, lossless H.264 4:4:4, full range)", submission=True),
 }
+SUBMISSION_FOLDERS = ".diffsal"  # under OUT: the output folders of the challenge format
 PNG = MAP_FORMATS["png"]
 
 

@@ -20,6 +20,7 @@ from diffsal.errors import InputError
 from diffsal.io.paths import check_output_folder
 from diffsal.seeds import SPLIT_STREAM
 from diffsal.synth.audio import make_schedule, synthesize
+from diffsal.synth.challenge_writer import write_challenge_split, write_challenge_video
 from diffsal.synth.config import DATABASE, NUM_SPLITS, SynthConfig, SyntheticVideo
 from diffsal.synth.observers import simulate_gaze
 from diffsal.synth.scene import make_scene
@@ -104,7 +105,8 @@ def generate_benchmark(
     config: SynthConfig,
     progress: Callable[[int, int, str], None] | None = None,
 ) -> BenchmarkSummary:
-    """Generate and write the whole benchmark under `root` (STAViS layout, mp4s, fold lists).
+    """Generate and write the whole benchmark under `root` (STAViS layout, mp4s, fold lists; or the challenge
+    layout with ``config.layout = "challenge"``: `diffsal.synth.challenge_writer`).
 
     Raises:
         InputError: `root` cannot be written, or holds this database generated with other settings (checked
@@ -114,13 +116,20 @@ def generate_benchmark(
     _check_earlier_benchmark(root, config)
     started = time.perf_counter()
     names = []
+    splits = make_splits(config)
+    train, test = splits[1]
     for index in range(config.num_videos):
         video = generate_video(config, index)
-        write_synthetic_video(root, config, video)
+        if config.layout == "challenge":
+            write_challenge_video(root, config, video, "train" if video.name in train else "test")
+        else:
+            write_synthetic_video(root, config, video)
         names.append(video.name)
         if progress is not None:
             progress(index + 1, config.num_videos, video.name)
-    splits = make_splits(config)
-    write_fold_lists(root, config, splits)
+    if config.layout == "challenge":
+        write_challenge_split(root, config, train, test)
+    else:
+        write_fold_lists(root, config, splits)
     write_benchmark_info(root, config, splits)
     return BenchmarkSummary(root, config.database, names, splits, time.perf_counter() - started)

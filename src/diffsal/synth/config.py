@@ -34,6 +34,8 @@ class SynthConfig:
         test_fraction: share of the videos in each split's test list; the three test lists are
             disjoint while 3 * test_fraction <= 1 [--test-fraction].
         database: database name in the STAViS layout [--db].
+        layout: "stavis" (with mp4s, fold lists) or "challenge" (the AIM / NTIRE challenge layout: mp4s, 10-bit
+            map videos, fixation lists, a split file) [--layout].
         observer_model: reaction delays and looking probabilities (default `ObserverModel()`).
     """
 
@@ -50,6 +52,7 @@ class SynthConfig:
     snr_db: float = 10.0
     test_fraction: float = 0.2
     database: str = DATABASE
+    layout: str = "stavis"
     observer_model: ObserverModel | None = None  # None: the default model with `num_observers`
 
     def __post_init__(self) -> None:
@@ -75,6 +78,8 @@ class SynthConfig:
             problems.append(f"--test-fraction must be in (0, 1), got {self.test_fraction}")
         if not self.database or any(character in self.database for character in "/\\ "):
             problems.append(f"--db must be a name without '/', '\\\\' or spaces, got {self.database!r}")
+        if self.layout not in LAYOUTS:
+            problems.append(f"--layout must be one of {', '.join(LAYOUTS)}, got {self.layout!r}")
         if problems:
             raise InputError("; ".join(problems))
 
@@ -89,6 +94,9 @@ class SynthConfig:
 
     def video_name(self, index: int) -> str:
         return f"synth{index:04d}"
+
+
+LAYOUTS = ("stavis", "challenge")
 
 
 @dataclass

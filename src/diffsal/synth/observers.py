@@ -92,14 +92,20 @@ def fixation_map(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 def saliency_map(fixations: np.ndarray, sigma_px: float) -> np.ndarray:
     """Continuous uint8 `(H, W)` map from a binary `(H, W)` fixation map: the map blurred with a
     Gaussian of `sigma_px` (computed exactly as a sum of separable Gaussians), max scaled to 255."""
+    return np.rint(255.0 * fixation_density(fixations, sigma_px)).astype(np.uint8)
+
+
+def fixation_density(fixations: np.ndarray, sigma_px: float) -> np.ndarray:
+    """float64 `(H, W)`: the fixated pixels of `fixations` blurred with a Gaussian of `sigma_px`, max 1 (all 0
+    without fixations)."""
     height, width = fixations.shape
     ys, xs = np.nonzero(fixations)
     if len(xs) == 0:
-        return np.zeros((height, width), dtype=np.uint8)
+        return np.zeros((height, width))
     columns = np.exp(-0.5 * ((np.arange(width)[None, :] - xs[:, None]) / sigma_px) ** 2)  # (N, W)
     rows = np.exp(-0.5 * ((np.arange(height)[None, :] - ys[:, None]) / sigma_px) ** 2)  # (N, H)
     density = rows.T @ columns  # (H, W)
-    return np.rint(255.0 * density / density.max()).astype(np.uint8)
+    return density / density.max()
 
 
 def _choose(rng: np.random.Generator, model: ObserverModel, heard: int, num_objects: int) -> int:

@@ -94,7 +94,9 @@ def benchmark_info_path(root: str | Path, config: SynthConfig) -> Path:
 
 def benchmark_info(config: SynthConfig, splits: dict[int, tuple[list[str], list[str]]]) -> dict:
     """What ``benchmark.json`` holds: the configuration that reproduces the data, and the splits."""
+    layout = {} if config.layout == "stavis" else {"layout": config.layout}
     return {
+        **layout,
         "generator_version": GENERATOR_VERSION,
         "database": config.database,
         "num_videos": config.num_videos,

@@ -29,7 +29,7 @@ class ModelSection:
 @dataclass
 class DataSection:
     root: str = "runs/synthetic"
-    format: Literal["stavis", "dhf1k"] = "stavis"
+    format: Literal["stavis", "dhf1k", "challenge"] = "stavis"
     databases: list[str] = field(default_factory=lambda: ["Synthetic"])
     split: int = 1
     train_stride: int = 74  # one training clip per this many frames of each video

@@ -9,6 +9,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from diffsal.data.av_dataset import AVSaliencyDataset
+from diffsal.data.challenge_dataset import ChallengeDataset
 from diffsal.data.dhf1k import DHF1KDataset
 from diffsal.training.config import DataSection
 from diffsal.training.distributed import TrainingGroup
@@ -37,6 +38,16 @@ def build_datasets(data: DataSection, model: DiffSalConfig, seed: int,
                              random_offset=data.random_offset, seed=seed, **common)
         validation = DHF1KDataset(data.root, "val", sampling="sparse", stride=data.validation_stride,
                                   random_offset=False, **common)
+        return train, validation
+    if data.format == "challenge":
+        train = ChallengeDataset(data.root, "train", validation_fraction=data.validation_fraction,
+                                 validation_seed=validation_seed, sampling="sparse", stride=data.train_stride,
+                                 random_offset=data.random_offset, seed=seed, **common)
+        if data.validation_fraction == 0:
+            return train, None
+        validation = ChallengeDataset(data.root, "val", validation_fraction=data.validation_fraction,
+                                      validation_seed=validation_seed, sampling="sparse",
+                                      stride=data.validation_stride, random_offset=False, **common)
         return train, validation
     audio_policy = "none" if not model.use_audio else data.audio
     train = AVSaliencyDataset(data.root, data.databases, data.split, "train",
