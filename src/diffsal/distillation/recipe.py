@@ -36,7 +36,8 @@ class VideosSection:
     paths: list[str] = field(default_factory=list)
     databases: list[str] | None = None  # of a STAViS tree (None: all)
     split: str = "1"  # of a STAViS tree: 1, 2, 3 or all
-    part: str = "train"  # of a dataset tree: STAViS train/test, DHF1K train/val/test/all
+    # of a dataset tree: STAViS train/test, DHF1K train/val/test/all, challenge train/public_test/private_test/test
+    part: str = "train"
     without_sound: Literal["refuse", "silence"] = "refuse"  # a silent video for an audio-visual student
     held_out_fraction: float = 0.1  # videos kept out of training: checkpoint selection and the agreement table
     held_out_seed: int = 0

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from diffsal.data.index import index_dataset, is_dhf1k_root
-from diffsal.data.layout import VIDEO_SUFFIXES, video_files, video_names
+from diffsal.data.layout import VIDEO_SUFFIXES, is_challenge_root, video_files, video_names
 from diffsal.data.video_record import VideoRecord
 from diffsal.distillation.recipe import VideosSection
 from diffsal.errors import InputError
@@ -40,7 +40,7 @@ def distillation_videos(section: VideosSection, needs_sound: bool) -> list[Video
     records: list[VideoRecord] = []
     for entry in section.paths:
         path = check_input_path(entry, "video")
-        if path.is_dir() and (is_stavis_root(path) or is_dhf1k_root(path)):
+        if path.is_dir() and (is_stavis_root(path) or is_dhf1k_root(path) or is_challenge_root(path)):
             records += _dataset_records(path, section)
         elif path.is_dir():
             files = video_files(path)

@@ -39,17 +39,18 @@ def build_datasets(data: DataSection, model: DiffSalConfig, seed: int,
         validation = DHF1KDataset(data.root, "val", sampling="sparse", stride=data.validation_stride,
                                   random_offset=False, **common)
         return train, validation
+    audio_policy = "none" if not model.use_audio else data.audio
     if data.format == "challenge":
         train = ChallengeDataset(data.root, "train", validation_fraction=data.validation_fraction,
                                  validation_seed=validation_seed, sampling="sparse", stride=data.train_stride,
-                                 random_offset=data.random_offset, seed=seed, **common)
+                                 random_offset=data.random_offset, seed=seed, audio=audio_policy, **common)
         if data.validation_fraction == 0:
             return train, None
         validation = ChallengeDataset(data.root, "val", validation_fraction=data.validation_fraction,
                                       validation_seed=validation_seed, sampling="sparse",
-                                      stride=data.validation_stride, random_offset=False, **common)
+                                      stride=data.validation_stride, random_offset=False, audio=audio_policy,
+                                      **common)
         return train, validation
-    audio_policy = "none" if not model.use_audio else data.audio
     train = AVSaliencyDataset(data.root, data.databases, data.split, "train",
                               validation_fraction=data.validation_fraction, validation_seed=validation_seed,
                               sampling="sparse", stride=data.train_stride, random_offset=data.random_offset,
