@@ -12,6 +12,9 @@ from diffsal.errors import DatasetError
 from diffsal.io.video import VideoReader
 
 
+MAP_FRAMES_CACHED = 2  # a clip's maps are read in order: keeping many decoded FullHD frames only costs memory
+
+
 class GroundTruth:
     """The continuous map and the fixations of each frame (0-based) of `record`; close it after use.
 
@@ -34,8 +37,11 @@ class GroundTruth:
         if index >= reader.num_frames:
             raise DatasetError(f"{reader.path}: has {reader.num_frames} map frames, frame {index + 1} was asked for")
         black, white = reader.luma_levels
-        luma = reader.luma(index).astype(np.float32)
-        return np.clip((luma - black) / (white - black), 0.0, 1.0)
+        values = reader.luma(index).astype(np.float32)
+        if black:
+            values -= black
+        values *= np.float32(1.0 / (white - black))
+        return values if not black else np.clip(values, 0.0, 1.0, out=values)  # limited range: clip the foot
 
     def fixations(self, index: int) -> np.ndarray:
         """bool `(H, W)`: the fixated pixels (of the map's size)."""
@@ -60,5 +66,5 @@ class GroundTruth:
 
     def _map_reader(self) -> VideoReader:
         if self._reader is None:
-            self._reader = VideoReader(self.record.maps)
+            self._reader = VideoReader(self.record.maps, cache_frames=MAP_FRAMES_CACHED)
         return self._reader

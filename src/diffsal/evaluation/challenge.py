@@ -34,6 +34,7 @@ from diffsal.io.video import VideoReader
 from diffsal.metrics.challenge import CHALLENGE_METRICS, read_map, resize_bilinear, score_frame
 
 DEFAULT_PART = "public_test"
+FRAMES_CACHED = 2  # both videos are read in order
 EXTRACTED_NAME = "{:03d}.png"  # the script's FFmpeg output pattern, whose sorted names order the frames
 
 
@@ -91,7 +92,8 @@ def find_submission(data: str | Path, predictions: str | Path, part: str) -> lis
 
 def score_video(video: SubmissionVideo) -> VideoResult:
     """The per-frame challenge metrics of one video."""
-    with VideoReader(video.map_video) as truth, VideoReader(video.prediction) as prediction:
+    with VideoReader(video.map_video, cache_frames=FRAMES_CACHED) as truth, \
+            VideoReader(video.prediction, cache_frames=FRAMES_CACHED) as prediction:
         if prediction.num_frames != truth.num_frames:
             raise InputError(f"{video.prediction}: {prediction.num_frames} frames, but the ground truth "
                              f"{video.map_video} has {truth.num_frames}")

@@ -97,8 +97,8 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     """Encode grey images (saliency maps) losslessly as H.264 into `path`, no sound: uint8 `(H, W)` with
     ``bits=8``, uint16 values 0..1023 with ``bits=10``.
 
-    The values are the luma plane of a 4:4:4 stream coded with quantiser 0 (lossless, any size, odd ones
-    included; chroma neutral), flagged full range, so `diffsal.io.video.read_gray_video` (and
+    The values are the luma plane of a stream coded with quantiser 0 (lossless, any size, odd ones included;
+    chroma neutral; 4:4:4, or 4:2:0 for 10-bit maps of even size), flagged full range, so `diffsal.io.video.read_gray_video` (and
     `VideoReader.luma`) give back exactly the values written and FFmpeg turns them into grey RGB of the same
     levels (10-bit values shifted to 16 bits). Players that lack H.264's High 4:4:4 profile
     cannot show it; it is made to be scored. The file appears under its final name only when complete.
@@ -109,16 +109,21 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     if bits not in (8, 10):
         raise ValueError(f"bits must be 8 or 10, got {bits}")
     dtype = np.dtype(np.uint8) if bits == 8 else np.dtype("<u2")
-    pixel_format = "yuv444p" if bits == 8 else "yuv444p10le"
     rate = _frame_rate(fps)
     timeline = _Timeline(rate, frame_times_s)
     first, map_iterator = _first_and_rest(maps, path)
     height, width = np.shape(first)[:2]
+    options = {"qp": "0", "preset": preset}
+    if bits == 8:
+        pixel_format = "yuv444p"
+    else:  # 4:2:0 where the size allows it, coded for fast decoding: reading maps is often the bottleneck
+        pixel_format = "yuv420p10le" if width % 2 == 0 and height % 2 == 0 else "yuv444p10le"
+        options["tune"] = "fastdecode"
     with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = width, height
         stream.pix_fmt = pixel_format
-        stream.options = {"qp": "0", "preset": preset}
+        stream.options = options
         stream.codec_context.color_range = _FULL_RANGE
         stream.codec_context.time_base = timeline.time_base
         written = 0
