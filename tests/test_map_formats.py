@@ -1,4 +1,5 @@
-"""`predict --format png|stavis|mp4`: the files each writes, and `evaluate` scoring all three to the same numbers."""
+"""`predict --format png|stavis|mp4|challenge`: the files each writes, and `evaluate` scoring all four to the same
+numbers."""
 
 from __future__ import annotations
 
@@ -26,10 +27,10 @@ def synthetic_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def predicted(tmp_path_factory, synthetic_root, tiny_model) -> dict[str, Path]:
-    """The same predictions in the three formats (same model, seed and settings)."""
+    """The same predictions in the four formats (same model, seed and settings)."""
     out = tmp_path_factory.mktemp("predictions")
     folders = {}
-    for name in ("png", "stavis", "mp4"):
+    for name in ("png", "stavis", "mp4", "challenge"):
         folders[name] = out / name
         assert run("predict", synthetic_root, "--model", tiny_model, "--out", folders[name], "--format", name,
                    *FAST) == 0
@@ -53,6 +54,10 @@ def test_each_format_writes_its_files(predicted, synthetic_root):
         assert not list(jpeg.glob("*.png")) and not list(mp4.parent.glob("*.png"))
         maps = list(read_gray_video(mp4))
         assert len(maps) == frames
+        submitted = predicted["challenge"] / "Synthetic" / f"{video}.mp4"  # beside its hidden output folder
+        assert all(np.array_equal(a, b) for a, b in zip(read_gray_video(submitted), maps, strict=True))
+        assert (predicted["challenge"] / ".diffsal" / "Synthetic" / video / "summary.json").is_file()
+        assert not (predicted["challenge"] / "Synthetic" / video).exists()
         for number in (1, frames):
             levels = np.asarray(Image.open(png / f"{number:05d}.png"))
             assert levels.shape == (47, 63) and np.array_equal(maps[number - 1], levels)  # lossless, odd size kept
@@ -76,7 +81,7 @@ def test_evaluate_scores_the_three_formats_to_the_same_numbers(predicted, synthe
     scores = {name: _scores(synthetic_root, folder, tmp_path / name) for name, folder in predicted.items()}
     capsys.readouterr()
     assert set(scores["png"]) == set(METRICS.split(","))
-    assert scores["mp4"] == scores["png"]
+    assert scores["mp4"] == scores["png"] == scores["challenge"]
     for metric, value in scores["png"].items():
         assert abs(scores["stavis"][metric] - value) < 2e-3, metric
     assert scores["png"]["CC"] != _scores(synthetic_root, "center-prior", tmp_path / "prior")["CC"]

@@ -11,6 +11,8 @@ video the map of frame k. Presets, one per `diffsal predict --format` and one fo
 - ``stavis``: ``split{split}_results/{db_stavis}/{video}/pred_sal_{frame:06d}.jpg`` (``--format stavis`` on a
   STAViS dataset: the tree the MATLAB evaluation reads);
 - ``mp4``: ``{db}/{video}/saliency.mp4`` (``--format mp4``: the luma plane of each frame is the map);
+- ``challenge``: ``{db}/{video}.mp4`` (``--format challenge`` on a STAViS or DHF1K dataset; on a challenge root
+  the challenge protocol reads the submission itself);
 - ``published``: ``{db}/{video}/pred_sal_{frame:06d}.jpg``, the naming of the published code (and of
   ``--format stavis`` on other inputs).
 
@@ -41,9 +43,10 @@ NAMING_PRESETS = {
     "default": "{db}/{video}/{frame:05d}.png",
     "stavis": "split{split}_results/{db_stavis}/{video}/pred_sal_{frame:06d}.jpg",
     "mp4": "{db}/{video}/saliency.mp4",
+    "challenge": "{db}/{video}.mp4",
     "published": "{db}/{video}/pred_sal_{frame:06d}.jpg",
 }
-FORMAT_PRESETS = {"png": "default", "stavis": "stavis", "mp4": "mp4"}  # `diffsal predict --format` -> preset
+FORMAT_PRESETS = {"png": "default", "stavis": "stavis", "mp4": "mp4", "challenge": "challenge"}  # `diffsal predict --format` -> preset
 PATTERN_FIELDS = ("db", "db_lower", "db_stavis", "video", "frame", "split")
 CENTER_PRIOR = "center-prior"
 

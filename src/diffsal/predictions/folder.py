@@ -213,6 +213,7 @@ class VideoOutput:
         document = {"format": SUMMARY_FORMAT, "version": SUMMARY_VERSION, **summary, "status": "complete"}
         write_json(self._in_building(SUMMARY_NAME), document)
         if self.submission_file is not None:  # the map video goes first: the folder then marks it complete
+            self.submission_file.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._in_building(self.map_format.video_name), self.submission_file)
         building, self.building = self.building, None
         if self.path.exists():
