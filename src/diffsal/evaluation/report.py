@@ -7,6 +7,7 @@ import json
 import math
 from pathlib import Path
 
+from diffsal.evaluation.protocol import CHALLENGE
 from diffsal.evaluation.runner import EvaluationResult
 from diffsal.io.atomic import atomic_output
 from diffsal.metrics.frame import LOWER_IS_BETTER
@@ -35,7 +36,11 @@ def markdown_table(result: EvaluationResult, decimals: int = 3) -> str:
 
 
 def notes(result: EvaluationResult) -> str:
-    """What a reader of the table must know: sAUC variant, seed, dropped and missing frames."""
+    """What a reader of the table must know: sAUC variant, seed, dropped and missing frames (for the challenge
+    protocol, which has none of these: where the per-video and per-frame scores are)."""
+    if result.settings.protocol is CHALLENGE:
+        return ("Each video: the mean over its frames; the part: the mean over its videos (per video: metrics.json, "
+                "per_video.csv).")
     sauc = result.other_maps["variant"]
     if "other_videos" in result.other_maps:
         sauc += f" (N={result.other_maps['other_videos']})"
