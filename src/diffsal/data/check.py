@@ -1,4 +1,5 @@
-"""Validation of a dataset root (STAViS, DHF1K or challenge layout): what is present, what is missing, what does not match.
+"""Validation of a dataset root (STAViS, DHF1K or challenge layout): what is present, what is missing, what does
+not match.
 
 Every problem is one line that starts with the path it is about. Checked per STAViS database:
 
@@ -39,7 +40,8 @@ from diffsal.data.challenge import challenge_record, find_named, read_split
 from diffsal.data.ground_truth import GroundTruth
 from diffsal.data.index import DHF1KVideo, find_dhf1k_videos, is_dhf1k_root, stavis_record
 from diffsal.data.layout import (CHALLENGE_FIXATIONS_FILE, CHALLENGE_NAME, CHALLENGE_PARTS, ChallengeLayout,
-                                 is_challenge_root, DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
+                                 is_challenge_root,
+                                 DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
                                  count_numbered)
 from diffsal.data.video_record import folder_problems
 from diffsal.errors import DiffSalError, InputError
@@ -270,13 +272,15 @@ def _check_challenge(root: Path, annotations: bool, decode: bool) -> DatabaseChe
                 _check_challenge_annotations(record, check, decode)
             result.videos.append(check)
     if unannotated:
+        more = " ..." if len(unannotated) > ABSENT_NAMED else ""
         result.notes.append(f"{root}: {len(unannotated)} test video(s) without maps and fixations (scoring needs "
-                            f"them): {', '.join(unannotated[:ABSENT_NAMED])}" + (" ..." if len(unannotated) > ABSENT_NAMED else ""))
+                            f"them): {', '.join(unannotated[:ABSENT_NAMED])}{more}")
     listed = {name for names in split.values() for name in names}
     unlisted = sorted(path.stem for path in layout.videos_dir.glob("*.mp4") if path.stem not in listed)
     if unlisted:
+        more = " ..." if len(unlisted) > ABSENT_NAMED else ""
         result.notes.append(f"{layout.videos_dir}: {len(unlisted)} video(s) in no part of {layout.split_file.name}: "
-                            f"{', '.join(unlisted[:ABSENT_NAMED])}" + (" ..." if len(unlisted) > ABSENT_NAMED else ""))
+                            f"{', '.join(unlisted[:ABSENT_NAMED])}{more}")
     return result
 
 

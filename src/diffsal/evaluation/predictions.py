@@ -46,7 +46,8 @@ NAMING_PRESETS = {
     "challenge": "{db}/{video}.mp4",
     "published": "{db}/{video}/pred_sal_{frame:06d}.jpg",
 }
-FORMAT_PRESETS = {"png": "default", "stavis": "stavis", "mp4": "mp4", "challenge": "challenge"}  # `diffsal predict --format` -> preset
+# `diffsal predict --format` -> preset
+FORMAT_PRESETS = {"png": "default", "stavis": "stavis", "mp4": "mp4", "challenge": "challenge"}
 PATTERN_FIELDS = ("db", "db_lower", "db_stavis", "video", "frame", "split")
 CENTER_PRIOR = "center-prior"
 

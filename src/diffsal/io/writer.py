@@ -98,10 +98,11 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     ``bits=8``, uint16 values 0..1023 with ``bits=10``.
 
     The values are the luma plane of a stream coded with quantiser 0 (lossless, any size, odd ones included;
-    chroma neutral; 4:4:4, or 4:2:0 for 10-bit maps of even size), flagged full range, so `diffsal.io.video.read_gray_video` (and
-    `VideoReader.luma`) give back exactly the values written and FFmpeg turns them into grey RGB of the same
-    levels (10-bit values shifted to 16 bits). Players that lack H.264's High 4:4:4 profile
-    cannot show it; it is made to be scored. The file appears under its final name only when complete.
+    chroma neutral; 4:4:4, or 4:2:0 for 10-bit maps of even size), flagged full range, so
+    `diffsal.io.video.read_gray_video` (and `VideoReader.luma`) give back exactly the values written and FFmpeg
+    turns them into grey RGB of the same levels (10-bit values shifted to 16 bits). Players that lack H.264's
+    High 4:4:4 profile cannot show the 4:4:4 ones; they are made to be scored. The file appears under its final
+    name only when complete.
 
     Returns:
         The number of frames written.

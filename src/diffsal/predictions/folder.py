@@ -156,7 +156,9 @@ class VideoOutput:
             names = [self.map_format.video_name] if frames else []
         else:
             names = [self.map_format.frame_file(index) for index in range(int(frames or 0))]
-        paths = [self.submission_file] if self.submission_file is not None and frames else [self.path / name for name in names]
+        paths = [self.path / name for name in names]
+        if self.submission_file is not None and frames:
+            paths = [self.submission_file]
         missing = [path for path in paths if not path.is_file()]
         if not frames or missing:
             return f"{len(missing)} of {frames} map(s) missing (first: {missing[0]})" if missing else "no frames"

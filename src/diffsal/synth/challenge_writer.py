@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from diffsal.data.layout import CHALLENGE_FIXATION_MAP_PATTERN, CHALLENGE_FIXATION_MAPS, CHALLENGE_FIXATIONS_FILE, ChallengeLayout
+from diffsal.data.layout import (CHALLENGE_FIXATION_MAP_PATTERN, CHALLENGE_FIXATION_MAPS, CHALLENGE_FIXATIONS_FILE,
+                                 ChallengeLayout)
 from diffsal.io.atomic import atomic_output
 from diffsal.io.audio import AudioTrack
 from diffsal.io.writer import write_gray_video, write_video
