@@ -22,6 +22,7 @@ from diffsal.io.atomic import atomic_output
 from diffsal.io.audio import AudioTrack, remix
 
 _FULL_RANGE = 2  # AVCOL_RANGE_JPEG: luma 0 is black and the largest value white
+MAP_KEY_FRAME_INTERVAL = 16  # of 10-bit map videos
 
 _AAC_FRAME_SAMPLES = 1024
 _AAC_MIN_BIT_RATE = 128_000  # mono and stereo
@@ -117,9 +118,10 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     options = {"qp": "0", "preset": preset}
     if bits == 8:
         pixel_format = "yuv444p"
-    else:  # 4:2:0 where the size allows it, coded for fast decoding: reading maps is often the bottleneck
+    else:  # 4:2:0 where the size allows it, coded for fast decoding and with a key frame every
+        # MAP_KEY_FRAME_INTERVAL frames: training reads short clips at random places
         pixel_format = "yuv420p10le" if width % 2 == 0 and height % 2 == 0 else "yuv444p10le"
-        options["tune"] = "fastdecode"
+        options.update(tune="fastdecode", g=str(MAP_KEY_FRAME_INTERVAL))
     with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = width, height
