@@ -8,7 +8,8 @@ quality 95 as `diffsal synth` writes them), under runs/bench/; checks that the v
 values written; then times, in one run:
 
 - every map in order (what `data check --decode` and a whole-video evaluation do);
-- clips of 16 consecutive maps at random starts (what training reads: `diffsal.data.ground_truth.GroundTruth`);
+- clips of 16 consecutive maps at random starts (what training reads: `diffsal.data.ground_truth.GroundTruth`,
+  one per video; the map video has a key frame every 16 frames, so a clip decodes at most 15 frames more);
 - the challenge protocol's reading of the map video (FFmpeg's PNG conversion, channels averaged, min-max).
 """
 
@@ -90,11 +91,11 @@ def main() -> None:
             read_saliency_map(jpegs / f"eyeMap_{index + 1:05d}.jpg")
 
     def video_clips() -> None:
+        truth = GroundTruth(record)  # one reader per video, as the training datasets keep it
         for start in starts:
-            truth = GroundTruth(record)  # a fresh reader per clip: the worst case of the training loader
             for index in range(start, start + CLIP):
                 truth.saliency(int(index))
-            truth.close()
+        truth.close()
 
     def jpeg_clips() -> None:
         for start in starts:
