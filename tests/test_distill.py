@@ -226,6 +226,7 @@ def test_a_released_checkpoint_converted_by_convert_published_teaches_the_paper_
     checkpoint = write_released_checkpoint(tmp_path / "best.pth", "av", optimizer=False,
                                            state=random_released_state("av", seed=3))
     assert run_cli("convert-published", checkpoint, "--out", tmp_path / "teacher") == 0
+    (tmp_path / "videos").mkdir()
     videos = write_videos(tmp_path / "videos", 2, 16)
     assert run_cli("distill", *distill_overrides(tmp_path / "run", tmp_path / "teacher", videos, **{
         "student.model": "paper", "student.overrides": "{}", "teacher.steps": 1, "teacher.batch_size": 1,
