@@ -285,3 +285,10 @@ def test_a_map_video_of_another_length_and_absent_videos_are_reported(challenge,
     (root / "TrainTestSplit.json").write_text('{"train": "synth0000"}')
     assert run_cli("data", "check", root) == 1
     assert "must be a list of video names" in "".join(capsys.readouterr())
+
+
+def test_the_videos_folder_may_be_named_as_the_zip_unpacked_it(challenge, tmp_path):
+    root = copy_tree(challenge, tmp_path / "data")
+    (root / "Videos").rename(root / "videos")
+    records = index_dataset(root, part="private_test").records
+    assert len(records) == 1 and Path(records[0].frames).parent.name == "videos"

@@ -98,7 +98,7 @@ FIXATIONS_DIR = "fixation"
 IMAGES_DIR = "images"
 CHALLENGE_NAME = "Challenge"  # the dataset name of a challenge root's videos (records, reports, prediction keys)
 CHALLENGE_PARTS = ("train", "public_test", "private_test")  # the keys of TrainTestSplit.json
-CHALLENGE_VIDEOS = "Videos"
+CHALLENGE_VIDEOS = ("Videos", "videos", "Video", "video")  # Videos.zip's folder: the first of these that exists
 CHALLENGE_SPLIT_FILE = "TrainTestSplit.json"
 CHALLENGE_INFO_FILE = "VideoInfo.json"
 CHALLENGE_SALIENCY_FOLDERS = {"train": ("SaliencyTrain", "Train"), "test": ("SaliencyTest", "Test")}
@@ -202,7 +202,9 @@ class ChallengeLayout:
 
     @property
     def videos_dir(self) -> Path:
-        return self.root / CHALLENGE_VIDEOS
+        """``Videos/`` (or the first of `CHALLENGE_VIDEOS` that exists)."""
+        return next((self.root / name for name in CHALLENGE_VIDEOS if (self.root / name).is_dir()),
+                    self.root / CHALLENGE_VIDEOS[0])
 
     def video_path(self, name: str) -> Path:
         return self.videos_dir / f"{name}.mp4"
