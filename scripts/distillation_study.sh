@@ -37,9 +37,17 @@ score "$WORK/diffusion_seed0/checkpoints/best" diffusion_seed0
 # The teacher as a folder of its PNG maps (what `diffsal predict` wrote).
 "$DIFFSAL" predict "$WORK/unlabelled/videos/Synthetic" --model "$TEACHER" --out "$WORK/teacher_maps" --no-overlay \
   > /dev/null 2>&1
-"$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$WORK/teacher_maps" out_dir="$WORK/maps_seed0" \
-  --teacher-cache "$WORK/cache_maps"
-score "$WORK/maps_seed0/checkpoints/best" maps_seed0
+for seed in 0 1; do
+  "$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$WORK/teacher_maps" train.seed=$seed \
+    out_dir="$WORK/maps_seed$seed" --teacher-cache "$WORK/cache_maps"
+  score "$WORK/maps_seed$seed/checkpoints/best" "maps_seed$seed"
+  score "$WORK/maps_seed$seed/checkpoints/best" "maps_seed${seed}_silence" --no-audio
+done
+# A student of the model teacher that is not seeded from it (its audio trunk starts untrained, as a maps
+# teacher's student's does).
+"$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$TEACHER" student.seed_from_teacher=false \
+  out_dir="$WORK/unseeded_seed0" --teacher-cache "$WORK/cache_model"
+score "$WORK/unseeded_seed0/checkpoints/best" unseeded_seed0
 python3 - "$WORK" <<'PY'
 import json, sys
 from pathlib import Path
