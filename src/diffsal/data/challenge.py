@@ -33,12 +33,7 @@ def read_split(layout: ChallengeLayout) -> dict[str, list[str]]:
             is listed twice (all naming the file).
     """
     path = layout.split_file
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise DatasetError(f"{path}: split file {absence(path)}") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DatasetError(f"{path}: not a readable JSON file ({error})") from error
+    data = _read_json(path, "split file")
     if not isinstance(data, dict):
         raise DatasetError(f"{path}: expected an object of name lists per part ({', '.join(CHALLENGE_PARTS)})")
     split: dict[str, list[str]] = {}
@@ -84,12 +79,7 @@ def read_fixations(path: str | Path, size: tuple[int, int] | None = None) -> lis
             outside the frame (naming the file and the frame, 1-based).
     """
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise DatasetError(f"{path}: fixations file {absence(path)}") from error
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise DatasetError(f"{path}: not a readable JSON file ({error})") from error
+    data = _read_json(path, "fixations file")
     if not isinstance(data, list) or not data:
         raise DatasetError(f"{path}: expected a list with one list of [row, col] fixations per frame")
     frames = []
@@ -109,6 +99,16 @@ def read_fixations(path: str | Path, size: tuple[int, int] | None = None) -> lis
                                    f"{width}x{height} frame")
         frames.append(array)
     return frames
+
+
+def _read_json(path: Path, what: str):
+    """The JSON content of `path`; DatasetError naming it (as `what`) when it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        raise DatasetError(f"{path}: {what} {absence(path)}") from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DatasetError(f"{path}: not a readable JSON file ({error})") from error
 
 
 def fixation_map(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
