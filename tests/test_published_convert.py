@@ -32,6 +32,7 @@ def converted(request, tmp_path_factory):
     kind = request.param
     path = write_released_checkpoint(tmp_path_factory.mktemp(kind) / "best.pth", kind)
     model, report = from_published(path)
+    path.unlink()  # hundreds of MB, read once
     return kind, model, report
 
 
