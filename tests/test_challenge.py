@@ -20,6 +20,7 @@ from diffsal.distillation.videos import distillation_videos
 from diffsal.evaluation.challenge import extraction_order
 from diffsal.io.video import VideoReader
 from diffsal.io.writer import write_gray_video
+from diffsal.metrics import METRIC_NAMES
 from diffsal.metrics.challenge import auc_judd, cc, nss, read_map, resize_bilinear, score_frame, sim
 from diffsal.models import DiffSal, DiffSalConfig
 
@@ -185,6 +186,91 @@ def test_evaluate_scores_a_model_submission_and_a_constant_one(challenge, submis
     assert flat["AUC-J"] < 0.1  # no tie jitter: a constant map scores about 1 / (2N), not 0.5
 
 
+# ---------------------------------------------------------------------- the same data under stavis and strict
+def test_strict_and_stavis_score_a_challenge_root_with_every_metric(challenge, submission, model, tmp_path):
+    png = tmp_path / "png"
+    assert run_cli("predict", challenge, "--model", model, "--format", "png", "--out", png, "--no-overlay",
+                   "--quiet") == 0
+    scores = {}
+    for protocol in ("strict", "stavis"):
+        for name, folder in (("mp4", submission), ("png", png)):
+            out = tmp_path / f"{protocol}_{name}"
+            assert run_cli("evaluate", challenge, folder, "--protocol", protocol, "--out", out, "--quiet") == 0
+            result = json.loads((out / "metrics.json").read_text())
+            assert result["layout"] == "challenge" and result["protocol"]["name"] == protocol
+            (video,) = result["videos"]
+            assert video["frames_scored"] == FRAMES and video["frames_missing"] == 0
+            scores[protocol, name] = result["databases"]["Challenge"]["scores"]
+    assert set(scores["strict", "mp4"]) == set(METRIC_NAMES)
+    assert all(np.isfinite(list(scores["strict", "mp4"].values())))
+    for protocol in ("strict", "stavis"):  # the submission's videos and the PNGs hold the same 8-bit maps
+        assert scores[protocol, "mp4"] == pytest.approx(scores[protocol, "png"], abs=1e-4)
+
+
+def test_strict_scores_the_ground_truth_map_video_itself_perfectly(challenge, tmp_path):
+    truth = tmp_path / "truth"
+    truth.mkdir()
+    for path in (challenge / "SaliencyTest" / "Test").glob("*.mp4"):
+        shutil.copy(path, truth / path.name)  # 10-bit videos
+    assert run_cli("evaluate", challenge, truth, "--protocol", "strict", "--part", "test", "--pattern", "challenge",
+                   "--blur-sigma", 0, "--metrics", "CC,SIM,KLD", "--out", tmp_path / "scores", "--quiet") == 0
+    result = json.loads((tmp_path / "scores" / "metrics.json").read_text())
+    assert len(result["videos"]) == 2 and all(video["frames_scored"] == FRAMES for video in result["videos"])
+    scores = result["databases"]["Challenge"]["scores"]
+    assert scores["CC"] == pytest.approx(1.0, abs=1e-6) and scores["SIM"] == pytest.approx(1.0, abs=1e-4)
+    assert scores["KLD"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_strict_pairs_frame_k_with_the_kth_fixation_list_past_frame_999(tmp_path):
+    """The challenge's script pairs frames in the order of their sorted file names: past frame 999 its fixations
+    go out of step with the maps. Each frame here has one bright pixel, fixated; the prediction is the map itself."""
+    frames, side = 1001, 16
+    root = tmp_path / "long"
+    (root / "Videos").mkdir(parents=True)
+    (root / "TrainTestSplit.json").write_text(json.dumps({"train": [], "public_test": ["long"], "private_test": []}))
+    maps, points = [], []
+    for index in range(frames):
+        row, col = divmod(index * 7 % (side * side), side)
+        picture = np.zeros((side, side), np.uint8)
+        picture[row, col] = 255
+        maps.append(picture)
+        points.append([[row, col]])
+    (root / "SaliencyTest" / "Test").mkdir(parents=True)
+    write_gray_video(root / "SaliencyTest" / "Test" / "long.mp4", maps, 25)
+    (root / "FixationsTest" / "Test" / "long").mkdir(parents=True)
+    (root / "FixationsTest" / "Test" / "long" / "fixations.json").write_text(json.dumps(points))
+    submission = tmp_path / "submission"
+    submission.mkdir()
+    shutil.copy(root / "SaliencyTest" / "Test" / "long.mp4", submission / "long.mp4")
+    nss = {}
+    for protocol in ("challenge", "strict"):
+        out = tmp_path / protocol
+        no_blur = ("--blur-sigma", 0) if protocol == "strict" else ()
+        assert run_cli("evaluate", root, submission, "--protocol", protocol, "--pattern", "challenge",
+                       "--metrics", "NSS", *no_blur, "--out", out, "--quiet") == 0
+        result = json.loads((out / "metrics.json").read_text())
+        assert result["videos"][0]["frames_scored"] == frames
+        nss[protocol] = result["databases"]["Challenge"]["scores"]["NSS"]
+    assert nss["strict"] > 15  # every frame's fixation on its own bright pixel: about sqrt(255)
+    assert nss["challenge"] < 0.2 * nss["strict"]  # frames 101-999 scored against another frame's fixations
+
+
+def test_a_fixation_list_of_another_length_is_cut_by_the_challenge_protocol_and_refused_by_strict(
+        challenge, submission, tmp_path, capsys):
+    name = json.loads((challenge / "TrainTestSplit.json").read_text())["public_test"][0]
+    root = copy_tree(challenge, tmp_path / "data")
+    fixations = root / "FixationsTest" / "Test" / name / "fixations.json"
+    fixations.write_text(json.dumps(json.loads(fixations.read_text())[:-2]))
+    assert run_cli("evaluate", root, submission, "--out", tmp_path / "cut", "--quiet") == 0
+    assert json.loads((tmp_path / "cut" / "metrics.json").read_text())["videos"][0]["frames_scored"] == FRAMES - 2
+    capsys.readouterr()
+    assert run_cli("evaluate", root, submission, "--protocol", "strict", "--out", tmp_path / "strict",
+                   "--quiet") == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and f"{FRAMES - 2} frames of fixations but the map video {name}.mp4 has {FRAMES}" in error[0]
+    assert not (tmp_path / "strict").exists()
+
+
 # ---------------------------------------------------------------------- the challenge's formulas and rules
 def test_the_challenge_metrics_follow_its_formulas():
     rng = np.random.default_rng(1)
@@ -263,8 +349,16 @@ def test_a_submission_that_does_not_fit_is_refused(challenge, submission, tmp_pa
     empty.mkdir()
     assert run_cli("evaluate", challenge, empty, "--out", tmp_path / "b", "--quiet") == 2
     assert "no prediction" in capsys.readouterr().err
-    assert run_cli("evaluate", challenge, submission, "--protocol", "stavis", "--out", tmp_path / "c", "--quiet") == 2
-    assert "--protocol challenge" in capsys.readouterr().err
+    assert run_cli("evaluate", challenge, empty, "--protocol", "strict", "--out", tmp_path / "c", "--quiet") == 2
+    assert "no prediction file matches" in capsys.readouterr().err
+    assert run_cli("evaluate", challenge, submission, "--protocol", "strict", "--split", "1", "--out", tmp_path / "d",
+                   "--quiet") == 2
+    assert "--split does not apply" in capsys.readouterr().err
+    assert run_cli("evaluate", challenge, submission, "--blur-sigma", 0, "--seed", 3, "--out", tmp_path / "e",
+                   "--quiet") == 2
+    error = capsys.readouterr().err
+    assert "--blur-sigma" in error and "--seed" in error and "not used by the challenge protocol" in error
+    assert not (tmp_path / "e").exists()
 
 
 def test_a_map_video_of_another_length_and_absent_videos_are_reported(challenge, tmp_path, model, capsys):

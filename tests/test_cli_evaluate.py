@@ -70,7 +70,7 @@ def test_dhf1k_parts_are_part_as_in_predict(tmp_path, capsys):
     assert "--part only" in capsys.readouterr().err
     stavis = make_stavis(tmp_path / "stavis")
     assert main(["evaluate", str(stavis), "center-prior", "--out", str(tmp_path / "d"), "--part", "val"]) == 2
-    assert "--part applies to a DHF1K root" in capsys.readouterr().err
+    assert "--part applies to a DHF1K or challenge root" in capsys.readouterr().err
 
 
 def test_bad_arguments_are_one_line_errors(tmp_path, capsys):

@@ -32,7 +32,7 @@ def test_an_empty_prediction_folder_is_an_error_naming_folder_and_pattern(cli, s
     empty = tmp_path / "preds"
     empty.mkdir()
     outcome = cli("evaluate", stavis, empty, "--split", "1", "--out", tmp_path / "evaluation")
-    assert_rejected(outcome, str(empty), "no prediction file matches the pattern '{db}/{video}/{frame:05d}.png'",
+    assert_rejected(outcome, str(empty), "no prediction file matches the pattern '{key}/{frame:05d}.png'",
                     str(empty / "DB" / "v1" / "00001.png"))
     (empty / "DB" / "v1").mkdir(parents=True)
     (empty / "DB" / "v1" / "1.png").write_bytes(b"")  # a file, but not one the pattern names

@@ -1,4 +1,5 @@
-"""`diffsal evaluate DATA PREDICTIONS`: score predicted maps with the STAViS protocol, in Python."""
+"""`diffsal evaluate DATA PREDICTIONS`: score predicted maps with the STAViS protocol (or strict, or the challenges'
+scoring script), in Python."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from diffsal.evaluation import CENTER_PRIOR, NAMING_PRESETS, SAUC_VARIANTS, EvaluationSettings, markdown_table, notes
 from diffsal.evaluation.other_maps import DEFAULT_OTHER_VIDEOS
 from diffsal.data.layout import is_challenge_root
+from diffsal.evaluation.layouts import LAYOUTS
 from diffsal.evaluation.protocol import PROTOCOLS
 from diffsal.evaluation.score import DatasetSelection, result_paths, score
 from diffsal.metrics import METRIC_NAMES, PostProcess, parse_metric_names
@@ -20,19 +22,21 @@ MISSING_SHOWN = 5
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="score predicted saliency maps against a benchmark (CC, NSS, SIM, KLD, AUCs, IG)",
-        description="Score predicted maps against a STAViS-layout or DHF1K-layout dataset with the STAViS "
-                    "protocol. Prints a Markdown table; writes metrics.json and per_video.csv.")
-    parser.add_argument("data", help="dataset root (annotations/ + fold_lists/, or DHF1K: annotation/ or the "
-                        "extracted <NNNN>/maps/, also under train/ val/ test/)")
+        description="Score predicted maps against a STAViS, DHF1K or challenge (AIM 2024 / NTIRE 2026) dataset with "
+                    "the STAViS protocol (strict, or on a challenge root the challenges' own scoring). Prints a "
+                    "Markdown table; writes metrics.json and per_video.csv.")
+    parser.add_argument("data", help="dataset root (annotations/ + fold_lists/; DHF1K: annotation/ or the "
+                        "extracted <NNNN>/maps/, also under train/ val/ test/; challenge: Videos/ + "
+                        "TrainTestSplit.json)")
     parser.add_argument("predictions", help=f"folder of predicted maps, or '{CENTER_PRIOR}' for the baseline")
     add_out(parser, "metrics.json and per_video.csv", default="evaluation")
     parser.add_argument("--pattern", default=None,
                         help="prediction file names relative to PREDICTIONS: a preset "
                              f"({', '.join(f'{name}={pattern}' for name, pattern in NAMING_PRESETS.items())}) "
-                             "or a format string with {db} {db_lower} {db_stavis} {video} {frame} {split} (without "
+                             "or a format string with {db} {db_lower} {db_stavis} {video} {key} {frame} {split} (without "
                              "{frame}: one map video per input); default: the format `diffsal predict` wrote there, "
                              "else 'default'")
-    parser.add_argument("--layout", default="auto", choices=("auto", "stavis", "dhf1k"))
+    parser.add_argument("--layout", default="auto", choices=("auto", *LAYOUTS))
     add_databases(parser, "STAViS databases (default: all under annotations/)")
     add_split(parser, "all pools them, as STAViS does. The defaults score what `diffsal predict DATA` predicts")
     parser.add_argument("--part", choices=("val", "train", "test", "all", "public_test", "private_test"),
@@ -43,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="stavis (default): the STAViS MATLAB evaluation rule for rule, comparable with "
                              "published tables; strict: only frames with fixations, every metric defined on them; "
                              "challenge (default on a challenge root): the AIM 2024 / NTIRE 2026 bench.py rule for "
-                             "rule, PREDICTIONS a submission folder (<video>.mp4 per video)")
+                             "rule, PREDICTIONS a submission folder (<video>.mp4 per video); stavis or strict on a "
+                             "challenge root: every metric, frame k paired with the k-th fixation list")
     parser.add_argument("--metrics", default=",".join(METRIC_NAMES),
                         help=f"comma-separated subset of {','.join(METRIC_NAMES)} (default: all)")
     parser.add_argument("--sauc-other", default="same-video", choices=SAUC_VARIANTS,

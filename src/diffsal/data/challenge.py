@@ -16,7 +16,7 @@ import numpy as np
 
 from diffsal.data.layout import (CHALLENGE_FIXATIONS_FILE, CHALLENGE_NAME, CHALLENGE_PARTS, ChallengeLayout)
 from diffsal.data.sampling import validation_videos
-from diffsal.data.video_record import VideoRecord
+from diffsal.data.video_record import VideoRecord, summarise_videos
 from diffsal.errors import DatasetError, InputError, MediaError
 from diffsal.io.paths import absence
 from diffsal.io.probe import probe
@@ -134,6 +134,25 @@ def find_named(roots: list[Path], file_name: str | None = None, suffix: str = ".
             for path in sorted(root.rglob(file_name)):
                 found.setdefault(path.parent.name, path)
     return found
+
+
+def part_ground_truth(layout: ChallengeLayout, part: str) -> list[tuple[str, Path, Path]]:
+    """The videos of `part` in name order, each with its map video and its ``fixations.json``.
+
+    Raises:
+        DatasetError: a bad split file; a part that lists no videos; a video without its map video or fixations.
+    """
+    names = sorted(part_names(layout, part))
+    if not names:
+        raise DatasetError(f"{layout.split_file}: the {part} part lists no videos")
+    maps = find_named(layout.saliency_roots())
+    fixations = find_named(layout.fixation_roots(), CHALLENGE_FIXATIONS_FILE)
+    absent = [f"{layout.root}/Saliency*/.../{name}.mp4: map video missing" for name in names if name not in maps]
+    absent += [f"{layout.root}/Fixations*/.../{name}/{CHALLENGE_FIXATIONS_FILE}: fixations missing"
+               for name in names if name not in fixations]
+    if absent:
+        raise DatasetError(summarise_videos(absent) + f" (the {part} part needs its ground truth)")
+    return [(name, maps[name], fixations[name]) for name in names]
 
 
 def challenge_candidates(root: str | Path, part: str, *, annotations: bool = True, check: bool = True,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from diffsal.data.annotations import read_fixation_map, read_saliency_map
+from diffsal.data.annotations import read_fixation_map, read_fixation_values, read_saliency_map
 from diffsal.data.challenge import fixation_map, read_fixations
 from diffsal.data.video_record import VideoRecord
 from diffsal.errors import DatasetError
@@ -36,12 +36,7 @@ class GroundTruth:
         reader = self._map_reader()
         if index >= reader.num_frames:
             raise DatasetError(f"{reader.path}: has {reader.num_frames} map frames, frame {index + 1} was asked for")
-        black, white = reader.luma_levels
-        values = reader.luma(index).astype(np.float32)
-        if black:
-            values -= black
-        values *= np.float32(1.0 / (white - black))
-        return values if not black else np.clip(values, 0.0, 1.0, out=values)  # limited range: clip the foot
+        return reader.luma_map(index)
 
     def fixations(self, index: int) -> np.ndarray:
         """bool `(H, W)`: the fixated pixels (of the map's size)."""
@@ -52,6 +47,13 @@ class GroundTruth:
             raise DatasetError(f"{self.record.fixations}: has {len(points)} frames of fixations, frame {index + 1} "
                                "was asked for")
         return fixation_map(points[index], self._map_reader().size)
+
+    def fixation_values(self, index: int) -> np.ndarray:
+        """`(H, W)`: the fixation map's values as stored (`read_fixation_values`: fixated pixels are the non-zero
+        ones, which an image or MAT file may store as other values than 1); a fixation list gives 1 there."""
+        if not self.record.maps_in_video:
+            return read_fixation_values(self.record.fixation_path(index))
+        return self.fixations(index).astype(np.uint8)
 
     def fixation_points(self) -> list[np.ndarray]:
         """The fixation list of a map-video record: per frame int64 `(N, 2)` (row, col), checked to lie on the map."""

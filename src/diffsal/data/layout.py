@@ -82,6 +82,12 @@ def stavis_result_key(database: str, video: str, split: int) -> str:
     return f"split{split}_results/{stavis_result_folder(database)}/{video}"
 
 
+def output_key(dataset: str, video: str) -> str:
+    """The name `diffsal predict` gives a dataset's video under OUT: ``<dataset>/<video>``, or ``<video>`` for the
+    videos of a challenge root (so that ``--format challenge`` writes ``OUT/<video>.mp4``, a submission)."""
+    return video if dataset == CHALLENGE_NAME else f"{dataset}/{video}"
+
+
 def dhf1k_pattern(digits: int = DHF1K_DIGITS) -> str:
     """The naming of DHF1K's maps and fixation maps (and of its PNG frames): ``0001.png``."""
     return f"{{:0{digits}d}}.png"
@@ -98,6 +104,7 @@ FIXATIONS_DIR = "fixation"
 IMAGES_DIR = "images"
 CHALLENGE_NAME = "Challenge"  # the dataset name of a challenge root's videos (records, reports, prediction keys)
 CHALLENGE_PARTS = ("train", "public_test", "private_test")  # the keys of TrainTestSplit.json
+CHALLENGE_DEFAULT_PART = "public_test"  # what predict and evaluate take from a challenge root by default
 CHALLENGE_VIDEOS = ("Videos", "videos", "Video", "video")  # Videos.zip's folder: the first of these that exists
 CHALLENGE_SPLIT_FILE = "TrainTestSplit.json"
 CHALLENGE_INFO_FILE = "VideoInfo.json"

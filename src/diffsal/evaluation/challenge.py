@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from diffsal.data.challenge import find_named, part_names, read_fixations
-from diffsal.data.layout import CHALLENGE_FIXATIONS_FILE, CHALLENGE_NAME, ChallengeLayout, is_challenge_root
-from diffsal.data.video_record import VideoRecord, summarise_videos
+from diffsal.data.challenge import part_ground_truth, read_fixations
+from diffsal.data.layout import CHALLENGE_DEFAULT_PART, CHALLENGE_NAME, ChallengeLayout, is_challenge_root
+from diffsal.data.video_record import VideoRecord
 from diffsal.errors import DatasetError, InputError
 from diffsal.evaluation.aggregate import UNDEFINED, VideoResult
 from diffsal.evaluation.layouts import Benchmark, EvaluationUnit, GroundTruthVideo
@@ -33,7 +33,6 @@ from diffsal.io.paths import check_input_path
 from diffsal.io.video import VideoReader
 from diffsal.metrics.challenge import CHALLENGE_METRICS, read_map, resize_bilinear, score_frame
 
-DEFAULT_PART = "public_test"
 FRAMES_CACHED = 2  # both videos are read in order
 EXTRACTED_NAME = "{:03d}.png"  # the script's FFmpeg output pattern, whose sorted names order the frames
 
@@ -64,20 +63,12 @@ def find_submission(data: str | Path, predictions: str | Path, part: str) -> lis
     root = check_input_path(predictions, "submission folder")
     if not root.is_dir():
         raise InputError(f"{root}: not a folder (expected the submission: one <video>.mp4 per video)")
-    names = sorted(part_names(layout, part))
-    if not names:
-        raise DatasetError(f"{layout.split_file}: the {part} part lists no videos")
-    maps = find_named(layout.saliency_roots())
-    fixations = find_named(layout.fixation_roots(), CHALLENGE_FIXATIONS_FILE)
-    absent = [f"{layout.root}/Saliency*/.../{name}.mp4: map video missing" for name in names if name not in maps]
-    absent += [f"{layout.root}/Fixations*/.../{name}/{CHALLENGE_FIXATIONS_FILE}: fixations missing"
-               for name in names if name not in fixations]
-    if absent:
-        raise DatasetError(summarise_videos(absent) + f" (the {part} part needs its ground truth)")
+    ground_truth = part_ground_truth(layout, part)
     files: dict[str, list[Path]] = {}
     for path in sorted(root.iterdir()):
         if path.is_file() and not path.name.startswith("."):
             files.setdefault(path.stem, []).append(path)
+    names = [name for name, _, _ in ground_truth]
     unpredicted = [name for name in names if name not in files]
     if unpredicted:
         shown = ", ".join(unpredicted[:5]) + (" ..." if len(unpredicted) > 5 else "")
@@ -87,7 +78,7 @@ def find_submission(data: str | Path, predictions: str | Path, part: str) -> lis
     if doubled:
         raise InputError(f"{root}: two prediction files for {doubled[0]}: "
                          f"{', '.join(path.name for path in files[doubled[0]])}")
-    return [SubmissionVideo(name, maps[name], fixations[name], files[name][0]) for name in names]
+    return [SubmissionVideo(name, map_video, fixations, files[name][0]) for name, map_video, fixations in ground_truth]
 
 
 def score_video(video: SubmissionVideo) -> VideoResult:
@@ -125,7 +116,7 @@ def score_challenge(data: str | Path, predictions: str | Path, settings: Evaluat
     if not Path(data).is_dir() or not is_challenge_root(data):
         raise InputError(f"{data}: not a challenge root (Videos/ and TrainTestSplit.json); the challenge protocol "
                          "scores the AIM 2024 / NTIRE 2026 layout")
-    videos = find_submission(data, predictions, part or DEFAULT_PART)
+    videos = find_submission(data, predictions, part or CHALLENGE_DEFAULT_PART)
     for video in videos:  # every fixation list is checked before the long part
         read_fixations(video.fixations)
 
@@ -141,7 +132,7 @@ def score_challenge(data: str | Path, predictions: str | Path, settings: Evaluat
              for video, result in zip(videos, results)]
     benchmark = Benchmark(Path(data), "challenge", units, {})
     source = {"folder": str(Path(predictions)), "files": "<video>.<any video format> (a challenge submission)",
-              "part": part or DEFAULT_PART}
+              "part": part or CHALLENGE_DEFAULT_PART}
     return EvaluationResult(benchmark, source, settings, {"variant": "not used"}, results)
 
 

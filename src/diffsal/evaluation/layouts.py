@@ -3,7 +3,10 @@
 STAViS layout (the six audio-visual benchmarks): each test-list video's continuous maps and binary
 fixations (MAT variable "eyeMap"), 1-based frames; the test fold lists name the videos scored and their
 frame counts. DHF1K layout: the maps and fixation maps of each annotated video, found as training finds
-them. File names: `diffsal.data.layout`; records: `diffsal.data.index`.
+them. Challenge layout (AIM 2024 / NTIRE 2026): the videos of one part of ``TrainTestSplit.json``, every frame of
+each one's map video, with frame k's fixations the k-th list of its ``fixations.json`` (`diffsal.data.ground_truth`
+reads both); the challenge's own scoring is `diffsal.evaluation.challenge`. File names: `diffsal.data.layout`;
+records: `diffsal.data.index`.
 """
 
 from __future__ import annotations
@@ -13,12 +16,15 @@ from pathlib import Path
 
 from diffsal.data.fold_lists import SPLITS, SplitCoverage, split_coverage
 from diffsal.data.index import dhf1k_annotation_record, find_dhf1k_videos, is_dhf1k_root, stavis_record
-from diffsal.data.layout import is_challenge_root, DHF1K_NAME, DHF1K_PARTS, EXAMPLE_EYE_MAP, StavisLayout
+from diffsal.data.challenge import part_ground_truth, read_fixations
+from diffsal.data.layout import (CHALLENGE_DEFAULT_PART, CHALLENGE_NAME, DHF1K_NAME, DHF1K_PARTS, EXAMPLE_EYE_MAP,
+                                 ChallengeLayout, StavisLayout, is_challenge_root)
 from diffsal.data.video_record import VideoRecord, summarise_videos
 from diffsal.errors import DatasetError, InputError
 from diffsal.io.paths import absence, check_input_path
+from diffsal.io.video import VideoReader
 
-LAYOUTS = ("stavis", "dhf1k")
+LAYOUTS = ("stavis", "dhf1k", "challenge")
 DHF1K_SPLITS = (*DHF1K_PARTS, "all")
 
 
@@ -38,7 +44,7 @@ class GroundTruthVideo:
 
     @property
     def folder(self) -> Path:
-        """The video's annotation folder (that holds ``maps/``)."""
+        """The video's annotation folder (that holds ``maps/``, or the map video)."""
         return Path(self.record.maps).parent
 
     def map_path(self, frame: int) -> Path:
@@ -77,7 +83,7 @@ class Benchmark:
 
 
 def detect_layout(root: str | Path) -> str:
-    """'stavis' or 'dhf1k' from the folders under `root`; DatasetError naming what was expected."""
+    """'stavis', 'dhf1k' or 'challenge' from the files under `root`; DatasetError naming what was expected."""
     root = check_input_path(root, "dataset folder")
     if not root.is_dir():
         raise InputError(f"{root}: not a folder (expected a dataset root)")
@@ -86,11 +92,11 @@ def detect_layout(root: str | Path) -> str:
     if is_dhf1k_root(root):
         return "dhf1k"
     if is_challenge_root(root):
-        raise InputError(f"{root}: a challenge root (AIM 2024 / NTIRE 2026) is scored with --protocol challenge, "
-                         "the challenge's own metrics")
+        return "challenge"
     raise DatasetError(
-        f"{root}: unknown dataset layout: expected {EXAMPLE_EYE_MAP} (STAViS) "
-        "or annotation/<NNNN>/maps/0001.png, <NNNN>/maps/0001.png, train|val/<NNNN>/maps/0001.png (DHF1K)")
+        f"{root}: unknown dataset layout: expected {EXAMPLE_EYE_MAP} (STAViS), "
+        "annotation/<NNNN>/maps/0001.png, <NNNN>/maps/0001.png, train|val/<NNNN>/maps/0001.png (DHF1K) "
+        "or Videos/ + TrainTestSplit.json (challenge)")
 
 
 def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[str] | None = None,
@@ -98,10 +104,11 @@ def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[st
     """Find the units to score.
 
     Args:
-        layout: "auto", "stavis" or "dhf1k".
+        layout: "auto", "stavis", "dhf1k" or "challenge".
         databases: STAViS database names (default: every folder under ``annotations/``).
         split: STAViS "all" (default; the three test lists pooled) or "1"/"2"/"3";
-            DHF1K "val" (default), "train", "test" or "all" (every annotated video).
+            DHF1K "val" (default), "train", "test" or "all" (every annotated video);
+            challenge "public_test" (default), "private_test", "test", "train" or "val" (`part_names`).
         per_split: one unit per (video, split) when predictions differ per split model; otherwise
             a video tested by several splits is scored once.
     """
@@ -116,6 +123,10 @@ def load_benchmark(root: str | Path, *, layout: str = "auto", databases: list[st
         if databases and databases != [DHF1K_NAME]:
             raise InputError(f"--db does not apply to the DHF1K layout (got {', '.join(databases)})")
         return _load_dhf1k(root, "val" if split == "default" else split)
+    if layout == "challenge":
+        if databases and databases != [CHALLENGE_NAME]:
+            raise InputError(f"--db does not apply to a challenge root (got {', '.join(databases)})")
+        return _load_challenge(root, CHALLENGE_DEFAULT_PART if split == "default" else split)
     raise InputError(f"unknown layout {layout!r}; choose auto, {', '.join(LAYOUTS)}")
 
 
@@ -175,3 +186,25 @@ def _load_dhf1k(root: Path, split: str) -> Benchmark:
     if empty:
         raise DatasetError(summarise_videos(empty))
     return Benchmark(root, "dhf1k", units, {})
+
+
+def _load_challenge(root: Path, part: str) -> Benchmark:
+    """Every frame of each map video of `part`; a fixation list of another length is an error (the challenge's
+    own script would pair the shorter of the two and score the rest of the video silently unscored)."""
+    layout = ChallengeLayout(root)
+    units, mismatched = [], []
+    for name, map_video, fixations in part_ground_truth(layout, part):
+        with VideoReader(map_video) as reader:
+            num_frames, size = reader.num_frames, reader.size
+        listed = len(read_fixations(fixations, size))
+        if listed != num_frames:
+            mismatched.append(f"{fixations}: {listed} frames of fixations but the map video {map_video.name} has "
+                              f"{num_frames}")
+            continue
+        record = VideoRecord(dataset=CHALLENGE_NAME, video=name, fps=0.0, num_frames=num_frames,
+                             frames=str(layout.video_path(name)), frame_pattern=None, maps=str(map_video),
+                             fixations=str(fixations))
+        units.append(EvaluationUnit(GroundTruthVideo(record, tuple(range(1, num_frames + 1))), None))
+    if mismatched:
+        raise DatasetError(summarise_videos(mismatched))
+    return Benchmark(root, "challenge", units, {})

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from diffsal.data.annotations import read_fixation_values
+from diffsal.data.ground_truth import GroundTruth
 from diffsal.errors import DatasetError, InputError
 from diffsal.evaluation.layouts import GroundTruthVideo
 
@@ -52,17 +52,21 @@ def load_video_fixations(ground_truth: GroundTruthVideo) -> VideoFixations:
     """Read every fixation map of `ground_truth`; DatasetError naming a missing, corrupt or odd-sized file."""
     shape = None
     frames, not_one = {}, {}
-    for frame in ground_truth.frames:
-        path = ground_truth.fixation_path(frame)
-        fixations = read_fixation_values(path)
-        if shape is None:
-            shape = fixations.shape
-        elif fixations.shape != shape:
-            raise DatasetError(f"{path}: fixation map is {fixations.shape}, earlier frames of the video are {shape}")
-        fixated = fixations != 0
-        frames[frame] = np.flatnonzero(fixated)
-        if (fixations[fixated] != 1).any():
-            not_one[frame] = np.flatnonzero(fixated & (fixations != 1))
+    truth = GroundTruth(ground_truth.record)
+    try:
+        for frame in ground_truth.frames:
+            fixations = truth.fixation_values(frame - 1)
+            if shape is None:
+                shape = fixations.shape
+            elif fixations.shape != shape:
+                raise DatasetError(f"{ground_truth.fixation_path(frame)}: fixation map is {fixations.shape}, earlier "
+                                   f"frames of the video are {shape}")
+            fixated = fixations != 0
+            frames[frame] = np.flatnonzero(fixated)
+            if (fixations[fixated] != 1).any():
+                not_one[frame] = np.flatnonzero(fixated & (fixations != 1))
+    finally:
+        truth.close()
     if shape is None:
         raise DatasetError(f"{ground_truth.folder}: no frames to score")
     union = np.unique(np.concatenate(list(frames.values()))) if frames else np.empty(0, np.int64)

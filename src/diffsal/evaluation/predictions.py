@@ -2,17 +2,17 @@
 centre prior.
 
 A pattern is a Python format string relative to the prediction root with the fields ``{db}``, ``{db_lower}``,
-``{db_stavis}`` (the database's folder in the STAViS MATLAB tree: avad, coutrot1, ...), ``{video}``, ``{frame}``
+``{db_stavis}`` (the database's folder in the STAViS MATLAB tree: avad, coutrot1, ...), ``{video}``, ``{key}``
+(the video's folder under `diffsal predict`'s OUT: ``{db}/{video}``, on a challenge root ``{video}``), ``{frame}``
 (1-based, format spec allowed) and ``{split}`` (the fold whose model made the prediction; STAViS layout only).
 A pattern without ``{frame}`` that names a video file (.mp4, .avi, ...) holds every map of a video, frame k of the
 video the map of frame k. Presets, one per `diffsal predict --format` and one for the published code:
 
-- ``default``: ``{db}/{video}/{frame:05d}.png`` (``--format png``);
+- ``default``: ``{key}/{frame:05d}.png`` (``--format png``);
 - ``stavis``: ``split{split}_results/{db_stavis}/{video}/pred_sal_{frame:06d}.jpg`` (``--format stavis`` on a
   STAViS dataset: the tree the MATLAB evaluation reads);
-- ``mp4``: ``{db}/{video}/saliency.mp4`` (``--format mp4``: the luma plane of each frame is the map);
-- ``challenge``: ``{db}/{video}.mp4`` (``--format challenge`` on a STAViS or DHF1K dataset; on a challenge root
-  the challenge protocol reads the submission itself);
+- ``mp4``: ``{key}/saliency.mp4`` (``--format mp4``: the luma plane of each frame is the map);
+- ``challenge``: ``{key}.mp4`` (``--format challenge``: on a challenge root, the submission);
 - ``published``: ``{db}/{video}/pred_sal_{frame:06d}.jpg``, the naming of the published code (and of
   ``--format stavis`` on other inputs).
 
@@ -31,25 +31,26 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from diffsal.data.layout import VIDEO_SUFFIXES, stavis_result_folder
+from diffsal.data.layout import VIDEO_SUFFIXES, output_key, stavis_result_folder
 from diffsal.errors import InputError
 from diffsal.evaluation.center_prior import DEFAULT_SIGMA_FRACTION, center_prior
 from diffsal.evaluation.layouts import EvaluationUnit
 from diffsal.predictions.folder import RUN_SUMMARY_NAME
 from diffsal.io.paths import check_input_path
-from diffsal.io.video import VideoReader, read_gray_video
+from diffsal.io.video import VideoReader
 
 NAMING_PRESETS = {
-    "default": "{db}/{video}/{frame:05d}.png",
+    "default": "{key}/{frame:05d}.png",
     "stavis": "split{split}_results/{db_stavis}/{video}/pred_sal_{frame:06d}.jpg",
-    "mp4": "{db}/{video}/saliency.mp4",
-    "challenge": "{db}/{video}.mp4",
+    "mp4": "{key}/saliency.mp4",
+    "challenge": "{key}.mp4",
     "published": "{db}/{video}/pred_sal_{frame:06d}.jpg",
 }
 # `diffsal predict --format` -> preset
 FORMAT_PRESETS = {"png": "default", "stavis": "stavis", "mp4": "mp4", "challenge": "challenge"}
-PATTERN_FIELDS = ("db", "db_lower", "db_stavis", "video", "frame", "split")
+PATTERN_FIELDS = ("db", "db_lower", "db_stavis", "video", "key", "frame", "split")
 CENTER_PRIOR = "center-prior"
+VIDEO_FRAMES_CACHED = 2  # a prediction video is read in order
 
 
 class FolderPredictions:
@@ -66,7 +67,8 @@ class FolderPredictions:
         fields = _pattern_fields(self.pattern)
         self.uses_split = "split" in fields
         try:
-            example = self.pattern.format(db="DB", db_lower="db", db_stavis="db", video="video", frame=1, split=1)
+            example = self.pattern.format(db="DB", db_lower="db", db_stavis="db", video="video", key="DB/video",
+                                          frame=1, split=1)
         except (ValueError, IndexError, KeyError) as error:
             raise InputError(f"prediction pattern {self.pattern!r} is not a valid format string ({error})") from error
         self.is_video = "frame" not in fields and Path(example).suffix.lower() in VIDEO_SUFFIXES
@@ -81,7 +83,7 @@ class FolderPredictions:
             raise InputError(f"prediction pattern {self.pattern!r} uses {{split}}, but {unit.database} has no splits")
         name = self.pattern.format(db=unit.database, db_lower=unit.database.lower(),
                                    db_stavis=stavis_result_folder(unit.database), video=unit.video,
-                                   frame=frame, split=unit.split)
+                                   key=output_key(unit.database, unit.video), frame=frame, split=unit.split)
         return self.root / name
 
     def missing_frames(self, unit: EvaluationUnit) -> set[int]:
@@ -107,23 +109,21 @@ class FolderPredictions:
         if not path.is_file():
             return None
         if self.is_video:
-            levels = self._video_frame(path, frame)
-            return None if levels is None else levels.astype(np.float64) / 255.0
+            return self._video_frame(path, frame)
         return read_prediction(path)
 
     def _video_frame(self, path: Path, frame: int) -> np.ndarray | None:
-        """Frame `frame` (1-based) of the map video `path`, read forward from the frame asked for before (the
-        frames of a video are scored in order, in one thread); None past its end."""
+        """Frame `frame` (1-based) of the map video `path` as float64 in [0, 1] (`VideoReader.luma_map`: any bit
+        depth and range), or None past its end. Each scoring thread keeps its video open: a video's frames are
+        scored in order, in one thread, so each is decoded once."""
         state = self._videos
-        if getattr(state, "path", None) != path or frame <= state.frame:
-            state.path, state.frames, state.frame, state.levels = path, read_gray_video(path), 0, None
-        while state.frame < frame:
-            state.levels = next(state.frames, None)
-            if state.levels is None:
-                state.path = None
-                return None
-            state.frame += 1
-        return state.levels
+        if getattr(state, "path", None) != path:
+            if getattr(state, "reader", None) is not None:
+                state.reader.close()
+            state.path, state.reader = path, VideoReader(path, cache_frames=VIDEO_FRAMES_CACHED)
+        if frame > state.reader.num_frames:
+            return None
+        return state.reader.luma_map(frame - 1, np.float64)
 
     def describe(self) -> dict:
         return {"source": "folder", "root": str(self.root), "pattern": self.pattern}

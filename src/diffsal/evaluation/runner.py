@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from diffsal import __version__
-from diffsal.data.annotations import read_saliency_map
+from diffsal.data.ground_truth import GroundTruth
 from diffsal.errors import DatasetError, InputError
 from diffsal.evaluation.aggregate import (EMPTY_PREDICTION, NO_FIXATIONS, ONE_FIXATION, UNDEFINED, DatabaseResult,
                                          VideoResult, aggregate, json_number)
@@ -169,6 +169,15 @@ def evaluate(benchmark: Benchmark, source: FolderPredictions | CenterPriorPredic
 
 def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_maps: OtherMaps,
                 settings: EvaluationSettings, missing: set[int]) -> VideoResult:
+    truth = GroundTruth(unit.ground_truth.record)
+    try:
+        return _score_frames(unit, truth, source, fixations, other_maps, settings, missing)
+    finally:
+        truth.close()
+
+
+def _score_frames(unit: EvaluationUnit, truth: GroundTruth, source, fixations: VideoFixations,
+                  other_maps: OtherMaps, settings: EvaluationSettings, missing: set[int]) -> VideoResult:
     ground_truth = unit.ground_truth
     protocol = settings.protocol
     result = VideoResult(unit.database, unit.video, unit.split, len(ground_truth.frames), settings.metrics)
@@ -188,10 +197,10 @@ def _score_unit(unit: EvaluationUnit, source, fixations: VideoFixations, other_m
                 continue
         saliency = None
         if MAP_METRICS & set(metrics):
-            map_path = ground_truth.map_path(frame)
-            saliency = read_saliency_map(map_path)
+            saliency = truth.saliency(frame - 1)
             if saliency.shape != shape:
-                raise DatasetError(f"{map_path}: map is {saliency.shape}, the fixation maps are {shape}")
+                raise DatasetError(f"{ground_truth.map_path(frame)}: map is {saliency.shape}, the fixation maps are "
+                                   f"{shape}")
         prediction = source.load(unit, frame, shape)
         label = source.label(unit, frame)
         if prediction is None:  # deleted since the missing-file check

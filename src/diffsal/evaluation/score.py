@@ -1,7 +1,7 @@
 """`score`: the library call behind ``diffsal evaluate`` (and the demo's and the studies' scores).
 
-DATA (a STAViS, DHF1K or challenge root) and a prediction folder (or the centre prior; on a challenge root with the
-challenge protocol, a submission folder) in; the metrics of every unit, written
+DATA (a STAViS, DHF1K or challenge root) and a prediction folder (or the centre prior; with the challenge protocol, a
+submission folder) in; the metrics of every unit, written
 to ``OUT/metrics.json`` and ``OUT/per_video.csv``, out. OUT and the predictions are checked before any scoring.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from diffsal.data.challenge import part_names
-from diffsal.data.layout import ChallengeLayout
+from diffsal.data.layout import CHALLENGE_DEFAULT_PART, ChallengeLayout
 from diffsal.errors import InputError
-from diffsal.evaluation.challenge import DEFAULT_PART, score_challenge
+from diffsal.evaluation.challenge import score_challenge
 from diffsal.evaluation.protocol import CHALLENGE
 from diffsal.metrics.challenge import CHALLENGE_METRICS
 from diffsal.metrics.frame import METRIC_NAMES
@@ -30,9 +30,10 @@ from diffsal.runtime import keep_freed_memory
 
 @dataclass(frozen=True)
 class DatasetSelection:
-    """Which videos of DATA are scored: `layout` "auto", "stavis" or "dhf1k"; STAViS `databases` and `split`
-    ("1" by default: what `predict DATA` predicts; "all" pools the three test lists); DHF1K `part` ("val" by
-    default, "train", "test" or "all")."""
+    """Which videos of DATA are scored: `layout` "auto", "stavis", "dhf1k" or "challenge"; STAViS `databases` and
+    `split` ("1" by default: what `predict DATA` predicts; "all" pools the three test lists); DHF1K `part` ("val" by
+    default, "train", "test" or "all"); challenge `part` ("public_test" by default, "private_test", "test",
+    "train")."""
 
     layout: str = "auto"
     databases: list[str] | None = None
@@ -56,12 +57,13 @@ def score(data: str | Path, predictions: str | Path, out: str | Path, *, pattern
     if settings.protocol is CHALLENGE:
         if selection.split is not None or selection.databases:
             raise InputError("--split and --db do not apply to a challenge root (choose the videos with --part)")
+        _check_challenge_settings(settings)
         if settings.metrics == METRIC_NAMES:
             settings = dataclasses.replace(settings, metrics=CHALLENGE_METRICS)
         keep_freed_memory()
         result = score_challenge(data, predictions, settings, selection.part,
                                  progress=_counted(progress, len(part_names(ChallengeLayout(data),
-                                                                            selection.part or DEFAULT_PART))))
+                                                                            selection.part or CHALLENGE_DEFAULT_PART))))
         write_results(result, out)
         return result
     source = prediction_source(predictions, pattern)
@@ -71,6 +73,22 @@ def score(data: str | Path, predictions: str | Path, out: str | Path, *, pattern
     result = evaluate(benchmark, source, settings, progress=_counted(progress, len(benchmark.units)))
     write_results(result, out)
     return result
+
+
+# Settings the challenge protocol has no use for (it reads, resizes and scores maps as bench.py does, with no
+# randomness): field -> the option of `diffsal evaluate` that sets it.
+NOT_IN_CHALLENGE = {"postprocess": "--no-min-max / --blur-sigma / --no-resize", "sauc_variant": "--sauc-other",
+                    "other_videos": "--other-videos", "n_splits": "--auc-splits", "step": "the AUC step",
+                    "seed": "--seed"}
+
+
+def _check_challenge_settings(settings: EvaluationSettings) -> None:
+    """InputError naming each setting given that the challenge protocol would ignore."""
+    defaults = EvaluationSettings(protocol=CHALLENGE)
+    given = [option for name, option in NOT_IN_CHALLENGE.items() if getattr(settings, name) != getattr(defaults, name)]
+    if given:
+        raise InputError(f"{', '.join(given)}: not used by the challenge protocol (it reads, resizes and scores the "
+                         "maps as the challenges' bench.py does); use --protocol strict for them")
 
 
 def _counted(progress: Callable[[int, int, VideoResult], None] | None,
@@ -95,14 +113,20 @@ def result_paths(out: str | Path) -> tuple[Path, ...]:
 
 
 def _split(data: str | Path, selection: DatasetSelection, say: Callable[[str], None]) -> str:
-    """What to score: a STAViS split (default 1, what `predict` predicts) or a DHF1K part (default val).
+    """What to score: a STAViS split (default 1, what `predict` predicts), a DHF1K part (default val) or a part of a
+    challenge root (default public_test).
 
     A split ``val|train|test`` on a DHF1K root is the former spelling of the part (one release, with a note).
     """
     layout = detect_layout(data) if selection.layout == "auto" else selection.layout
+    if layout == "challenge":
+        if selection.split is not None:
+            raise InputError("--split does not apply to a challenge root (choose the videos with --part)")
+        return selection.part or CHALLENGE_DEFAULT_PART
     if selection.part is not None:
         if layout == "stavis":
-            raise InputError("--part applies to a DHF1K root; a STAViS root is scored on the test list of --split")
+            raise InputError("--part applies to a DHF1K or challenge root; a STAViS root is scored on the test list "
+                             "of --split")
         if selection.split is not None:
             raise InputError("--split and --part: a DHF1K root takes --part only")
         return selection.part

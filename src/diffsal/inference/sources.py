@@ -28,9 +28,10 @@ from pathlib import Path
 
 from diffsal.data.challenge import challenge_candidates
 from diffsal.data.index import dhf1k_index, is_dhf1k_root, stavis_index
-from diffsal.data.layout import (CHALLENGE_NAME, CHALLENGE_SPLIT_FILE, DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER,
-                                 SPLITS, STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, stavis_result_key,
-                                 is_challenge_root, video_files, video_names)
+from diffsal.data.layout import (CHALLENGE_DEFAULT_PART, CHALLENGE_NAME, CHALLENGE_SPLIT_FILE, DHF1K_FPS,
+                                 DHF1K_NAME, DHF1K_PARTS, EYE_MAP_PATTERN, FOLD_LISTS_FOLDER, FRAMES_FOLDER, SPLITS,
+                                 STAVIS_FRAME_PATTERN, VIDEO_SUFFIXES, StavisLayout, is_challenge_root, output_key,
+                                 stavis_result_key, video_files, video_names)
 from diffsal.data.video_record import VideoRecord, summarise_videos
 from diffsal.errors import InputError, MediaError
 from diffsal.io.frame_folder import FrameFolder
@@ -183,7 +184,7 @@ def _stavis_videos(root: Path, spec: InputSpec, stavis_tree: bool = False) -> li
     def key(record: VideoRecord) -> str:
         if stavis_tree:
             return stavis_result_key(record.dataset, record.video, int(split))
-        return f"{record.dataset}/{record.video}"
+        return output_key(record.dataset, record.video)
 
     videos = [VideoInput.from_record(record, key(record)) for record in index.all_records]
     if not videos:
@@ -200,7 +201,7 @@ def _dhf1k_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
         raise InputError("--split does not apply to DHF1K (its parts are fixed: --part val, train or test)")
     if spec.databases and spec.databases != (DHF1K_NAME,):
         raise InputError(f"--db does not apply to DHF1K (got {', '.join(spec.databases)})")
-    videos = [VideoInput.from_record(record, f"{DHF1K_NAME}/{record.video}")
+    videos = [VideoInput.from_record(record, output_key(record.dataset, record.video))
               for record in dhf1k_index(root, part, check=False).all_records]
     if not videos:
         numbers = DHF1K_PARTS[part]
@@ -217,14 +218,14 @@ def _challenge_videos(root: Path, spec: InputSpec) -> list[VideoInput]:
                          "test or train)")
     if spec.databases and spec.databases != (CHALLENGE_NAME,):
         raise InputError(f"--db does not apply to a challenge root (got {', '.join(spec.databases)})")
-    part = spec.part or "public_test"
+    part = spec.part or CHALLENGE_DEFAULT_PART
     candidates = challenge_candidates(root, part, annotations=False, check=False)
     missing = [problems[0] for _, problems in candidates if problems]
     if missing:
         raise InputError(summarise_videos(missing))
     if not candidates:
         raise InputError(f"{root}: the {part} part of {CHALLENGE_SPLIT_FILE} names no videos")
-    return [VideoInput.from_record(record, record.video) for record, _ in candidates]
+    return [VideoInput.from_record(record, output_key(record.dataset, record.video)) for record, _ in candidates]
 
 
 def keep_earlier_keys(videos: list[VideoInput], earlier: dict[str, str]) -> list[VideoInput]:

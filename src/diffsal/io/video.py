@@ -234,6 +234,18 @@ class VideoReader:
         rows = np.frombuffer(memoryview(plane), dtype).reshape(plane.height, plane.line_size // dtype.itemsize)
         return self.orientation.apply(rows[:, : plane.width, None])[..., 0]
 
+    def luma_map(self, index: int, dtype: np.dtype | type = np.float32) -> np.ndarray:
+        """Frame `index` of a map video as `(H, W)` in [0, 1]: its luma plane (`luma`, any bit depth) taken from the
+        stream's black and white levels (`luma_levels`) to 0 and 1, the foot and head of a limited-range stream
+        clipped; an 8-bit full-range map gives exactly its values / 255, as a PNG of it does."""
+        black, white = self.luma_levels
+        values = self.luma(index).astype(dtype)
+        if black:
+            values -= black
+            np.clip(values, 0, white - black, out=values)
+        values /= white - black
+        return values
+
     def png_frame(self, index: int) -> np.ndarray:
         """Frame `index` upright as ``ffmpeg -i VIDEO %03d.png`` stores it (what the saliency challenges score):
         FFmpeg's PNG format for the stream's pixel format, converted by the same library code. Grey streams
