@@ -17,7 +17,7 @@ from diffsal.data.ground_truth import GroundTruth
 from diffsal.data.index import index_dataset
 from diffsal.distillation.recipe import VideosSection
 from diffsal.distillation.videos import distillation_videos
-from diffsal.evaluation.challenge import extraction_order
+from diffsal.evaluation.challenge import center_prior_levels, extraction_order
 from diffsal.io.video import VideoReader
 from diffsal.io.writer import write_gray_video
 from diffsal.metrics import METRIC_NAMES
@@ -174,6 +174,19 @@ def test_evaluate_scores_a_model_submission_and_a_constant_one(challenge, submis
                    "--quiet") == 0
     scores = json.loads((tmp_path / "model" / "metrics.json").read_text())["databases"]["Challenge"]["scores"]
     assert set(scores) == {"CC", "SIM", "NSS", "AUC-J"} and all(np.isfinite(list(scores.values())))
+    assert run_cli("evaluate", challenge, "center-prior", "--out", tmp_path / "prior", "--quiet") == 0
+    prior = json.loads((tmp_path / "prior" / "metrics.json").read_text())
+    assert prior["predictions"]["source"] == "center-prior"
+    written = tmp_path / "prior_videos"  # the same baseline as a submission of 8-bit map videos
+    written.mkdir()
+    for path in submission.glob("*.mp4"):
+        with VideoReader(path) as reader:
+            frames, size = reader.num_frames, reader.size
+        write_gray_video(written / path.name, [center_prior_levels(size)] * frames, 25)
+    assert run_cli("evaluate", challenge, written, "--out", tmp_path / "prior_videos_scores", "--quiet") == 0
+    scores_of_videos = json.loads((tmp_path / "prior_videos_scores" / "metrics.json").read_text())
+    assert prior["databases"] == scores_of_videos["databases"]
+    assert 0.1 < prior["databases"]["Challenge"]["scores"]["CC"] < 0.9
     constant = tmp_path / "constant"
     constant.mkdir()
     for path in submission.glob("*.mp4"):
