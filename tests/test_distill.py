@@ -139,6 +139,19 @@ def test_the_teacher_as_a_folder_of_its_predicted_maps(teacher, videos, tmp_path
         assert np.corrcoef(from_maps.ravel(), from_model.ravel())[0, 1] > 0.99
 
 
+def test_the_teacher_as_a_challenge_submission_that_diffsal_predict_wrote(teacher, videos, tmp_path):
+    """The challenge format keeps its output folders in OUT/.diffsal/ beside the map videos: found all the same."""
+    assert run_cli("predict", videos, "--model", teacher, "--out", tmp_path / "maps", "--no-overlay",
+                   "--format", "challenge") == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "from_maps", tmp_path / "maps", videos)) == 0
+    assert run_cli("predict", videos, "--model", teacher, "--out", tmp_path / "png", "--no-overlay") == 0
+    assert run_cli("distill", *distill_overrides(tmp_path / "from_png", tmp_path / "png", videos)) == 0
+    for index in range(3):
+        from_maps = np.load(tmp_path / "from_maps" / "teacher_cache" / "videos" / f"clip{index}.npy")
+        from_png = np.load(tmp_path / "from_png" / "teacher_cache" / "videos" / f"clip{index}.npy")
+        assert np.array_equal(from_maps, from_png)  # the same 8-bit maps, losslessly in a video
+
+
 def test_the_teacher_as_images_per_frame_from_another_tool(videos, tmp_path):
     maps = tmp_path / "other_tool"
     for index in range(3):

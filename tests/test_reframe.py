@@ -106,10 +106,10 @@ def test_reframe_follows_the_salient_object_and_writes_every_file(tmp_path, clip
     assert document["quality"]["window"]["mean_abs_velocity"] > 1  # ~1.9 px per frame, as the object
 
 
-@pytest.mark.parametrize("format_name", ["stavis", "mp4"])
+@pytest.mark.parametrize("format_name", ["stavis", "mp4", "challenge"])
 def test_reframe_reads_every_map_format(tmp_path, clip, format_name):
-    maps = write_maps(tmp_path / format_name, clip, [disc_x(index, 36) for index in range(36)], format_name)
-    result = reframe(clip, tmp_path / f"{format_name}.mp4", ReframeSettings("1:1"), maps=maps.parent)
+    write_maps(tmp_path / format_name, clip, [disc_x(index, 36) for index in range(36)], format_name)
+    result = reframe(clip, tmp_path / f"{format_name}.mp4", ReframeSettings("1:1"), maps=tmp_path / format_name)
     assert result.plan.window_size == (54, 54) and result.status == "done"
 
 

@@ -30,7 +30,6 @@ from diffsal.io.paths import check_input_path
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.predictions.folder import SUMMARY_NAME, VideoOutput
 from diffsal.predictions.lookup import find_prediction
-from diffsal.predictions.map_formats import map_format
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 ASPECT_TOLERANCE = 0.02  # maps whose width/height differ more from the video's belong to another video
@@ -156,12 +155,12 @@ class MapsTeacher:
     def _find(self, record: VideoRecord) -> _VideoMaps:
         for candidate in (self.folder / record.dataset / record.video, self.folder / record.video):
             if (candidate / SUMMARY_NAME).is_file():
-                return _VideoMaps(output=_prediction(candidate))
+                return _VideoMaps(output=VideoOutput.of_folder(candidate))
             images = _numbered_images(candidate)
             if images:
                 return _VideoMaps(images=images)
         try:
-            return _VideoMaps(output=_prediction(find_prediction(self.folder, Path(record.frames))))
+            return _VideoMaps(output=VideoOutput.of_folder(find_prediction(self.folder, Path(record.frames))))
         except InputError:
             raise InputError(f"{self.folder}: neither a model folder ({CONFIG_NAME} + {WEIGHTS_NAME}) nor maps of "
                              f"{record.frames} (looked for a `diffsal predict` output and for images in "
@@ -170,14 +169,6 @@ class MapsTeacher:
     @staticmethod
     def _where(maps: _VideoMaps) -> Path:
         return maps.output.path if maps.output is not None else maps.images[0]
-
-
-def _prediction(folder: Path) -> VideoOutput:
-    summary = VideoOutput(folder.parent, folder.name).read_summary()
-    if summary is None:
-        raise InputError(f"{folder / SUMMARY_NAME}: not a complete `diffsal predict` output")
-    signature = summary.get("signature") if isinstance(summary.get("signature"), dict) else {}
-    return VideoOutput(folder.parent, folder.name, map_format(str(signature.get("map_format", "png"))))
 
 
 def _numbered_images(folder: Path) -> tuple[Path, ...]:

@@ -38,7 +38,8 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from diffsal.predictions.map_formats import PNG, PNG_COMPRESS_LEVEL, SUBMISSION_FOLDERS, MapFormat
+from diffsal.errors import InputError
+from diffsal.predictions.map_formats import PNG, PNG_COMPRESS_LEVEL, SUBMISSION_FOLDERS, MapFormat, map_format
 from diffsal.io.overlay import to_uint8
 from diffsal.io.atomic import temporary_stem, write_json
 from diffsal.io.video import read_gray_video
@@ -119,6 +120,29 @@ class VideoOutput:
         self.submission_file = self.root / f"{key}.mp4" if map_format.submission else None
         self.building: Path | None = None
         self._hidden = _hidden_stem(self.path.name)
+
+    @classmethod
+    def of_folder(cls, folder: str | Path) -> VideoOutput:
+        """The complete output whose folder is `folder` (``OUT/<key>``; ``OUT/.diffsal/<key>`` for the challenge
+        format), in the map format its summary records.
+
+        Raises:
+            InputError: `folder` holds no complete output of `diffsal predict`, or one in a map format this version
+                does not know.
+        """
+        folder = Path(folder)
+        summary = cls(folder.parent, folder.name).read_summary()
+        if summary is None:
+            raise InputError(f"{folder / SUMMARY_NAME}: not a complete `diffsal predict` output")
+        files = summary.get("files") if isinstance(summary.get("files"), dict) else {}
+        recorded = map_format(str(files.get("map_format", PNG.name)))
+        parts = folder.parts
+        if not recorded.submission:
+            return cls(folder.parent, folder.name, recorded)
+        if SUBMISSION_FOLDERS not in parts[:-1]:
+            raise InputError(f"{folder}: an output of the {recorded.name} format lies in OUT/{SUBMISSION_FOLDERS}/")
+        index = len(parts) - 1 - parts[::-1].index(SUBMISSION_FOLDERS)
+        return cls(Path(*parts[:index]), "/".join(parts[index + 1:]), recorded)
 
     # ------------------------------------------------------------------ state of a previous run
     def read_summary(self) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from diffsal.errors import InputError
 from diffsal.predictions.folder import SUMMARY_NAME, VideoOutput
+from diffsal.predictions.map_formats import SUBMISSION_FOLDERS
 
 PREDICTION_DEPTH = 3  # OUT/split<N>_results/<db>/<video>: the deepest folder `diffsal predict` writes a video to
 
@@ -14,8 +15,9 @@ PREDICTION_DEPTH = 3  # OUT/split<N>_results/<db>/<video>: the deepest folder `d
 def find_prediction(folder: str | Path, video: Path) -> Path:
     """The prediction folder of `video` in `folder`: `folder` itself, ``folder/<stem>``, or the one under `folder`
     (up to `PREDICTION_DEPTH` levels down: ``OUT/<video>``, ``OUT/<db>/<video>``,
-    ``OUT/split<N>_results/<db>/<video>``) whose summary's input has `video`'s name without its suffix (a
-    dataset's prediction was made from the frame folder of the same name), the shallowest level first.
+    ``OUT/split<N>_results/<db>/<video>``; for the challenge format under ``OUT/.diffsal/``) whose summary's input
+    has `video`'s name without its suffix (a dataset's prediction was made from the frame folder of the same name),
+    the shallowest level first. Read it with `VideoOutput.of_folder`.
 
     Raises:
         InputError: no such folder, or two at the same level (of two databases): the message names them.
@@ -27,7 +29,8 @@ def find_prediction(folder: str | Path, video: Path) -> Path:
         if _is_prediction_of(candidate, video):
             return candidate
     for depth in range(1, PREDICTION_DEPTH + 1):
-        found = sorted(path.parent for path in folder.glob("/".join(["*"] * depth + [SUMMARY_NAME]))
+        found = sorted(path.parent for root in (folder, folder / SUBMISSION_FOLDERS)
+                       for path in root.glob("/".join(["*"] * depth + [SUMMARY_NAME]))
                        if _is_prediction_of(path.parent, video))
         if len(found) > 1:
             raise InputError(f"{folder}: {len(found)} predictions of {video.name} ({', '.join(map(str, found[:4]))}); "

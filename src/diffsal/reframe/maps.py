@@ -67,9 +67,8 @@ def read_planning_maps(prediction: Path, num_frames: int, frame_size: tuple[int,
     Raises:
         InputError: the folder holds another number of frames, maps of another size, or files that are missing.
     """
-    summary = check_prediction(prediction, num_frames, frame_size)
-    files = summary.get("files", {})
-    output = VideoOutput(prediction.parent, prediction.name, map_format(files.get("map_format", PNG.name)))
+    check_prediction(prediction, num_frames, frame_size)
+    output = VideoOutput.of_folder(prediction)
     target = planning_size(frame_size)
     maps = np.empty((num_frames, target[1], target[0]), dtype=np.uint8)
     count = 0
