@@ -258,9 +258,9 @@ def test_strict_pairs_frame_k_with_the_kth_fixation_list_past_frame_999(tmp_path
     nss = {}
     for protocol in ("challenge", "strict"):
         out = tmp_path / protocol
-        no_blur = ("--blur-sigma", 0) if protocol == "strict" else ()
-        assert run_cli("evaluate", root, submission, "--protocol", protocol, "--pattern", "challenge",
-                       "--metrics", "NSS", *no_blur, "--out", out, "--quiet") == 0
+        options = ("--blur-sigma", 0, "--pattern", "challenge") if protocol == "strict" else ()
+        assert run_cli("evaluate", root, submission, "--protocol", protocol, "--metrics", "NSS", *options,
+                       "--out", out, "--quiet") == 0
         result = json.loads((out / "metrics.json").read_text())
         assert result["videos"][0]["frames_scored"] == frames
         nss[protocol] = result["databases"]["Challenge"]["scores"]["NSS"]
@@ -331,6 +331,7 @@ def test_bad_fixations_are_refused_with_one_line_and_nothing_written(challenge, 
         "outside": json.dumps([[[47, 63]]] * (FRAMES - 1) + [[[48, 3]]]),
         "not pairs": json.dumps([[[1, 2, 3]]] * FRAMES),
         "empty frame": json.dumps([[[1, 2]]] * 5 + [[]] + [[[1, 2]]] * (FRAMES - 6)),
+        "huge": json.dumps([[[10**30, 3]]] * FRAMES),
     }
     for case, content in cases.items():
         root = copy_tree(challenge, tmp_path / case.replace(" ", "_"))
@@ -392,6 +393,45 @@ def test_a_map_video_of_another_length_and_absent_videos_are_reported(challenge,
     (root / "TrainTestSplit.json").write_text('{"train": "synth0000"}')
     assert run_cli("data", "check", root) == 1
     assert "must be a list of video names" in "".join(capsys.readouterr())
+
+
+def test_a_video_name_that_is_a_path_is_refused_before_anything_is_written(challenge, tmp_path, model, capsys):
+    root = copy_tree(challenge, tmp_path / "data")
+    split = json.loads((root / "TrainTestSplit.json").read_text())
+    shutil.copy(root / "Videos" / f"{split['public_test'][0]}.mp4", root / "victim.mp4")
+    split["public_test"].append("../victim")
+    (root / "TrainTestSplit.json").write_text(json.dumps(split))
+    (tmp_path / "victim.mp4").write_text("user work")
+    assert run_cli("predict", root, "--model", model, "--format", "challenge", "--out", tmp_path / "sub") == 2
+    error = capsys.readouterr().err
+    assert "TrainTestSplit.json" in error and "'../victim'" in error and "not a video name" in error
+    assert (tmp_path / "victim.mp4").read_text() == "user work" and not (tmp_path / "sub").exists()
+    assert run_cli("data", "check", root) == 1
+    assert "not a video name" in "".join(capsys.readouterr())
+
+
+def test_a_second_map_video_or_fixation_list_of_a_video_is_refused(challenge, submission, tmp_path, capsys):
+    name = json.loads((challenge / "TrainTestSplit.json").read_text())["public_test"][0]
+    for kind, source, target in (
+            ("maps", f"SaliencyTest/Test/{name}.mp4", f"SaliencyTest/Other/{name}.mp4"),
+            ("fixations", f"FixationsTest/Test/{name}/fixations.json", f"FixationsTrain/Train/{name}/fixations.json")):
+        root = copy_tree(challenge, tmp_path / kind)
+        (root / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / source, root / target)
+        for protocol in ("challenge", "strict"):
+            assert run_cli("evaluate", root, submission, "--protocol", protocol, "--out", tmp_path / f"{kind}_{protocol}",
+                           "--quiet") == 2
+            error = capsys.readouterr().err.strip().splitlines()
+            assert len(error) == 1 and f"two files for the video '{name}'" in error[0] and target in error[0]
+        assert run_cli("data", "check", root) == 1
+        assert "two files for the video" in "".join(capsys.readouterr())
+
+
+def test_the_challenge_protocol_refuses_options_it_would_ignore(challenge, submission, tmp_path, capsys):
+    for option in (("--pattern", "challenge"), ("--layout", "stavis"), ("--auc-splits", 7)):
+        assert run_cli("evaluate", challenge, submission, *option, "--out", tmp_path / "scores", "--quiet") == 2
+        assert option[0] in capsys.readouterr().err
+    assert not (tmp_path / "scores").exists()
 
 
 def test_the_videos_folder_may_be_named_as_the_zip_unpacked_it(challenge, tmp_path):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from media import tone
 
 from diffsal.cli import main
@@ -176,7 +177,12 @@ def test_maps_that_do_not_fit_the_video_are_refused(tmp_path, clip, capsys):
                "--out", tmp_path / "c.mp4") == 2
     assert "no complete `diffsal predict` output of other.mp4" in capsys.readouterr().err
     assert run("reframe", clip, "--out", tmp_path / "d.mp4") == 2  # neither --maps nor --model
-    assert not list(tmp_path.glob("[abcd].*"))
+    resized = write_maps(tmp_path / "resized", clip, [10.0] * 36)
+    with Image.open(resized / "00005.png") as image:  # a map changed after `predict` wrote the summary
+        image.resize((WIDTH // 2, HEIGHT // 2)).save(resized / "00005.png")
+    assert run("reframe", clip, "--maps", resized, "--out", tmp_path / "e.mp4") == 2
+    assert f"map 5 is {WIDTH // 2}x{HEIGHT // 2}, the video is {WIDTH}x{HEIGHT}" in capsys.readouterr().err
+    assert not list(tmp_path.glob("[abcde].*"))
 
 
 def test_cuts_are_found_in_a_spliced_video_and_the_path_does_not_pan_across(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from conftest import assert_rejected
@@ -47,6 +48,14 @@ def test_output_folder_checks_create_nothing(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(InputError, match="is a file"):
         check_output_folder(tmp_path / "file" / "out")
+
+
+def test_an_output_where_nothing_can_be_created_is_refused_before_any_work(cli, tmp_path):
+    if not Path("/proc/self").is_dir():
+        pytest.skip("no /proc")
+    outcome = cli("evaluate", tmp_path, "center-prior", "--out", "/proc/diffsal-out")
+    assert_rejected(outcome, "/proc", "nothing can be written there")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_symlink_loop_is_named_as_one(tmp_path):

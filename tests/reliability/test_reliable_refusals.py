@@ -30,6 +30,39 @@ def test_a_refused_predict_changes_no_file_and_evaluate_still_reads_the_run(cli,
     assert scored.exit_code == 0, scored.stderr
 
 
+def test_the_challenge_format_never_replaces_a_file_it_did_not_write(cli, tmp_path, micro_model):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    make_video(videos / "clip.mp4", num_frames=5, fps=6, size=(48, 32))
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "clip.mp4").write_bytes(b"my submission")
+    before = folder_state(user)
+    refused = cli("predict", videos, "--model", micro_model, "--out", user, "--format", "challenge", *FAST)
+    assert refused.exit_code == 1 and "clip.mp4 exists but is not a diffsal prediction" in refused.stderr
+    assert (user / "clip.mp4").read_bytes() == b"my submission" and folder_state(user)["clip.mp4"] == before["clip.mp4"]
+
+    out = tmp_path / "submission"
+    assert cli("predict", videos, "--model", micro_model, "--out", out, "--format", "challenge", *FAST).exit_code == 0
+    (out / "clip.mp4").write_bytes(b"junk")  # the user's file in place of ours: never "already complete"
+    again = cli("predict", videos, "--model", micro_model, "--out", out, "--format", "challenge", *FAST)
+    assert again.exit_code == 1 and "not a diffsal prediction" in again.stderr
+    assert (out / "clip.mp4").read_bytes() == b"junk"
+
+    both = tmp_path / "both"
+    assert cli("predict", videos, "--model", micro_model, "--out", both, *FAST).exit_code == 0
+    before = folder_state(both)
+    mixed = cli("predict", videos, "--model", micro_model, "--out", both, "--format", "challenge", *FAST)
+    assert mixed.exit_code == 1 and "predicted in another map format" in mixed.stderr
+    assert folder_state(both) == before
+    other = tmp_path / "other"  # and the other way round
+    assert cli("predict", videos, "--model", micro_model, "--out", other, "--format", "challenge", *FAST).exit_code == 0
+    before = folder_state(other)
+    mixed = cli("predict", videos, "--model", micro_model, "--out", other, *FAST)
+    assert mixed.exit_code == 1 and "predicted in another map format" in mixed.stderr
+    assert folder_state(other) == before
+
+
 def test_evaluate_refused_for_missing_frames_changes_no_earlier_result(cli, tmp_path):
     data = make_stavis(tmp_path / "data", {"clip": 6})
     predictions = tmp_path / "predictions" / "DB" / "clip"

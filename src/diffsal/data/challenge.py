@@ -30,7 +30,8 @@ def read_split(layout: ChallengeLayout) -> dict[str, list[str]]:
 
     Raises:
         DatasetError: the file is missing or not JSON; it is not an object; a part is not a list of names; a name
-            is listed twice (all naming the file).
+            is not a plain file name (a path could lead outside the dataset and the output folders); a name is
+            listed twice (all naming the file).
     """
     path = layout.split_file
     data = _read_json(path, "split file")
@@ -42,6 +43,9 @@ def read_split(layout: ChallengeLayout) -> dict[str, list[str]]:
         if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
             raise DatasetError(f"{path}: {part!r} must be a list of video names")
         for name in names:
+            if name in (".", "..") or any(character in name for character in "/\\\0"):
+                raise DatasetError(f"{path}: {part!r} lists {name!r}, which is not a video name (a file name without "
+                                   "/ or \\, not . or ..)")
             if name in owner:
                 raise DatasetError(f"{path}: video {name!r} is listed twice ({owner[name]} and {part})")
             owner[name] = part
@@ -89,7 +93,11 @@ def read_fixations(path: str | Path, size: tuple[int, int] | None = None) -> lis
                 and all(isinstance(value, int) and not isinstance(value, bool) for value in point)
                 for point in points):
             raise DatasetError(f"{path}: frame {number} is not a list of [row, col] integer pairs")
-        array = np.array(points, dtype=np.int64).reshape(-1, 2)
+        try:
+            array = np.array(points, dtype=np.int64).reshape(-1, 2)
+        except OverflowError:
+            raise DatasetError(f"{path}: frame {number}: a fixation is outside the frame (a coordinate beyond 64-bit "
+                               "integers)") from None
         if size is not None and array.size:
             width, height = size
             outside = (array[:, 0] < 0) | (array[:, 0] >= height) | (array[:, 1] < 0) | (array[:, 1] >= width)
@@ -120,19 +128,28 @@ def fixation_map(points: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def find_named(roots: list[Path], file_name: str | None = None, suffix: str = ".mp4") -> dict[str, Path]:
-    """Under `roots` at any depth: video name -> the ``<name><suffix>`` file, or with `file_name` the folder
-    ``<name>/`` that holds that file. A name found twice keeps its first place (roots in order, sorted paths)."""
+    """Under `roots` at any depth: video name -> the ``<name><suffix>`` file, or with `file_name` the file of that
+    name in the folder ``<name>/``.
+
+    Raises:
+        DatasetError: a name found twice (naming both files: which one holds the video's ground truth is unknown).
+    """
     found: dict[str, Path] = {}
+    twice: list[tuple[str, Path, Path]] = []
     for root in roots:
         if not root.is_dir():
             continue
         if file_name is None:
-            for path in sorted(root.rglob(f"*{suffix}")):
-                if path.is_file():
-                    found.setdefault(path.stem, path)
+            named = ((path.stem, path) for path in sorted(root.rglob(f"*{suffix}")) if path.is_file())
         else:
-            for path in sorted(root.rglob(file_name)):
-                found.setdefault(path.parent.name, path)
+            named = ((path.parent.name, path) for path in sorted(root.rglob(file_name)))
+        for name, path in named:
+            if found.setdefault(name, path) != path:
+                twice.append((name, found[name], path))
+    if twice:
+        name, first, second = twice[0]
+        more = f"; {len(twice)} names are found twice" if len(twice) > 1 else ""
+        raise DatasetError(f"{first} and {second}: two files for the video {name!r}, one is expected{more}")
     return found
 
 
@@ -147,9 +164,13 @@ def part_ground_truth(layout: ChallengeLayout, part: str) -> list[tuple[str, Pat
         raise DatasetError(f"{layout.split_file}: the {part} part lists no videos")
     maps = find_named(layout.saliency_roots())
     fixations = find_named(layout.fixation_roots(), CHALLENGE_FIXATIONS_FILE)
-    absent = [f"{layout.root}/Saliency*/.../{name}.mp4: map video missing" for name in names if name not in maps]
-    absent += [f"{layout.root}/Fixations*/.../{name}/{CHALLENGE_FIXATIONS_FILE}: fixations missing"
-               for name in names if name not in fixations]
+    absent = []
+    for name in names:
+        missing = [f"{layout.root}/Saliency*/.../{name}.mp4: map video missing"] if name not in maps else []
+        if name not in fixations:
+            missing.append(f"{layout.root}/Fixations*/.../{name}/{CHALLENGE_FIXATIONS_FILE}: fixations missing")
+        if missing:
+            absent.append(", ".join(missing))
     if absent:
         raise DatasetError(summarise_videos(absent) + f" (the {part} part needs its ground truth)")
     return [(name, maps[name], fixations[name]) for name in names]

@@ -44,7 +44,7 @@ from diffsal.data.layout import (CHALLENGE_FIXATIONS_FILE, CHALLENGE_NAME, CHALL
                                  DHF1K_FPS, DHF1K_NAME, DHF1K_PARTS, DHF1K_PATTERN, IMAGES_DIR, StavisLayout,
                                  count_numbered)
 from diffsal.data.video_record import folder_problems
-from diffsal.errors import DiffSalError, InputError
+from diffsal.errors import DatasetError, DiffSalError, InputError
 from diffsal.io.audio import read_audio
 from diffsal.io.paths import absence, check_input_path
 from diffsal.io.video import VideoReader
@@ -257,8 +257,12 @@ def _check_challenge(root: Path, annotations: bool, decode: bool) -> DatabaseChe
     absent = [part for part in CHALLENGE_PARTS if part not in split]
     if absent:
         result.notes.append(f"{layout.split_file}: no {', '.join(absent)} list")
-    maps = find_named(layout.saliency_roots()) if annotations else {}
-    fixations = find_named(layout.fixation_roots(), CHALLENGE_FIXATIONS_FILE) if annotations else {}
+    try:
+        maps = find_named(layout.saliency_roots()) if annotations else {}
+        fixations = find_named(layout.fixation_roots(), CHALLENGE_FIXATIONS_FILE) if annotations else {}
+    except DatasetError as error:
+        result.problems.append(str(error))
+        return result
     unannotated = []
     for part, names in split.items():
         for name in names:

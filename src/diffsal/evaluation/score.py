@@ -57,6 +57,11 @@ def score(data: str | Path, predictions: str | Path, out: str | Path, *, pattern
     if settings.protocol is CHALLENGE:
         if selection.split is not None or selection.databases:
             raise InputError("--split and --db do not apply to a challenge root (choose the videos with --part)")
+        if selection.layout not in ("auto", "challenge"):
+            raise InputError(f"--layout {selection.layout}: the challenge protocol scores a challenge root")
+        if pattern is not None:
+            raise InputError("--pattern: the challenge protocol reads one <video>.<ext> per video directly in the "
+                             "submission folder, as the challenges' bench.py does (use --protocol strict for a pattern)")
         _check_challenge_settings(settings)
         if settings.metrics == METRIC_NAMES:
             settings = dataclasses.replace(settings, metrics=CHALLENGE_METRICS)

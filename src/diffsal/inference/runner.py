@@ -193,11 +193,16 @@ class PredictionRun:
 
     def _previous_output(self, output: VideoOutput, video: VideoInput) -> tuple[str, str] | None:
         """(status, message) when the video is not to be predicted again, else None."""
+        foreign = output.foreign_files()
+        if foreign:  # not ours: never replaced, not even with --overwrite
+            return ("failed", f"{foreign[0]} exists but is not a diffsal prediction; move it away or choose "
+                              "another --out")
+        other = output.in_other_placement()
+        if other is not None:
+            return ("failed", f"{other}: predicted in another map format, whose files lie elsewhere in OUT (one OUT "
+                              f"holds one format); choose another --out")
         if not output.path.exists():
             return None
-        if output.read_summary() is None:  # not ours: never replaced, not even with --overwrite
-            return ("failed", f"{output.path} exists but is not a diffsal prediction; move it away or choose "
-                              "another --out")
         if self.overwrite:
             return None
         problem = output.problem(self.signature, video.frames)

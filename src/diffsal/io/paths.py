@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 from diffsal.errors import InputError
@@ -36,6 +37,11 @@ def check_output_folder(path: str | Path, *, create: bool = False, files: tuple[
         raise InputError(f"{ancestor}: is a file, expected {what}")
     if not os.access(ancestor, os.W_OK | os.X_OK):
         raise InputError(f"{ancestor}: permission denied (cannot write the output folder {path})")
+    try:  # something can be made there (not so in /proc, on a full disk, ...): try, and take the try back
+        os.rmdir(tempfile.mkdtemp(prefix=".diffsal-probe-", dir=ancestor))
+    except OSError as error:
+        raise InputError(f"{ancestor}: nothing can be written there ({error.strerror or error}), so neither can the "
+                         f"output {path}") from None
     for names, want_folder in ((files, False), (folders, True)):
         for name in names:
             entry = path / name

@@ -22,6 +22,7 @@ from diffsal.io.atomic import atomic_output
 from diffsal.io.audio import AudioTrack, remix
 
 _FULL_RANGE = 2  # AVCOL_RANGE_JPEG: luma 0 is black and the largest value white
+MAP_VIDEO_COMMENT = "diffsal saliency maps"  # the container's comment tag: a map video that diffsal wrote
 MAP_KEY_FRAME_INTERVAL = 16  # of 10-bit map videos
 
 _AAC_FRAME_SAMPLES = 1024
@@ -102,8 +103,8 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
     chroma neutral; 4:4:4, or 4:2:0 for 10-bit maps of even size), flagged full range, so
     `diffsal.io.video.read_gray_video` (and `VideoReader.luma`) give back exactly the values written and FFmpeg
     turns them into grey RGB of the same levels (10-bit values shifted to 16 bits). Players that lack H.264's
-    High 4:4:4 profile cannot show the 4:4:4 ones; they are made to be scored. The file appears under its final
-    name only when complete.
+    High 4:4:4 profile cannot show the 4:4:4 ones; they are made to be scored. The container's comment says
+    that diffsal wrote it (`is_written_map_video`). The file appears under its final name only when complete.
 
     Returns:
         The number of frames written.
@@ -123,6 +124,7 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
         pixel_format = "yuv420p10le" if width % 2 == 0 and height % 2 == 0 else "yuv444p10le"
         options.update(tune="fastdecode", g=str(MAP_KEY_FRAME_INTERVAL))
     with atomic_output(path) as temporary, av.open(str(temporary), mode="w", format="mp4") as container:
+        container.metadata["comment"] = MAP_VIDEO_COMMENT
         stream = container.add_stream("libx264", rate=rate)
         stream.width, stream.height = width, height
         stream.pix_fmt = pixel_format
@@ -149,6 +151,16 @@ def write_gray_video(path: str | Path, maps: Iterable[np.ndarray], fps: float | 
         timeline.check_count(written)
         container.mux(timeline.timed(stream.encode(None)))
     return written
+
+
+def is_written_map_video(path: str | Path) -> bool:
+    """True when `path` is a map video that `write_gray_video` wrote (by its container's comment): a file that may
+    be replaced by the next one, as opposed to someone else's file of that name."""
+    try:
+        with av.open(str(path)) as container:
+            return container.metadata.get("comment") == MAP_VIDEO_COMMENT
+    except (av.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 class _Timeline:

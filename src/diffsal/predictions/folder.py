@@ -43,6 +43,7 @@ from diffsal.predictions.map_formats import PNG, PNG_COMPRESS_LEVEL, SUBMISSION_
 from diffsal.io.overlay import to_uint8
 from diffsal.io.atomic import temporary_stem, write_json
 from diffsal.io.video import read_gray_video
+from diffsal.io.writer import is_written_map_video
 
 SUMMARY_NAME = "summary.json"
 SUMMARY_FORMAT = "diffsal-prediction"
@@ -145,6 +146,23 @@ class VideoOutput:
         return cls(Path(*parts[:index]), "/".join(parts[index + 1:]), recorded)
 
     # ------------------------------------------------------------------ state of a previous run
+    def foreign_files(self) -> list[Path]:
+        """What stands where this output goes and was not written by diffsal: a folder without our complete
+        summary, or a challenge-format map video that `write_gray_video` did not write. Never replaced."""
+        foreign = []
+        if self.path.exists() and self.read_summary() is None:
+            foreign.append(self.path)
+        if self.submission_file is not None and self.submission_file.exists() \
+                and not is_written_map_video(self.submission_file):
+            foreign.append(self.submission_file)
+        return foreign
+
+    def in_other_placement(self) -> Path | None:
+        """The complete output of this key in the other place a format puts it (``OUT/<key>`` for the challenge
+        format, ``OUT/.diffsal/<key>`` for the others), or None: one OUT holds one format."""
+        other = self.root / self.key if self.map_format.submission else self.root / SUBMISSION_FOLDERS / self.key
+        return other if VideoOutput(other.parent, other.name).read_summary() is not None else None
+
     def read_summary(self) -> dict[str, Any] | None:
         """The summary of a complete output, or None when there is none (or it is not ours)."""
         path = self.path / SUMMARY_NAME

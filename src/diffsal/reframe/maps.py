@@ -76,6 +76,9 @@ def read_planning_maps(prediction: Path, num_frames: int, frame_size: tuple[int,
         for count, levels in enumerate(output.maps(num_frames), start=1):
             if count > num_frames:
                 break
+            if levels.shape != (frame_size[1], frame_size[0]):  # changed since `predict` wrote the summary
+                raise InputError(f"{prediction}: map {count} is {levels.shape[1]}x{levels.shape[0]}, the video is "
+                                 f"{frame_size[0]}x{frame_size[1]}")
             maps[count - 1] = to_planning_size(levels, target)
     except FileNotFoundError as error:
         raise InputError(f"{prediction}: map file missing ({error.filename})") from error
