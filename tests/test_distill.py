@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from distill_recipe import distill_overrides, write_videos
+from distill_recipe import FPS, distill_overrides, sound, write_videos
+from media import make_video
 
 from diffsal.cli import main
 from diffsal.distillation.recipe import load_distill_config
@@ -128,6 +130,30 @@ def test_a_cache_feeds_another_student_and_refuses_other_teacher_settings(teache
     assert not (tmp_path / "c").exists()
 
 
+def test_a_shared_cache_refuses_another_video_of_the_same_name_and_remakes_a_changed_one(teacher, videos, tmp_path,
+                                                                                       capfd):
+    cache = tmp_path / "shared"
+    assert run_cli("distill", *distill_overrides(tmp_path / "a", teacher, videos), "--teacher-cache", cache) == 0
+    (tmp_path / "other" / "videos").mkdir(parents=True)
+    others = write_videos(tmp_path / "other" / "videos", 3, FRAMES + 2)  # clip0.mp4 ... again: other videos
+    capfd.readouterr()
+    assert run_cli("distill", *distill_overrides(tmp_path / "b", teacher, others), "--teacher-cache", cache) == 2
+    error = capfd.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "another video of the name videos/clip0" in error[0] and str(others) in error[0]
+    (tmp_path / "changed").mkdir()
+    changed = write_videos(tmp_path / "changed", 3, FRAMES)
+    before = np.load(cache / "videos" / "clip1.npy")
+    shared = tmp_path / "shared_changed"
+    assert run_cli("distill", *distill_overrides(tmp_path / "c", teacher, changed), "--teacher-cache", shared) == 0
+    make_video(changed / "clip1.mp4", FRAMES, FPS, (64, 96), sound(FRAMES), 44_100)  # the same file, new content
+    capfd.readouterr()
+    assert run_cli("distill", *distill_overrides(tmp_path / "d", teacher, changed), "--teacher-cache", shared) == 0
+    captured = capfd.readouterr()
+    made = captured.out + captured.err  # progress lines of the videos whose maps were made
+    assert "teacher maps: videos/clip1 (" in made and "videos/clip0 (" not in made and "videos/clip2 (" not in made
+    assert not np.array_equal(np.load(shared / "videos" / "clip1.npy"), before)
+
+
 def test_the_teacher_as_a_folder_of_its_predicted_maps(teacher, videos, tmp_path):
     """Maps that `diffsal predict` wrote give the cache the model itself gives (up to 8-bit rounding)."""
     assert run_cli("predict", videos, "--model", teacher, "--out", tmp_path / "maps", "--no-overlay") == 0
@@ -152,7 +178,7 @@ def test_the_teacher_as_a_challenge_submission_that_diffsal_predict_wrote(teache
         assert np.array_equal(from_maps, from_png)  # the same 8-bit maps, losslessly in a video
 
 
-def test_the_teacher_as_images_per_frame_from_another_tool(videos, tmp_path):
+def test_the_teacher_as_images_per_frame_from_another_tool(videos, tmp_path, capfd):
     maps = tmp_path / "other_tool"
     for index in range(3):
         folder = maps / f"clip{index}"
@@ -160,12 +186,19 @@ def test_the_teacher_as_images_per_frame_from_another_tool(videos, tmp_path):
         for frame in range(FRAMES):
             image = np.zeros((64, 96), np.uint8)
             image[20:40, 10 + frame : 30 + frame] = 200
-            from PIL import Image
             Image.fromarray(image).save(folder / f"map_{frame + 1:04d}.png")
     assert run_cli("distill", *distill_overrides(tmp_path / "run", maps, videos)) == 0
     cached = np.load(tmp_path / "run" / "teacher_cache" / "videos" / "clip0.npy")
     assert cached.shape == (FRAMES, 32, 64)
     assert cached[5, 10:20].argmax(axis=1).min() > 0 and cached[5].max() == 255
+    for path in maps.rglob("*.png"):  # the same maps in 16 bits give the same cache
+        Image.fromarray((np.asarray(Image.open(path)).astype(np.uint16) * 257)).save(path)
+    assert run_cli("distill", *distill_overrides(tmp_path / "run16", maps, videos)) == 0
+    assert np.array_equal(np.load(tmp_path / "run16" / "teacher_cache" / "videos" / "clip0.npy"), cached)
+    resized = maps / "clip2" / "map_0007.png"  # one map of another size: another video's
+    Image.open(resized).resize((48, 64)).save(resized)
+    assert run_cli("distill", *distill_overrides(tmp_path / "bad", maps, videos)) == 2
+    assert f"{resized}: a map of 48x64, the first map of its video is 96x64" in capfd.readouterr().err
 
 
 def test_a_dataset_tree_is_read_without_opening_any_fixation_or_map_file(teacher, tmp_path):

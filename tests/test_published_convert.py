@@ -147,6 +147,10 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     state["module.decoder_net.logits.linear_pred.weight"] = torch.zeros(1, 95, 1, 1)
     misshaped = write_released_checkpoint(tmp_path / "misshaped.pth", "visual", optimizer=False, state=state)
     files["wrong shape"] = (misshaped, "saliency_unet.head.weight")
+    state = released_state("visual")
+    state["module.decoder_net.logits.linear_pred.bias"][0] = float("nan")
+    nan = write_released_checkpoint(tmp_path / "nan.pth", "visual", optimizer=False, state=state)
+    files["NaN weights"] = (nan, "hold NaN or inf values (saliency_unet.head.bias)")
     not_tensors = tmp_path / "not_tensors.pth"
     torch.save({"state_dict": {"module.decoder_net.x": [1, 2]}}, not_tensors)
     files["non-tensor entries"] = (not_tensors, "not named tensors")

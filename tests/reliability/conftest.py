@@ -71,7 +71,7 @@ def tiny_disk(path: Path, size: str) -> Iterator[Path]:
     try:
         yield path
     finally:
-        subprocess.run(["umount", str(path)], check=False)
+        subprocess.run(["umount", "--lazy", str(path)], check=False)  # detached even while a file is open
 
 
 def folder_state(root: Path) -> dict[str, tuple[bytes, int]]:

@@ -55,6 +55,20 @@ def test_a_teacher_that_is_a_file(cli, tmp_path, videos):
                     "not a file")
 
 
+def test_a_teacher_cache_that_is_a_file_or_holds_files_in_the_way(cli, tmp_path, videos, micro_model):
+    (tmp_path / "cache_file").write_text("mine")
+    outcome = cli("distill", *recipe(tmp_path / "run", micro_model, videos), "--teacher-cache", tmp_path / "cache_file")
+    assert_rejected(outcome, "cache_file", "is a file")
+    cache = tmp_path / "cache"
+    assert cli("distill", *recipe(tmp_path / "first", micro_model, videos), "--teacher-cache", cache).exit_code == 0
+    shutil.rmtree(cache / "videos")
+    (cache / "videos").write_text("mine")
+    outcome = cli("distill", *recipe(tmp_path / "run", micro_model, videos), "--teacher-cache", cache)
+    assert_rejected(outcome, str(cache / "videos"), "is a file")
+    assert (tmp_path / "cache_file").read_text() == "mine" and (cache / "videos").read_text() == "mine"
+    assert not (tmp_path / "run").exists()
+
+
 def test_maps_of_another_frame_count(cli, tmp_path, videos):
     maps = _per_frame_maps(tmp_path / "maps", ["clip0", "clip1", "clip2"], FRAMES)
     (maps / "clip1" / f"{FRAMES:05d}.png").unlink()

@@ -106,6 +106,10 @@ def test_a_refused_reframe_changes_no_file(cli, tmp_path, micro_model):
                   "--quiet")
     assert_rejected(refused, "other settings", "aspect")
     assert folder_state(out.parent) == before
+    on_itself = cli("reframe", out, "--model", micro_model, "--out", out, "--aspect", "1:1", "--overwrite", "--steps",
+                    "1", "--quiet")  # a reframed video reframed again into its own place
+    assert_rejected(on_itself, "the input video is also where --out would write")
+    assert folder_state(out.parent) == before
 
 
 def test_a_refused_conversion_changes_no_file(cli, tmp_path, micro_model):

@@ -83,6 +83,7 @@ def distill(config: DistillConfig, *, resume: bool = False, overwrite: bool = Fa
     size = (student.config.height, student.config.width)
     cache = TeacherCache(config.cache_dir, size)
     cache.check_signature(teacher.signature())
+    cache.check_entries(records)
     train_records, held_out = split_held_out(records, config.videos.held_out_fraction, config.videos.held_out_seed)
 
     def build(group: TrainingGroup, resumed: Path | None) -> TrainingSetup:

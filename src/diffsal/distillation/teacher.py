@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from diffsal.data.video_record import VideoRecord
 from diffsal.distillation.recipe import TeacherSection
 from diffsal.errors import InputError
+from diffsal.evaluation.predictions import read_prediction
 from diffsal.inference.predictor import Predictor
 from diffsal.io.paths import check_input_path
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
@@ -100,8 +100,14 @@ class _VideoMaps:
             for levels in self.output.maps(num_frames):
                 yield levels.astype(np.float32) / 255.0
             return
+        first_shape = None
         for path in self.images:
-            yield _read_image(path)
+            saliency = read_prediction(path).astype(np.float32)  # 8 or 16 bits, grey or the first channel
+            first_shape = first_shape or saliency.shape
+            if saliency.shape != first_shape:
+                raise InputError(f"{path}: a map of {saliency.shape[1]}x{saliency.shape[0]}, the first map of its "
+                                 f"video is {first_shape[1]}x{first_shape[0]}")
+            yield saliency
 
     def first_size(self) -> tuple[int, int]:
         """(width, height) of the first map."""
@@ -183,11 +189,3 @@ def _numbered_images(folder: Path) -> tuple[Path, ...]:
     numbered.sort()
     return tuple(path for _, path in numbered)
 
-
-def _read_image(path: Path) -> np.ndarray:
-    try:
-        with Image.open(path) as image:
-            grey = image.getchannel(0) if image.mode in ("RGB", "RGBA") else image.convert("L")
-            return np.asarray(grey, dtype=np.float32) / 255.0
-    except (OSError, UnidentifiedImageError) as error:
-        raise InputError(f"{path}: not a readable map image ({error})") from None

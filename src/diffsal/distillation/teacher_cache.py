@@ -2,8 +2,10 @@
 
 A cache folder holds ``teacher.json`` (the teacher's signature and the map size) and one ``<dataset>/<video>.npy``
 per video: uint8 `(frames, height, width)`, each map min-max normalised to 0-255, at the student's frame
-size (the teacher's map stretched as the student's frames are). Each file is written whole (temporary file,
-then rename), so a killed run leaves complete files only and a rerun computes just the videos that are missing.
+size (the teacher's map stretched as the student's frames are), with ``<dataset>/<video>.source.json``: the video it
+was made from (`video_source`). Each file is written whole (temporary file, then rename), the source last, so a
+killed run leaves complete files only and a rerun computes just the videos that are missing or have changed. A
+video of the same name at another place is refused: its maps are another video's.
 Under torchrun the videos are shared out among the ranks (video i to rank i mod N). A cache made by another
 teacher, with other settings or at another size is refused, naming what differs: one cache feeds any number of
 students of the same size.
@@ -23,11 +25,13 @@ from diffsal.data.video_record import VideoRecord
 from diffsal.distillation.videos import record_key
 from diffsal.errors import InputError
 from diffsal.io.atomic import atomic_output, remove_abandoned_temporaries, write_json
+from diffsal.io.paths import check_output_folder
 from diffsal.predictions.folder import describe_difference
 from diffsal.training.distributed import TrainingGroup
 
 CACHE_DOCUMENT = "teacher.json"
 CACHE_FORMAT = "diffsal-teacher-cache"
+SOURCE_SUFFIX = ".source.json"
 CacheProgress = Callable[[str, int, int], None]  # (video, frames done of this rank's share, frames in it)
 
 
@@ -53,6 +57,15 @@ def to_levels(saliency: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.round((resized - low) * (255.0 / (high - low))).astype(np.uint8)
 
 
+def video_source(record: VideoRecord) -> dict[str, Any]:
+    """What a video's cached maps were made from: its file (or folder of frames) by full path, frame count, size and
+    modification time."""
+    path = Path(record.frames)
+    stat = path.stat()
+    return {"input": str(path.resolve()), "frames": record.num_frames,
+            "bytes": stat.st_size if path.is_file() else None, "modified_ns": stat.st_mtime_ns}
+
+
 class TeacherCache:
     """The cache folder `root` for maps of `size` (height, width)."""
 
@@ -63,8 +76,32 @@ class TeacherCache:
     def path(self, record: VideoRecord) -> Path:
         return self.root / f"{record_key(record)}.npy"
 
+    def source_path(self, record: VideoRecord) -> Path:
+        return self.root / f"{record_key(record)}{SOURCE_SUFFIX}"
+
+    def _recorded_source(self, record: VideoRecord) -> dict[str, Any] | None:
+        try:
+            recorded = json.loads(self.source_path(record).read_text())
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return recorded if isinstance(recorded, dict) else None
+
+    def check_entries(self, records: list[VideoRecord]) -> None:
+        """InputError when a video's cache file cannot be written (a folder in its place, or a file in place of
+        its folder), or the cache holds the maps of another video of the same name (another file)."""
+        for record in records:
+            for path in (self.path(record), self.source_path(record)):
+                check_output_folder(path.parent, files=(path.name,))
+            recorded = self._recorded_source(record)
+            if recorded is not None and recorded.get("input") != video_source(record)["input"]:
+                raise InputError(f"{self.path(record)}: the teacher maps of {recorded.get('input')}, not of "
+                                 f"{Path(record.frames).resolve()} (another video of the name {record_key(record)}); "
+                                 "give another teacher_cache folder")
+
     def check_signature(self, signature: dict[str, Any]) -> None:
-        """InputError when the folder holds a cache of another teacher, other settings or another size."""
+        """InputError when the folder holds a cache of another teacher, other settings or another size, or is
+        something else than a folder."""
+        check_output_folder(self.root, files=(CACHE_DOCUMENT,))
         document_path = self.root / CACHE_DOCUMENT
         if not document_path.exists():
             if self.root.is_dir() and any(self.root.iterdir()):
@@ -92,7 +129,8 @@ class TeacherCache:
             maps = np.load(self.path(record), mmap_mode="r", allow_pickle=False)
         except (OSError, ValueError):
             return False
-        return maps.dtype == np.uint8 and maps.shape == (record.num_frames, *self.size)
+        return (maps.dtype == np.uint8 and maps.shape == (record.num_frames, *self.size)
+                and self._recorded_source(record) == video_source(record))
 
     def build(self, teacher: Teacher, records: list[VideoRecord], group: TrainingGroup,
               progress: CacheProgress | None = None) -> list[str]:
@@ -104,6 +142,7 @@ class TeacherCache:
         """
         signature = teacher.signature()
         self.check_signature(signature)
+        self.check_entries(records)
         group.barrier()
         if group.place.is_main and not (self.root / CACHE_DOCUMENT).exists():
             self.root.mkdir(parents=True, exist_ok=True)
@@ -144,8 +183,10 @@ class TeacherCache:
                 progress(count)
         if count != record.num_frames:
             raise InputError(f"the teacher gave {count} maps for the {record.num_frames} frames of {record.frames}")
+        self.source_path(record).unlink(missing_ok=True)  # the maps change first: never a new source for old maps
         with atomic_output(path) as temporary, open(temporary, "wb") as handle:
             np.save(handle, levels, allow_pickle=False)
+        write_json(self.source_path(record), video_source(record))
 
     def reader(self, records: list[VideoRecord]) -> CachedMaps:
         return CachedMaps([self.path(record) for record in records])

@@ -52,11 +52,11 @@ from diffsal.models.diffsal import DiffSal
 from diffsal.models.saliency_diffusion import SaliencySample
 from diffsal.models.loading import load_model
 from diffsal.models.saved_model import weights_sha256
+from diffsal.models.weights import check_finite_weights
 from diffsal.runtime import resolve_device
 from diffsal.seeds import STEP_NOISE_OFFSET
 
 Progress = Callable[[int, int], None]  # (frames done, frames in the video)
-NAMES_LISTED = 3  # non-finite weight tensors named in an error message
 
 
 class NonFiniteOutputError(DiffSalError):
@@ -153,7 +153,7 @@ class Predictor:
             raise InputError(f"batch size must be >= 1, got {batch_size}")
         if not math.isfinite(self.eta) or self.eta < 0:
             raise InputError(f"eta must be a finite number >= 0, got {self.eta}")
-        _check_finite_weights(model)
+        check_finite_weights(model)
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.samples = int(samples)
@@ -368,16 +368,6 @@ class Predictor:
         std_source = to_source(std).clamp_(min=0.0).numpy().astype(np.float32, copy=False) if std is not None else None
         return FrameMap(index, mean_source, std_source, predicted)
 
-
-
-def _check_finite_weights(model: DiffSal) -> None:
-    """InputError naming the parameters or buffers of `model` that hold NaN or inf."""
-    bad = [name for name, tensor in (*model.named_parameters(), *model.named_buffers())
-           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
-    if bad:
-        more = f" and {len(bad) - NAMES_LISTED} more" if len(bad) > NAMES_LISTED else ""
-        raise InputError(f"the model's weights hold NaN or inf values ({', '.join(bad[:NAMES_LISTED])}{more}); "
-                         "its maps would be meaningless: use another checkpoint")
 
 
 def _check_finite_output(mean: torch.Tensor, std: torch.Tensor | None, centres: list[int]) -> None:

@@ -47,6 +47,16 @@ def describe_keys(keys: Iterable[str], limit: int = 6) -> str:
     return shown + (f" (+{len(keys) - limit} more)" if len(keys) > limit else "")
 
 
+def check_finite_weights(model: torch.nn.Module, source: str = "the model") -> None:
+    """WeightsError naming the parameters or buffers of `model` that hold NaN or inf (its maps would be
+    meaningless)."""
+    bad = [name for name, tensor in (*model.named_parameters(), *model.named_buffers())
+           if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all())]
+    if bad:
+        raise WeightsError(f"{source}: the weights hold NaN or inf values ({describe_keys(bad, 3)}); its maps would "
+                           "be meaningless: use another checkpoint")
+
+
 def read_state_dict(path: str | Path, device: str | torch.device = "cpu") -> dict[str, torch.Tensor]:
     """Read a `.safetensors` file or a PyTorch pickle holding a flat `{name: tensor}` state dict.
 

@@ -121,6 +121,8 @@ def reframe(video: str | Path, out: str | Path, settings: ReframeSettings = Refr
     files = ReframeFiles(Path(out))
     if files.video.suffix.lower() != ".mp4":
         raise InputError(f"{files.video}: the reframed video is written as .mp4; give an --out ending in .mp4")
+    if any(path.resolve() == video.resolve() for path in (files.video, files.preview)):
+        raise InputError(f"{video}: the input video is also where --out would write; choose another --out")
     if (maps is None) == (predictor is None):
         raise InputError("give either the maps of a `diffsal predict` run (--maps) or a model (--model)")
     check_output_folder(files.video.parent, files=(files.video.name, files.crop_path.name, files.preview.name),

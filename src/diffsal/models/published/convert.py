@@ -32,6 +32,7 @@ from diffsal.models.published.model import PublishedDiffSal
 from diffsal.models.saved_model import CONFIG_NAME, WEIGHTS_NAME
 from diffsal.models.weights import (
     WeightsError,
+    check_finite_weights,
     describe_keys,
     load_into,
     load_torch_file,
@@ -222,6 +223,7 @@ def from_published(path: str | Path, kind: str | None = None,
         raise WeightsError(f"{path}: tensors with no place in the published {kind} model: {describe_keys(unknown)}")
     model = PublishedDiffSal(config)
     load_into(model, converted, source=str(path))  # strict: names missing or mis-shaped tensors
+    check_finite_weights(model, str(path))
     model.eval()
     return model, report
 
