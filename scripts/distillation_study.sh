@@ -23,13 +23,18 @@ score() {  # score STUDENT NAME [predict options]: predictions and CC/NSS/SIM/KL
     --out "$WORK/evaluation/$name" --quiet > /dev/null
 }
 
+two_seeds() {  # two_seeds TEACHER NAME CACHE: a student per seed, scored with its sound and with silence
+  local teacher=$1 name=$2 cache=$3 seed
+  for seed in 0 1; do
+    "$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$teacher" train.seed=$seed \
+      out_dir="$WORK/${name}_seed$seed" --teacher-cache "$cache"
+    score "$WORK/${name}_seed$seed/checkpoints/best" "${name}_seed$seed"
+    score "$WORK/${name}_seed$seed/checkpoints/best" "${name}_seed${seed}_silence" --no-audio
+  done
+}
+
 score "$TEACHER" teacher
-for seed in 0 1; do
-  "$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$TEACHER" train.seed=$seed \
-    out_dir="$WORK/kl_cc_seed$seed" --teacher-cache "$WORK/cache_model"
-  score "$WORK/kl_cc_seed$seed/checkpoints/best" "kl_cc_seed$seed"
-  score "$WORK/kl_cc_seed$seed/checkpoints/best" "kl_cc_seed${seed}_silence" --no-audio
-done
+two_seeds "$TEACHER" kl_cc "$WORK/cache_model"
 # The diffusion x0 loss instead (the student then samples 4 DDIM steps).
 "$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$TEACHER" loss=diffusion \
   student.overrides.diffusion.sampling_steps=4 out_dir="$WORK/diffusion_seed0" --teacher-cache "$WORK/cache_model"
@@ -37,12 +42,7 @@ score "$WORK/diffusion_seed0/checkpoints/best" diffusion_seed0
 # The teacher as a folder of its PNG maps (what `diffsal predict` wrote).
 "$DIFFSAL" predict "$WORK/unlabelled/videos/Synthetic" --model "$TEACHER" --out "$WORK/teacher_maps" --no-overlay \
   > /dev/null 2>&1
-for seed in 0 1; do
-  "$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$WORK/teacher_maps" train.seed=$seed \
-    out_dir="$WORK/maps_seed$seed" --teacher-cache "$WORK/cache_maps"
-  score "$WORK/maps_seed$seed/checkpoints/best" "maps_seed$seed"
-  score "$WORK/maps_seed$seed/checkpoints/best" "maps_seed${seed}_silence" --no-audio
-done
+two_seeds "$WORK/teacher_maps" maps "$WORK/cache_maps"
 # A student of the model teacher that is not seeded from it (its audio trunk starts untrained, as a maps
 # teacher's student's does).
 "$DIFFSAL" distill --config "$RECIPE" "$VIDEOS" teacher.path="$TEACHER" student.seed_from_teacher=false \
